@@ -110,9 +110,9 @@ class Config:
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
-    def database_url(self, table: str) -> str:
+    def database_url(self, table: str, source: TableSource | None = None) -> str:
         """The database URL for a SQL-sourced table, from its environment variable."""
-        src = self.table_source(table)
+        src = source or self.table_source(table)
         if not src.url_env:
             raise ConfigError(f"table '{table}': a sql source needs url_env (an environment variable)")
         url = os.environ.get(src.url_env)

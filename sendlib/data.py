@@ -147,7 +147,7 @@ def _read_csv(name: str, path: Path) -> pd.DataFrame:
 def _read_sql(name: str, src: TableSource, config: Config) -> pd.DataFrame:
     import sqlalchemy
 
-    url = config.database_url(name)
+    url = config.database_url(name, src)
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as conn:

@@ -1,0 +1,105 @@
+"""What a notebook's first code cell calls: one context with config, quarter, tables, publish.
+
+Notebooks are thin: ``ctx = sendlib.notebook.setup(quarter=quarter, config_path=config_path,
+data_dir=data_dir, tables_dir=tables_dir, validated=validated, notebook="kpi_dashboard")``
+then one ``sendlib`` call per section. ``ctx.publish`` is the only way a notebook writes a table:
+it refuses identifying columns, applies small-number suppression, and writes a deterministic CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from sendlib.config import Config, load_config
+from sendlib.data import load_tables, resolve_quarter
+from sendlib.disclosure import suppress_table
+from sendlib.quarters import Quarter
+from sendlib.schema import TABLES
+
+
+@dataclass
+class NotebookContext:
+    """A notebook's run: config, reporting quarter, canonical tables, and where tables go."""
+
+    config: Config
+    quarter: Quarter
+    tables: Mapping[str, pd.DataFrame]
+    tables_dir: Path | None = None
+    notebook: str = ""
+    published: list[Path] = field(default_factory=list)
+
+    @property
+    def output_folder(self) -> Path | None:
+        """The report folder (parent of ``tables_dir``) where workbooks go; None outside a report."""
+        return self.tables_dir.parent if self.tables_dir is not None else None
+
+    def publish(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        counts: Sequence[str] = (),
+        percentages: Mapping[str, "str | tuple[str, str]"] | None = None,
+        secondary_groups: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Suppress small numbers in an aggregate table and, in a report run, write it as CSV.
+
+        Returns the suppressed frame (display that, not the raw one). Raises ValueError if the
+        frame has an identifying column (person id, birth month, record ids).
+        """
+        identifying = {c.name for t in TABLES.values() for c in t.columns if c.identifying}
+        leaked = sorted(identifying & set(map(str, df.columns)))
+        if leaked:
+            raise ValueError(f"refusing to publish '{name}': identifying column(s) {leaked}")
+        safe = suppress_table(
+            df,
+            counts=counts,
+            percentages=percentages,
+            threshold=self.config.suppression_threshold,
+            min_denominator=self.config.min_denominator,
+            secondary_groups=secondary_groups,
+        )
+        if self.tables_dir is not None:
+            self.tables_dir.mkdir(parents=True, exist_ok=True)
+            stem = f"{self.notebook}__{name}" if self.notebook else name
+            path = self.tables_dir / f"{stem}.csv"
+            safe.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+            self.published.append(path)
+        return safe
+
+
+def setup(
+    quarter: str = "latest",
+    config_path: str = "",
+    data_dir: str = "",
+    tables_dir: str = "",
+    validated: bool = False,
+    notebook: str = "",
+    tables: Sequence[str] | None = None,
+) -> NotebookContext:
+    """Load config and tables, check data quality unless the report already did, set the style.
+
+    Parameters mirror the notebook's parameters cell; empty strings mean "the default".
+    Raises :class:`sendlib.errors.ValidationFailed` before anything is written when the data
+    fail the quality gate.
+    """
+    cfg = load_config(config_path or None).with_data_dir(data_dir or None)
+    loaded = load_tables(cfg, tables)
+    if not validated:
+        from sendlib.quality import assert_valid  # the gate; imported only when needed
+
+        assert_valid(cfg, loaded)
+    q = resolve_quarter(quarter, cfg, loaded if tables is None else None)
+    from sendlib.plots.style import apply_house_style
+
+    apply_house_style()
+    return NotebookContext(
+        config=cfg,
+        quarter=q,
+        tables=loaded,
+        tables_dir=Path(tables_dir).resolve() if tables_dir else None,
+        notebook=notebook,
+    )

@@ -1,0 +1,31 @@
+"""Shared fixtures: repository paths and the default configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sendlib.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_RAW = REPO / "data" / "raw"
+SHARED_DFE = REPO.parent / "shared" / "reference" / "dfe"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def default_config():
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def shipped_data_dir() -> Path:
+    """The committed synthetic county (data/raw)."""
+    if not (DATA_RAW / "ehcp_plans.csv").is_file():
+        pytest.skip("data/raw has not been generated")
+    return DATA_RAW

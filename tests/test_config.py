@@ -1,0 +1,76 @@
+"""Configuration: defaults, path resolution from the file's folder, clear errors, env secrets."""
+
+from pathlib import Path
+
+import pytest
+
+from sendlib.config import DEFAULT_CONFIG, load_config
+from sendlib.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_default_config_resolves_paths_from_its_own_folder(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the current directory must not matter
+    cfg = load_config()
+    assert cfg.path == DEFAULT_CONFIG
+    assert cfg.data_dir == REPO / "data" / "raw"
+    assert cfg.output_dir == REPO / "outputs"
+    assert cfg.table_source("ehcp_plans").path == REPO / "data" / "raw" / "ehcp_plans.csv"
+    assert cfg.suppression_threshold == 5 and cfg.min_denominator == 10
+    assert cfg.kpi_targets["K1"].better == "up"
+    assert cfg.dfe_code == "931"
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "sub" / "my.yaml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    return p
+
+
+def test_relative_paths_resolve_from_the_given_file(tmp_path):
+    p = _write(tmp_path, "authority: {name: X, dfe_code: '123'}\npaths: {data_dir: ../d, output_dir: out}\n"
+               "tables:\n  placements: {format: parquet, path: p.parquet}\n")
+    cfg = load_config(p)
+    assert cfg.data_dir == tmp_path / "d"
+    assert cfg.output_dir == tmp_path / "sub" / "out"
+    src = cfg.table_source("placements")
+    assert src.format == "parquet" and src.path == tmp_path / "d" / "p.parquet"
+    moved = cfg.with_data_dir(tmp_path / "other")
+    assert moved.table_source("placements").path == tmp_path / "other" / "p.parquet"
+    assert moved.table_source("population").path == tmp_path / "other" / "population.csv"
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("authority: {name: X, dfe_code: '1'}\nbogus: 1\n", "bogus"),
+        ("authority: {name: X}\n", "authority.dfe_code"),
+        ("authority: {name: X, dfe_code: '1'}\ntables: {nosuch: {}}\n", "nosuch"),
+        ("authority: {name: X, dfe_code: '1'}\nkpi_targets: {K1: {target: 60, better: sideways}}\n", "K1.better"),
+        ("authority: {name: X, dfe_code: '1'}\nkpi_targets: {K1: {target: sixty, better: up}}\n", "K1.target"),
+        ("authority: {name: X, dfe_code: '1'}\npaths: {data_dirr: x}\n", "data_dirr"),
+        ("authority: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, key):
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert key in str(err.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_database_url_comes_from_the_environment(tmp_path, monkeypatch):
+    p = _write(tmp_path, "authority: {name: X, dfe_code: '1'}\n"
+               "tables:\n  population: {format: sql, url_env: MY_DB_URL, query: select 1}\n")
+    cfg = load_config(p)
+    monkeypatch.delenv("MY_DB_URL", raising=False)
+    with pytest.raises(ConfigError, match="MY_DB_URL"):
+        cfg.database_url("population")
+    monkeypatch.setenv("MY_DB_URL", "sqlite:///x.db")
+    assert cfg.database_url("population") == "sqlite:///x.db"
