@@ -404,3 +404,41 @@ TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 def identifying_columns() -> dict[str, list[str]]:
     """Identifying columns per table: these never appear in published outputs."""
     return {name: t.identifying_columns for name, t in TABLES.items() if t.identifying_columns}
+
+
+def data_model_markdown() -> str:
+    """The data model as Markdown (``docs/data-model.md`` is this text; a test keeps them equal)."""
+    lines = [
+        "# Data model",
+        "",
+        "Generated from `sendlib/schema.py` by `python -m sendlib.schema > docs/data-model.md`;",
+        "do not edit by hand. Dates are ISO `YYYY-MM-DD`, money is pounds, codes follow SEN2 where",
+        "one exists. Changes from the brief's starting model: `ehcp_requests.outcome_date` and the",
+        "`refused` outcome (so K2/K3 need no inference); `ehcp_plans.request_id` (links a plan to its",
+        "request; empty for plans older than the case data or transferred in); `placements.placement_id`;",
+        "`hnb_budget.as_at_quarter` (the forecast outturn changes every quarter); `dsg_income` item",
+        "`opening_cumulative_balance`; capacity rows per setting and phase.",
+        "",
+    ]
+    for t in TABLES.values():
+        lines += [f"## `{t.name}`", "", t.description, "", f"Key: {', '.join(f'`{k}`' for k in t.key)}.", ""]
+        lines += ["| column | kind | required | description |", "|---|---|---|---|"]
+        for c in t.columns:
+            desc = c.description
+            if c.codes:
+                desc += ". Codes: " + ", ".join(f"`{k}`" for k in c.codes)
+            if c.min_value is not None or c.max_value is not None:
+                desc += f". Range {c.min_value if c.min_value is not None else ''}..{c.max_value if c.max_value is not None else ''}"
+            if c.identifying:
+                desc += ". **Identifying: never published**"
+            lines.append(f"| `{c.name}` | {c.kind} | {'no' if c.nullable else 'yes'} | {desc} |")
+        lines.append("")
+    lines += ["## Code lists", ""]
+    for title, codes in [("primary_need", PRIMARY_NEED), ("setting_type", SETTING_TYPE), ("phase", PHASE),
+                         ("brag", BRAG), ("hnb line", HNB_LINE), ("dsg item", DSG_ITEM)]:
+        lines += [f"### {title}", ""] + [f"- `{k}`: {v}" for k, v in codes.items()] + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(data_model_markdown(), end="")

@@ -53,3 +53,12 @@ def test_quarters_lists_the_data(shipped_data_dir, capsys):
 def test_console_script_is_installed():
     r = subprocess.run([sys.executable, "-m", "sendlib.cli", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and "sendlib" in r.stdout
+
+
+def test_data_model_doc_is_generated_from_the_schema():
+    from pathlib import Path
+
+    from sendlib.schema import data_model_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "data-model.md"
+    assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.schema > docs/data-model.md"
