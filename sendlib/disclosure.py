@@ -108,7 +108,7 @@ def suppress_table(
             hide |= primary[den_col] | secondary[den_col]
         new = df[pct].astype(object).copy()
         new[hide] = ""
-        out[pct] = new.astype(object)
+        out[pct] = new.map(_tidy_number).astype(object)
     return out
 
 
