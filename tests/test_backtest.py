@@ -1,0 +1,108 @@
+"""Backtest metrics on a tiny hand-made case, and the Done-when check on the real DfE series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sendlib.forecast.backtest import BacktestSettings, run_backtest
+from sendlib.forecast.scenario import load_scenario, parse_scenario
+from sendlib.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tiny(**kw):
+    # one series 100, 110, 110, 121 (census years 2000-2003)
+    s = BacktestSettings(methods=("naive_growth",), horizons=2, select_candidates=("naive_growth",),
+                         select_fallback="naive_growth", **kw)
+    return run_backtest(np.array([[100, 110, 110, 121.0]]), [2000, 2001, 2002, 2003], ["A"], None, s)
+
+
+def test_metrics_hand_worked():
+    r = _tiny(min_errors=100)
+    t = r.summary.set_index("horizon")
+    # origin 2001: naive 121 vs 110 (+10%), 2 yrs 133.1 vs 121 (+10%); origin 2002: 110 vs 121 (-9.09%)
+    assert t.loc[1, "n"] == 2 and t.loc[2, "n"] == 1
+    assert t.loc[1, "mape"] == pytest.approx((10 + 100 / 11) / 2)
+    assert t.loc[1, "bias"] == pytest.approx((10 - 100 / 11) / 2)
+    # MASE scale = mean |one-step change| of the training run: 10 at 2001, 5 at 2002
+    assert t.loc[1, "mase"] == pytest.approx((11 / 10 + 11 / 5) / 2)
+    assert t.loc[2, "mape"] == pytest.approx(10.0)
+    assert t.loc[2, "mase"] == pytest.approx(12.1 / 10)
+    assert np.isnan(t.loc[1, "coverage_80"])   # too few past errors for an interval
+
+
+def test_intervals_use_only_past_errors():
+    r = _tiny(min_errors=1)
+    c = r.cases.set_index(["origin", "horizon"])
+    # origin 2001: no published 1-year error yet -> no interval
+    assert np.isnan(c.loc[(2001, 1), "lower_80"])
+    # origin 2002: the only past error is 2001's (actual 110 / forecast 121): interval collapses to 100
+    assert c.loc[(2002, 1), "lower_80"] == pytest.approx(110 * 110 / 121)
+    assert r.summary.set_index("horizon").loc[1, "coverage_80"] == 0.0
+
+
+def test_select_starts_from_fallback_and_uses_the_past():
+    s = BacktestSettings(methods=("no_change", "naive_growth", "select"), horizons=1,
+                         select_candidates=("no_change", "naive_growth"), select_fallback="no_change", min_errors=100)
+    y = np.array([[100, 110, 121, 133.1, 146.41]])
+    r = run_backtest(y, [2000, 2001, 2002, 2003, 2004], ["A"], None, s)
+    sel = r.cases[r.cases["method"] == "select"].set_index("origin")["chosen"]
+    assert sel.loc[2001] == "no_change"          # nothing observed yet
+    assert sel.loc[2002] == "naive_growth"       # naive was exact for 2002
+
+
+def test_scenario_file_loads_and_rejects_unknown_keys():
+    sc = load_scenario()
+    assert sc.default_method in {"mean_growth", "ensemble", "damped_ets", "flow", "naive_growth"}
+    with pytest.raises(UsageError, match="aggregate"):
+        parse_scenario({"aggregate": {"defualt_method": "x"}})
+    with pytest.raises(UsageError, match="trend"):
+        parse_scenario({"person": {"incidence": {"trend": "exponential"}}})
+
+
+def _dfe_dir():
+    for d in (ROOT / "data" / "reference" / "dfe", Path("/work/shared/reference/dfe")):
+        if any(d.rglob("caseload.csv")):
+            return d
+    return None
+
+
+@pytest.mark.skipif(_dfe_dir() is None, reason="DfE SEN2 extract not present")
+def test_default_method_beats_naive_growth_on_all_authorities():
+    """Done-when: the suite's default method has a lower 1-year MAPE than last growth carried
+    forward, across all current authorities and every origin the data allows."""
+    from sendlib.forecast.backtest import backtest_published
+    from sendlib.forecast.dfe_series import published_series
+
+    sc = load_scenario()
+    series = published_series(_dfe_dir())
+    r = backtest_published(series, sc.backtest)
+    t = r.summary[r.summary["horizon"] == 1].set_index("method")
+    assert t.loc[sc.default_method, "mape"] < t.loc["naive_growth", "mape"]
+    assert t.loc["naive_growth", "n_series"] >= 150
+    # every method is scored on the same cases
+    assert t["n"].nunique() == 1
+
+
+@pytest.mark.skipif(_dfe_dir() is None, reason="DfE SEN2 extract not present")
+def test_cli_forecast_and_backtest_published(capsys):
+    from io import StringIO
+
+    from sendlib.cli import main
+
+    d = str(_dfe_dir())
+    assert main(["forecast", "--dfe-dir", d, "--la", "931", "202", "--horizon", "2", "--format", "csv"]) == 0
+    out = pd.read_csv(StringIO(capsys.readouterr().out), dtype={"old_la_code": str})
+    assert list(out.columns[:8]) == ["old_la_code", "la_name", "year", "median", "lower_80", "upper_80",
+                                     "lower_95", "upper_95"]
+    assert len(out) == 4 and set(out["year"]) == {2026, 2027}
+    assert (out["lower_80"] <= out["median"]).all() and (out["median"] <= out["upper_80"]).all()
+    assert main(["forecast", "--dfe-dir", d, "--la", "999"]) == 2
+    assert main(["backtest", "--dfe-dir", d, "--la", "931", "202", "--format", "csv"]) == 0
+    bt = pd.read_csv(StringIO(capsys.readouterr().out))
+    assert {"method", "horizon", "mape", "mase", "bias", "coverage_80", "coverage_95", "n_series"} <= set(bt.columns)
