@@ -80,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sendlib: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `sendlib forecast ... | head`: the reader left; not an error
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception:  # a bug: show the traceback so it can be reported
         import traceback
 
