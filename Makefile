@@ -11,7 +11,7 @@ QUARTER ?= latest
 CONFIG ?= config/default.yaml
 JOBS ?=
 
-.PHONY: help install report test lab validate kpis bench synth notebooks-clean clean
+.PHONY: help install report test lab validate kpis bench expectations synth notebooks-clean clean
 
 help: ## List the targets
 	@echo "sendlib: make <target>"
@@ -44,6 +44,9 @@ kpis: $(STAMP) ## Print the KPI table for QUARTER
 
 bench: $(STAMP) ## Run the benchmarks and print their medians
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+expectations: $(STAMP) ## Regenerate the Great Expectations project in expectations/ from the schema
+	$(BIN)/python -m sendlib.quality build
 
 synth: $(STAMP) ## Regenerate the shipped synthetic county in data/raw (default seed)
 	$(BIN)/sendlib synth --out-dir data/raw
