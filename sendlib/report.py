@@ -618,11 +618,15 @@ def summarise_validation(result: Any) -> dict[str, Any]:
     if callable(to_frame):
         try:
             frame = to_frame()
-            summary["n_checks"] = int(len(frame))
-            for col in ("success", "passed", "ok"):
-                if col in frame.columns:
-                    summary["n_failed"] = int((~frame[col].astype(bool)).sum())
-                    break
+            if {"rules", "failed"} <= set(frame.columns):  # sendlib.quality: one row per table
+                summary["n_rules"] = int(frame["rules"].sum())
+                summary["n_failed"] = int(frame["failed"].sum())
+            else:
+                summary["n_checks"] = int(len(frame))
+                for col in ("success", "ok"):
+                    if col in frame.columns:
+                        summary["n_failed"] = int((~frame[col].astype(bool)).sum())
+                        break
             if "table" in frame.columns:
                 summary["tables"] = sorted(map(str, frame["table"].dropna().unique()))
         except Exception as exc:  # a summary must never break the run

@@ -499,7 +499,7 @@ def test_notebook_runs_for_the_latest_quarter_and_shows_the_pipeline(shipped_dat
     pm.execute_notebook(str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
                         parameters={"quarter": "latest", "data_dir": str(shipped_data_dir),
                                     "tables_dir": str(tables), "validated": True, "sims": 100})
-    timeline = pd.read_csv(tables / "placement_sufficiency__pipeline_timeline.csv")
+    timeline = pd.read_csv(tables / "05_placement_sufficiency__pipeline_timeline.csv")
     names = " | ".join(timeline["name"])
     for expected in ("Didcot", "Bloxham", "Cherry Fields", "Windrush", "St Frideswide"):
         assert expected in names, expected
@@ -508,4 +508,4 @@ def test_notebook_runs_for_the_latest_quarter_and_shows_the_pipeline(shipped_dat
     assert "Didcot Special School" in text  # the timeline chart's alt text and table
     for name in ("demand_vs_capacity_by_phase", "gap_by_designation_locality", "occupancy_today",
                  "overflow_by_phase", "whatif_comparison"):
-        assert (tables / f"placement_sufficiency__{name}.csv").is_file(), name
+        assert (tables / f"05_placement_sufficiency__{name}.csv").is_file(), name

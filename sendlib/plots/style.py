@@ -41,12 +41,14 @@ class ChartResult:
     figure: "plt.Figure"
     alt_text: str
 
-    def _repr_png_(self) -> bytes:  # lets a notebook show the result directly
+    def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
+        """Let a notebook show the chart directly, carrying its alt text as output metadata
+        (the report's HTML template writes it into the image's ``alt`` attribute)."""
         import io
 
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        return buf.getvalue()
+        return buf.getvalue(), {"alt": self.alt_text}
 
 
 def apply_house_style() -> None:
