@@ -130,6 +130,27 @@ def _replace(cfg: Config, **changes: Any) -> Config:
     return replace(cfg, **changes)
 
 
+def read_yaml_mapping(path: "str | Path", what: str, error: type[Exception] = ConfigError) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping; errors name the file and say what is wrong.
+
+    Parameters
+    ----------
+    path : path of the file.
+    what : words for the file in messages, e.g. ``"config file"`` or ``"scenario file"``.
+    error : the exception class to raise (``ConfigError`` or ``UsageError``: both exit 2).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise error(f"{what} not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise error(f"{what} {p} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise error(f"{what} {p} must be a mapping of keys")
+    return raw
+
+
 def load_config(path: "str | Path | None" = None) -> Config:
     """Load and validate a configuration file (default: ``config/default.yaml``).
 
@@ -140,14 +161,7 @@ def load_config(path: "str | Path | None" = None) -> Config:
         names the key).
     """
     cfg_path = Path(path).expanduser().resolve() if path else DEFAULT_CONFIG
-    if not cfg_path.is_file():
-        raise ConfigError(f"config file not found: {cfg_path}")
-    try:
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {cfg_path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {cfg_path} must be a mapping of sections")
+    raw = read_yaml_mapping(cfg_path, "config file")
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise ConfigError(

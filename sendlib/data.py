@@ -14,7 +14,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -269,41 +269,37 @@ def _coerce_column(s: pd.Series, col: Column, table: str, file: str | None) -> p
         if bad.any():
             raise _bad(table, col, file, bad, "not a month in form YYYY-MM")
         return text
-    if kind == "quarter":
-        from sendlib.quarters import Quarter
-        from sendlib.errors import UsageError
-
-        canon = []
-        bad_mask = []
-        for v in text.tolist():
-            if v is pd.NA or v is None:
-                canon.append(pd.NA); bad_mask.append(False); continue
-            try:
-                canon.append(str(Quarter.parse(v))); bad_mask.append(False)
-            except UsageError:
-                canon.append(pd.NA); bad_mask.append(True)
-        bad = pd.Series(bad_mask, index=s.index)
-        if bad.any():
-            raise _bad(table, col, file, bad, "not a financial-year quarter like 2025-26Q2")
-        return pd.Series(canon, index=s.index, dtype="string")
-    if kind == "fy":
-        from sendlib.quarters import financial_year_label, parse_financial_year
-        from sendlib.errors import UsageError
-
-        canon = []
-        bad_mask = []
-        for v in text.tolist():
-            if v is pd.NA or v is None:
-                canon.append(pd.NA); bad_mask.append(False); continue
-            try:
-                canon.append(financial_year_label(parse_financial_year(v))); bad_mask.append(False)
-            except UsageError:
-                canon.append(pd.NA); bad_mask.append(True)
-        bad = pd.Series(bad_mask, index=s.index)
-        if bad.any():
-            raise _bad(table, col, file, bad, "not a financial year like 2025-26")
-        return pd.Series(canon, index=s.index, dtype="string")
+    if kind in ("quarter", "fy"):
+        return _canonical_periods(text, kind, lambda mask, rule: _bad(table, col, file, mask, rule))
     raise ValueError(f"unknown column kind {kind!r} in schema for {table}.{col.name}")
+
+
+def _canonical_periods(text: pd.Series, kind: str, bad: "Callable[[pd.Series, str], DataError]") -> pd.Series:
+    """Parse quarter (``2025-26Q2``) or financial-year (``2025-26``) cells leniently to canonical text."""
+    from sendlib.errors import UsageError
+    from sendlib.quarters import Quarter, financial_year_label, parse_financial_year
+
+    if kind == "quarter":
+        parse, rule = (lambda v: str(Quarter.parse(v))), "not a financial-year quarter like 2025-26Q2"
+    else:
+        parse, rule = (lambda v: financial_year_label(parse_financial_year(v))), "not a financial year like 2025-26"
+    canon: list[object] = []
+    failed: list[bool] = []
+    for v in text.tolist():
+        if v is pd.NA or v is None:
+            canon.append(pd.NA)
+            failed.append(False)
+            continue
+        try:
+            canon.append(parse(v))
+            failed.append(False)
+        except UsageError:
+            canon.append(pd.NA)
+            failed.append(True)
+    mask = pd.Series(failed, index=text.index)
+    if mask.any():
+        raise bad(mask, rule)
+    return pd.Series(canon, index=text.index, dtype="string")
 
 
 def to_csv_frame(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:

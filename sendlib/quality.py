@@ -35,9 +35,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from sendlib.config import PROJECT_ROOT, Config
+
+from sendlib.config import PROJECT_ROOT, Config, read_yaml_mapping
 from sendlib.errors import ConfigError, ValidationFailed
 from sendlib.schema import TABLES, TableSchema
 
@@ -127,12 +127,7 @@ def quality_path(config: Config | None) -> Path:
 def load_settings(path: "str | Path | None" = None) -> QualitySettings:
     """Read and check the quality thresholds; errors name the key (``ConfigError``, exit 2)."""
     p = Path(path) if path else DEFAULT_QUALITY_PATH
-    if not p.is_file():
-        raise ConfigError(f"quality thresholds file not found: {p}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"quality file {p} is not valid YAML: {exc}") from exc
+    raw = read_yaml_mapping(p, "quality thresholds file", ConfigError)
     unknown = set(raw) - {"volume", "dates", "money_ceilings_gbp", "placements"}
     if unknown:
         raise ConfigError(f"quality file {p}: unknown section(s) {sorted(unknown)}")

@@ -61,8 +61,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
+
+from sendlib.config import read_yaml_mapping
 from sendlib.errors import UsageError
 from sendlib.projection import GROUP_COLUMNS, PlacementProjection
 from sendlib.quarters import third_thursday_of_january
@@ -340,16 +341,9 @@ def parse_scenario(raw: Mapping[str, Any], *, path: "Path | str | None" = None) 
 def read_scenario_mapping(path: "str | Path", _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario YAML, merged over the file it ``extends`` (top-level keys replace)."""
     p = Path(path).expanduser().resolve()
-    if not p.is_file():
-        raise UsageError(f"scenario file not found: {p}")
     if p in _seen:
         raise UsageError(f"scenario file {p}: 'extends' goes round in a circle")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"scenario file {p} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise UsageError(f"scenario file {p} must be a mapping of keys")
+    raw = read_yaml_mapping(p, "scenario file", UsageError)
     parent = raw.get("extends")
     if parent:
         if not isinstance(parent, str):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from sendlib.config import read_yaml_mapping
 
 from sendlib.errors import UsageError
 from sendlib.forecast.aggregate import METHODS, AggregateSettings
@@ -170,14 +170,7 @@ def parse_scenario(raw: Mapping[str, Any], path: Path | None = None) -> Forecast
 def load_scenario(path: "str | Path | None" = None) -> ForecastScenario:
     """Load a forecast scenario file (default ``config/scenarios/forecast.yaml``)."""
     p = Path(path).expanduser().resolve() if path not in (None, "") else DEFAULT_SCENARIO
-    if not p.is_file():
-        raise UsageError(f"forecast scenario file not found: {p}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"scenario {p} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise UsageError(f"scenario {p} must be a mapping")
+    raw = read_yaml_mapping(p, "forecast scenario file", UsageError)
     return parse_scenario(raw, p)
 
 
