@@ -608,30 +608,27 @@ def changed_inputs(before: Mapping[str, Mapping[str, str]], after: Mapping[str, 
 
 
 def summarise_validation(result: Any) -> dict[str, Any]:
-    """A JSON-able summary of a validation result (``.success``, ``.to_frame()``), no values."""
+    """A JSON-able summary of a validation result for the manifest, with no data values.
+
+    A :class:`sendlib.quality.ValidationReport` gives its own summary (``to_dict``: per-table
+    rows, rules, passed, failed, and the failures named by table, column and rule); any other
+    gate result gives at least its ``success``.
+    """
     if result is None:
         return {"success": True, "detail": "gate passed (no result object)"}
     if isinstance(result, Mapping):
         return {k: v for k, v in result.items() if isinstance(v, (str, int, float, bool, type(None)))}
-    summary: dict[str, Any] = {"success": bool(getattr(result, "success", True))}
-    to_frame = getattr(result, "to_frame", None)
-    if callable(to_frame):
+    to_dict = getattr(result, "to_dict", None)
+    if callable(to_dict):
         try:
-            frame = to_frame()
-            if {"rules", "failed"} <= set(frame.columns):  # sendlib.quality: one row per table
-                summary["n_rules"] = int(frame["rules"].sum())
-                summary["n_failed"] = int(frame["failed"].sum())
-            else:
-                summary["n_checks"] = int(len(frame))
-                for col in ("success", "ok"):
-                    if col in frame.columns:
-                        summary["n_failed"] = int((~frame[col].astype(bool)).sum())
-                        break
-            if "table" in frame.columns:
-                summary["tables"] = sorted(map(str, frame["table"].dropna().unique()))
+            summary = dict(to_dict())
         except Exception as exc:  # a summary must never break the run
-            summary["summary_error"] = f"{type(exc).__name__}"
-    return summary
+            return {"success": bool(getattr(result, "success", True)), "summary_error": type(exc).__name__}
+        tables = summary.get("tables") or []
+        summary["n_rules"] = int(sum(t.get("rules", 0) for t in tables))
+        summary["n_failed"] = int(sum(t.get("failed", 0) for t in tables))
+        return summary
+    return {"success": bool(getattr(result, "success", True))}
 
 
 def default_validator(config: Config, tables: Mapping[str, Any]) -> Any:
