@@ -34,6 +34,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sendlib.config import Config, KpiTarget
 from sendlib.pap import progress_counts
@@ -146,14 +148,44 @@ def _k3(t: Tables, q: Quarter) -> list[dict]:
     return [_row("K3", "Assessments completed that ended in a plan", n, d, _pct(n, d), "%", "context")]
 
 
-def _plans_in_force(t: Tables, day: pd.Timestamp) -> pd.Series:
-    """Person ids with an EHC plan in force on ``day`` (each person once)."""
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one pyarrow ``large_string`` array (no copy when it is already
+    pyarrow-backed, as :func:`sendlib.data.load_tables` makes it)."""
+    arr = pa.array(s.array if hasattr(s.array, "__arrow_array__") else s.astype("string").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def _run_starts(sorted_values: pa.Array) -> np.ndarray:
+    """For values in sorted order, True where a run of equal values starts."""
+    starts = np.ones(len(sorted_values), dtype=bool)
+    if len(sorted_values) > 1:
+        differs = pc.not_equal(sorted_values.slice(1), sorted_values.slice(0, len(sorted_values) - 1))
+        starts[1:] = differs.fill_null(True).to_numpy(zero_copy_only=False)
+    return starts
+
+
+def _plan_holders(t: Tables, day: pd.Timestamp) -> pa.Array:
+    """Person ids of the plan spells in force on ``day`` (a person with two spells appears twice)."""
     p = t["ehcp_plans"]
-    return pd.Series(pd.unique(p.loc[_in_force(p["plan_start_date"], p["plan_end_date"], day), "person_id"].to_numpy(dtype=object)))
+    live = _in_force(p["plan_start_date"], p["plan_end_date"], day).to_numpy(dtype=bool)
+    return _arrow_text(p["person_id"]).filter(pa.array(live))
+
+
+def _plans_in_force(t: Tables, day: pd.Timestamp) -> int:
+    """How many people have an EHC plan in force on ``day`` (each person once).
+
+    Distinct ids are counted by sorting (no hashing of millions of strings, no Python objects).
+    """
+    ids = _plan_holders(t, day)
+    if len(ids) == 0:
+        return 0
+    return int(_run_starts(ids.take(pc.sort_indices(ids))).sum())
 
 
 def _k4(t: Tables, q: Quarter) -> list[dict]:
-    n = len(_plans_in_force(t, q.end))
+    n = _plans_in_force(t, q.end)
     pop = t.get("population")
     pop_total = math.nan
     if pop is not None and len(pop):
@@ -171,21 +203,51 @@ def _k4(t: Tables, q: Quarter) -> list[dict]:
     ]
 
 
+def _placed_children(tables: Tables, day: pd.Timestamp) -> tuple[int, np.ndarray]:
+    """People with a plan in force on ``day``, and the row positions in ``placements`` of
+    :func:`current_placements` for that day (in its row order).
+
+    One sort does both (vectorised, no Python objects per person): the plan holders' ids (marked 0)
+    and the placements in force (marked 1, with start and ``placement_id``) are sorted together by
+    person, mark, start, ``placement_id``. A run of one person's rows whose first row is a plan
+    holder is a child with a plan; the run's last row, when it is a placement, is that child's
+    current placement. Positions come out in the order ``sort_values(["person_id", "start_date",
+    "placement_id"])`` gives those rows.
+    """
+    pl = tables["placements"]
+    live = np.flatnonzero(_in_force(pl["start_date"], pl["end_date"], day).to_numpy(dtype=bool))
+    holders = _plan_holders(tables, day)
+    n_h, n_p = len(holders), len(live)
+    if n_h + n_p == 0:
+        return 0, live
+    take = pa.array(live)
+    persons = pa.concat_arrays([holders, _arrow_text(pl["person_id"]).take(take)])
+    mark = np.r_[np.zeros(n_h, dtype=np.int8), np.ones(n_p, dtype=np.int8)]
+    starts = pa.array(pl["start_date"].to_numpy(dtype="datetime64[ns]")[live], pa.timestamp("ns"), from_pandas=True)
+    start = pa.concat_arrays([pa.nulls(n_h, pa.timestamp("ns")), starts])
+    ids = pa.concat_arrays([pa.nulls(n_h, pa.large_string()), _arrow_text(pl["placement_id"]).take(take)])
+    keys = [("person", "ascending"), ("mark", "ascending"), ("start", "ascending"), ("id", "ascending")]
+    # arrow's sort is stable and puts missing values last, as pandas' sort_values does
+    order = pc.sort_indices(pa.table({"person": persons, "mark": mark, "start": start, "id": ids}),
+                            sort_keys=keys).to_numpy()
+    holder = mark[order] == 0
+    first = _run_starts(persons.take(pa.array(order)))
+    last = np.r_[first[1:], True]
+    has_plan = holder[first][np.cumsum(first) - 1]  # a person's run starts with a plan holder row
+    return int((first & holder).sum()), live[order[last & has_plan & ~holder] - n_h]
+
+
 def current_placements(tables: Tables, day: pd.Timestamp) -> pd.DataFrame:
     """One placement per child with a plan in force on ``day``: the spell in force that day with
     the latest start (ties broken by ``placement_id``). Children with a plan but no placement in
-    force are not in the result."""
+    force are not in the result. Rows are in ``person_id`` order."""
     pl = tables["placements"][["placement_id", "person_id", "setting_type", "start_date", "end_date", "annual_cost"]]
-    live = pl[_in_force(pl["start_date"], pl["end_date"], day)]
-    ids = pd.Index(_plans_in_force(tables, day).to_numpy(dtype=object))
-    live = live[ids.get_indexer(live["person_id"].to_numpy(dtype=object)) >= 0]
-    return live.sort_values(["person_id", "start_date", "placement_id"]).drop_duplicates("person_id", keep="last")
+    return pl.iloc[_placed_children(tables, day)[1]]
 
 
 def _k5(t: Tables, q: Quarter) -> list[dict]:
-    children = len(_plans_in_force(t, q.end))
-    placed = current_placements(t, q.end)
-    counts = placed["setting_type"].value_counts()
+    children, rows_placed = _placed_children(t, q.end)
+    counts = t["placements"]["setting_type"].iloc[rows_placed].value_counts()
     rows = []
     for st, label in SETTING_TYPE.items():
         n = int(counts.get(st, 0))
@@ -195,7 +257,7 @@ def _k5(t: Tables, q: Quarter) -> list[dict]:
     n_main = int(counts.reindex(list(MAINSTREAM_SETTINGS)).fillna(0).sum())
     rows.append(_row("K5_mainstream_pct", "Children with a plan in mainstream schools (incl. resourced provision)",
                      n_main, children, _pct(n_main, children), "%", "up"))
-    n_none = children - len(placed)
+    n_none = children - len(rows_placed)
     rows.append(_row("K5_no_placement_pct", "Children with a plan and no placement recorded", n_none, children,
                      _pct(n_none, children), "%", "down"))
     return rows
@@ -213,10 +275,9 @@ def _k6(t: Tables, q: Quarter) -> list[dict]:
 
 def _k7(t: Tables, q: Quarter) -> list[dict]:
     h = t["health_waits"][["service", "referral_date", "first_contact_date"]]
-    group = h["service"].map(HEALTH_SERVICE_GROUP)
     rows = []
     for g in HEALTH_GROUPS:
-        hg = h[group == g]
+        hg = h[h["service"].isin([sv for sv, grp in HEALTH_SERVICE_GROUP.items() if grp == g])]
         seen = hg[_in(hg["first_contact_date"], q)]
         days = (seen["first_contact_date"] - seen["referral_date"]).dt.days
         n_seen = len(seen)
