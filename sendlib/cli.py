@@ -58,6 +58,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, run the subcommand, turn known errors into messages and exit codes."""
+    from sendlib import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in args_list if not a.startswith("-")), None)
     only = chosen if chosen in COMMANDS else None

@@ -1,8 +1,10 @@
 """What a notebook's first code cell calls: one context with config, quarter, tables, publish.
 
 Notebooks are thin: ``ctx = sendlib.notebook.setup(quarter=quarter, config_path=config_path,
-data_dir=data_dir, tables_dir=tables_dir, validated=validated, notebook="kpi_dashboard")``
-then one ``sendlib`` call per section. ``ctx.publish`` is the only way a notebook writes a table:
+data_dir=data_dir, tables_dir=tables_dir, validated=validated, run_cache=run_cache,
+notebook="kpi_dashboard")`` then one ``sendlib`` call per section. In a report run,
+``run_cache`` names the run's private cache (:mod:`sendlib.runcache`): the tables come from it
+as the report loaded and validated them, and costly shared results are computed once per run. ``ctx.publish`` is the only way a notebook writes a table:
 it refuses identifying columns, applies small-number suppression, and writes a deterministic CSV.
 """
 
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from sendlib import runcache
 from sendlib.config import Config, load_config
 from sendlib.data import load_tables, resolve_quarter
 from sendlib.disclosure import suppress_table
@@ -31,6 +34,17 @@ class NotebookContext:
     tables_dir: Path | None = None
     notebook: str = ""
     published: list[Path] = field(default_factory=list)
+    run_cache: Path | None = None
+
+    def validation_report(self) -> "Any":
+        """The quality gate's :class:`~sendlib.quality.ValidationReport` for these tables: the
+        report run's own result when there is one (not validated twice), else a fresh validation."""
+        stored = runcache.load_validation(self.run_cache)
+        if stored is not None:
+            return stored
+        from sendlib.quality import validate_tables
+
+        return validate_tables(self.config, self.tables)
 
     @property
     def output_folder(self) -> Path | None:
@@ -79,15 +93,18 @@ def setup(
     validated: bool = False,
     notebook: str = "",
     tables: Sequence[str] | None = None,
+    run_cache: str = "",
 ) -> NotebookContext:
     """Load config and tables, check data quality unless the report already did, set the style.
 
-    Parameters mirror the notebook's parameters cell; empty strings mean "the default".
+    Parameters mirror the notebook's parameters cell; empty strings mean "the default". With a
+    ``run_cache`` (set by ``sendlib report``) the tables are the report's validated copies.
     Raises :class:`sendlib.errors.ValidationFailed` before anything is written when the data
     fail the quality gate.
     """
     cfg = load_config(config_path or None).with_data_dir(data_dir or None)
-    loaded = load_tables(cfg, tables)
+    cached = runcache.load_tables(run_cache, list(tables) if tables is not None else None)
+    loaded = cached if cached is not None else load_tables(cfg, tables)
     if not validated:
         from sendlib.quality import assert_valid  # the gate; imported only when needed
 
@@ -102,4 +119,5 @@ def setup(
         tables=loaded,
         tables_dir=Path(tables_dir).resolve() if tables_dir else None,
         notebook=notebook,
+        run_cache=Path(run_cache) if run_cache else None,
     )

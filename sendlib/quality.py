@@ -489,14 +489,14 @@ def volume_frame(tables: Mapping[str, pd.DataFrame], extract: pd.Timestamp, s: Q
 def _gx() -> Any:
     """Import Great Expectations quietly (no analytics) and faster.
 
-    Before the first import, jsonschema's optional ``rfc3987_syntax`` helper is blocked: it builds
-    a parser grammar at import (~2 s of CPU) and serves only IRI format checks that neither GX nor
-    sendlib uses (jsonschema falls back to not checking that format). Nothing is blocked when
-    jsonschema or GX is already imported.
+    Before the first import, :func:`sendlib.skip_slow_optional_imports` keeps jsonschema's
+    optional IRI-format helper out (~2 s of CPU that neither GX nor sendlib needs).
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    if not any(m in sys.modules for m in ("great_expectations", "jsonschema", "rfc3987_syntax")):
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    if "great_expectations" not in sys.modules:
+        from sendlib import skip_slow_optional_imports
+
+        skip_slow_optional_imports()
     import great_expectations as gx
 
     return gx
@@ -734,6 +734,8 @@ class ValidationReport:
     results: dict[str, dict] = field(default_factory=dict, repr=False)
     #: seconds spent per step (context, each frame, data docs)
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    #: the cache key when this result was reused from an earlier identical validation
+    reused_key: str | None = None
 
     @property
     def success(self) -> bool:
@@ -788,6 +790,8 @@ class ValidationReport:
             "tables": json.loads(self.to_frame().to_json(orient="records", date_format="iso")),
             "failures": [f.__dict__ | {"example_rows": list(f.example_rows), "message": f.message} for f in self.failures],
             "data_docs": str(self.docs_index) if self.docs_index else None,
+            "reused_from_cache": self.reused_key is not None,
+            "cache_key": self.reused_key,
         }
 
 
@@ -1000,6 +1004,72 @@ def assert_valid(config: Config, tables: "Iterable[str] | Mapping[str, pd.DataFr
     when anything failed; returns the report when everything passed."""
     report = validate_tables(config, tables, **kw)
     report.raise_for_failures()
+    return report
+
+
+# ----- reusing a validation of identical inputs ----------------------------------------------
+
+#: sendlib source files whose code decides a validation result (rules, coercion, schema)
+_RULE_SOURCES = ("quality.py", "schema.py", "data.py", "config.py")
+
+
+def tables_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
+    """SHA-256 of the tables' names, columns, dtypes and every value (row order included)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(tables):
+        df = tables[name]
+        h.update(name.encode())
+        h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def validation_key(config: Config, tables: Mapping[str, pd.DataFrame], settings: QualitySettings | None = None) -> str:
+    """What decides a validation result, as one key: the tables' content, the extract date, the
+    thresholds file, the committed suites, the config file, the rule code and package versions."""
+    import hashlib
+    from importlib import metadata
+
+    s = settings or load_settings(quality_path(config))
+    extract, _ = resolve_extract_date(config, s)
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("tables", tables_fingerprint(tables).encode())
+    add("extract", str(extract.date()).encode())
+    add("quality", quality_path(config).read_bytes())
+    add("config", Path(config.path).read_bytes())
+    exp = Path(config.expectations_dir)
+    for f in sorted(p for p in exp.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
+        add(f"expectations/{f.relative_to(exp).as_posix()}", f.read_bytes())
+    here = Path(__file__).resolve().parent
+    for name in _RULE_SOURCES:
+        add(name, (here / name).read_bytes())
+    for pkg in ("great-expectations", "pandas", "numpy"):
+        try:
+            add(pkg, metadata.version(pkg).encode())
+        except metadata.PackageNotFoundError:
+            add(pkg, b"-")
+    return h.hexdigest()[:32]
+
+
+def assert_valid_reusing(config: Config, tables: Mapping[str, pd.DataFrame], cache_dir: "str | Path") -> ValidationReport:
+    """:func:`assert_valid`, reusing the stored result of an earlier validation with the same
+    :func:`validation_key` (same table contents, rules, code and versions), so a re-run of an
+    unchanged pack skips Great Expectations. Only passing results are stored (a failure raises
+    before anything is stored). The returned report says when it was reused (``reused_key``)."""
+    from sendlib import runcache
+
+    report, reused = runcache.reused(cache_dir, "validation", {"key": validation_key(config, tables)},
+                                     lambda: assert_valid(config, tables))
+    if reused is not None:
+        if not report.success:  # never stored, but a gate must not trust a file blindly
+            return assert_valid(config, tables)
+        report.reused_key = reused
     return report
 
 

@@ -1,15 +1,18 @@
 """The quarterly report run: validate, execute every notebook, export HTML, publish, check.
 
-This is the only module that knows papermill and nbconvert. One call,
-:func:`run_report`, does what ``sendlib report`` promises a scheduler:
+This module and :mod:`sendlib.kernel_pool` are the only ones that know papermill and nbconvert.
+One call, :func:`run_report`, does what ``sendlib report`` promises a scheduler:
 
 1. resolve the quarter (``latest`` = the latest complete quarter in the data);
 2. run the data-quality gate (:func:`sendlib.quality.assert_valid`); on failure stop with
    :class:`~sendlib.errors.ValidationFailed` (exit 3) before anything is written;
 3. take a lock (``<output_dir>/.<quarter>.lock``) so two runs cannot write the same quarter;
-4. execute every notebook with papermill in a pool of worker processes (each starts its own
-   kernel), with the common parameters ``quarter``, ``config_path``, ``data_dir``,
-   ``tables_dir`` and ``validated=True``; one failing notebook does not stop the others;
+4. execute every notebook with papermill on a pool of warm kernels (:class:`KernelPool`: started
+   at the beginning of the run, they import the notebooks' modules while the gate runs, and each
+   runs several notebooks in turn), with the common parameters ``quarter``, ``config_path``,
+   ``data_dir``, ``tables_dir``, ``validated=True`` and ``run_cache`` (the run's private cache:
+   the validated tables, the gate's result, results shared between sections, see
+   :mod:`sendlib.runcache`); one failing notebook does not stop the others;
 5. export each executed notebook to HTML without code, prompts, stderr or warnings, with a
    table of contents and the house stylesheet (``assets/report.css``);
 6. check the outputs: no person identifier or birth month from the input data anywhere
@@ -52,7 +55,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sendlib.config import PROJECT_ROOT, Config
+from sendlib import runcache
 from sendlib.errors import EXIT_OK, EXIT_REPORT, ReportFailed, UsageError
+from sendlib.kernel_pool import Job, KernelPool, last_line as _last_line, notebook_imports
 
 LOG = logging.getLogger("sendlib.report")
 
@@ -60,6 +65,8 @@ RESOURCES = Path(__file__).resolve().parent / "resources" / "report"
 #: nbconvert template (in ``RESOURCES / "nbconvert"``) used for every section.
 NBCONVERT_TEMPLATE = "sendlib_board"
 STYLESHEET = "assets/report.css"
+#: Folder under the output folder for results reused between runs (validation of identical inputs).
+CACHE_DIR = ".cache"
 
 #: Packages whose versions go into the manifest (the analysis and report stack).
 STACK_PACKAGES: tuple[str, ...] = (
@@ -91,6 +98,8 @@ class NotebookResult:
     title: str = ""             # first markdown heading, else a readable stem
     status: str = "pending"     # ok | failed
     seconds: float = 0.0        # execution wall time
+    started: float = 0.0        # when it started, seconds after the run began
+    kernel: int = 0             # which of the run's kernels ran it
     error: str | None = None    # last line of the error, when failed
     html: str | None = None     # relative path of the exported HTML
     executed: str | None = None  # relative path of the executed notebook
@@ -176,98 +185,14 @@ def notebook_title(nb: Mapping[str, Any], stem: str) -> str:
     return short_name(stem).replace("_", " ").capitalize()
 
 
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else "unknown error"
-
-
-def execute_one(
-    notebook: str,
-    output: str,
-    parameters: Mapping[str, Any],
-    cwd: str,
-    timeout: float | None = None,
-    kernel_name: str = "python3",
-) -> dict[str, Any]:
-    """Execute one notebook with papermill in this process; returns a plain dict.
-
-    Never raises for a notebook error: the result says ``failed`` with the error's last line,
-    and the partly executed notebook is saved at ``output``. The report calls this in a fresh
-    worker process per notebook (:func:`execute_in_subprocess`): papermill changes the working
-    directory, so it is not safe to run two in threads of one process.
-    """
-    import papermill as pm
-
-    start = time.perf_counter()
-    try:
-        pm.execute_notebook(
-            notebook,
-            output,
-            parameters=dict(parameters),
-            kernel_name=kernel_name,
-            progress_bar=False,
-            log_output=False,
-            cwd=cwd,
-            execution_timeout=timeout,
-        )
-    except pm.PapermillExecutionError as exc:
-        return {"status": "failed", "seconds": time.perf_counter() - start,
-                "error": _last_line(f"{exc.ename}: {exc.evalue}")}
-    except Exception as exc:  # kernel died, timeout, bad notebook: the run goes on
-        return {"status": "failed", "seconds": time.perf_counter() - start,
-                "error": _last_line(f"{type(exc).__name__}: {exc}")}
-    return {"status": "ok", "seconds": time.perf_counter() - start, "error": None}
-
-
-#: Environment of every worker and so of every kernel: fixed hash seed (set and dict order in a
-#: notebook cannot vary between runs), non-interactive matplotlib, no debugger warning on stderr.
-WORKER_ENV = {
+#: Environment of every kernel: fixed hash seed (set and dict order in a notebook cannot vary
+#: between runs), non-interactive matplotlib, no debugger warning on stderr.
+KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "PYTHONWARNINGS": "ignore::DeprecationWarning",
 }
-
-
-def execute_in_subprocess(
-    notebook: str,
-    output: str,
-    parameters: Mapping[str, Any],
-    cwd: str,
-    stderr_file: str,
-    timeout: float | None = None,
-    kernel_name: str = "python3",
-) -> dict[str, Any]:
-    """Run :func:`execute_one` in a new Python process (``python -m sendlib.report --worker``).
-
-    The worker's and its kernel's stderr go to ``stderr_file`` (the report copies it into
-    run.log), so a scheduled run prints only its own log lines. A worker that dies is reported
-    as a failed notebook, never as a crash of the run.
-    """
-    request = json.dumps({"notebook": notebook, "output": output, "parameters": dict(parameters), "cwd": cwd,
-                          "timeout": timeout, "kernel_name": kernel_name})
-    start = time.perf_counter()
-    with open(stderr_file, "ab") as err:
-        proc = subprocess.run([sys.executable, "-m", "sendlib.report", "--worker"], input=request.encode(),
-                              stdout=subprocess.PIPE, stderr=err, cwd=cwd, env={**os.environ, **WORKER_ENV},
-                              check=False)
-    lines = [ln for ln in proc.stdout.decode("utf-8", errors="replace").splitlines() if ln.startswith("{")]
-    if proc.returncode == 0 and lines:
-        try:
-            return json.loads(lines[-1])
-        except ValueError:
-            pass
-    return {"status": "failed", "seconds": time.perf_counter() - start,
-            "error": f"notebook worker exited with code {proc.returncode} (see run.log)"}
-
-
-def _worker_main() -> int:
-    request = json.loads(sys.stdin.read())
-    result = execute_one(request["notebook"], request["output"], request["parameters"], request["cwd"],
-                         request.get("timeout"), request.get("kernel_name", "python3"))
-    sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
-    return 0
 
 
 # ----- HTML export ----------------------------------------------------------------------------
@@ -631,11 +556,34 @@ def summarise_validation(result: Any) -> dict[str, Any]:
     return {"success": bool(getattr(result, "success", True))}
 
 
-def default_validator(config: Config, tables: Mapping[str, Any]) -> Any:
-    """The quality gate: :func:`sendlib.quality.assert_valid` (raises ValidationFailed)."""
-    from sendlib.quality import assert_valid
+def reuse_store(config: Config, fresh: bool = False) -> Path | None:
+    """Where results are kept for reuse by later runs (``<output_dir>/.cache``), or None when
+    ``fresh`` or the config's ``report.reuse`` is false."""
+    if fresh or (isinstance(config.report, Mapping) and config.report.get("reuse") is False):
+        return None
+    return Path(config.output_dir) / CACHE_DIR
 
-    return assert_valid(config, tables)
+
+def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What identifies the loaded tables completely: byte-identical data files (sha256), the same
+    table sources and loader code. None when a table comes from SQL (contents not hashed)."""
+    if any(src.format == "sql" for src in config.tables.values()):
+        return None
+    return {"files": {k: inputs.get(k) for k in ("data", "other")},
+            "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
+            "code": runcache.code_fingerprint("data.py", "schema.py", "config.py")}
+
+
+def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = False) -> Any:
+    """The quality gate (raises ValidationFailed): :func:`sendlib.quality.assert_valid_reusing`,
+    which reuses the stored result of an identical earlier validation (same table contents,
+    rules, code and versions) unless reuse is off (:func:`reuse_store`)."""
+    from sendlib.quality import assert_valid, assert_valid_reusing
+
+    store = reuse_store(config, fresh)
+    if store is None:
+        return assert_valid(config, tables)
+    return assert_valid_reusing(config, tables, store)
 
 
 # ----- locking and atomic replace ------------------------------------------------------------
@@ -810,6 +758,7 @@ def run_report(
     timeout: float | None = None,
     progress: bool | None = None,
     quiet: bool = False,
+    fresh: bool = False,
 ) -> ReportResult:
     """Run the quarterly report pack into ``<config.output_dir>/<quarter>/``.
 
@@ -837,6 +786,9 @@ def run_report(
         Force the progress bar on or off (default: on when stderr is a terminal).
     quiet : bool
         Log only to ``run.log``, not to stderr.
+    fresh : bool
+        Compute everything again: run the quality gate and the simulations even when an earlier
+        run stored results for identical inputs, code and settings (``<output_dir>/.cache``).
 
     Returns
     -------
@@ -861,69 +813,96 @@ def run_report(
     started = _now()
     nb_dir = Path(notebooks_dir).expanduser().resolve() if notebooks_dir else config.notebooks_dir
     notebooks = discover_notebooks(nb_dir, only)
-
-    t = time.perf_counter()
-    inputs_before = input_files(config)  # before reading: a change while loading is caught too
-    timings["hash_inputs"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    tables = dict(tables) if tables is not None else load_tables(config)
-    q = resolve_quarter(quarter, config, tables)
-    qs = str(q)
-    timings["load_and_resolve"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    validation = (validator or default_validator)(config, tables)
-    timings["validate"] = time.perf_counter() - t
-    identifiers = collect_identifiers(tables)
-    del tables
-
-    out_root = Path(config.output_dir)
     n_jobs = max(1, int(jobs)) if jobs else _default_jobs(config)
     if timeout is None and isinstance(config.report, Mapping) and config.report.get("cell_timeout_seconds"):
         timeout = float(config.report["cell_timeout_seconds"])
 
-    with quarter_lock(out_root, qs):
-        stamp = _stamp()
-        tmp = out_root / f".{qs}.tmp-{stamp}"
-        (tmp / "notebooks").mkdir(parents=True)
-        (tmp / "tables").mkdir()
-        (tmp / "assets").mkdir()
-        shutil.copyfile(RESOURCES / "report.css", tmp / STYLESHEET)
-        bar = _Progress(len(notebooks), progress)
-        handlers = _attach_log(tmp / "run.log", bar.tty, quiet)
-        try:
-            return _run_in(tmp, out_root, qs, q, config, nb_dir, notebooks, n_jobs, timeout, bar,
-                           identifiers, inputs_before, validation, timings, t0, started, __version__)
-        except BaseException:
-            # Interrupted or a bug: never leave a half-built pack where the next run would see it.
-            if tmp.exists():
-                failed_dir = out_root / f"failed-{qs}-{_stamp()}"
-                with contextlib.suppress(OSError):
-                    os.replace(tmp, failed_dir)
-                    LOG.error("run stopped; partial output in %s", failed_dir)
-            raise
-        finally:
-            bar.close()
-            for h in handlers:
-                LOG.removeHandler(h)
-                h.close()
+    # Kernels start now and import what the notebooks import while this process loads and
+    # validates the data; nothing is submitted to them unless the gate passes.
+    cache = runcache.new_run_cache()
+    try:
+        with KernelPool(min(n_jobs, len(notebooks)), nb_dir, {**os.environ, **KERNEL_ENV},
+                        imports=lambda: notebook_imports(notebooks), stderr_dir=cache) as pool:
+            t = time.perf_counter()
+            inputs_before = input_files(config)  # before reading: a change while loading is caught too
+            timings["hash_inputs"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            store = reuse_store(config, fresh)
+            tables_key = _tables_key(config, inputs_before) if store is not None and tables is None else None
+            kept_tables = runcache.lookup(store, "tables", tables_key) if tables_key else None
+            if tables is not None:
+                tables = dict(tables)
+            else:
+                tables = kept_tables if kept_tables is not None else load_tables(config)
+            q = resolve_quarter(quarter, config, tables)
+            qs = str(q)
+            timings["load_and_resolve"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            validation = (validator(config, tables) if validator
+                          else default_validator(config, tables, fresh=fresh))
+            timings["validate"] = time.perf_counter() - t
+            if tables_key and kept_tables is None:  # kept only once the gate has passed
+                runcache.keep(store, "tables", tables_key, tables)
+            identifiers = collect_identifiers(tables)
+            t = time.perf_counter()
+            runcache.save_tables(cache, tables)
+            runcache.save_validation(cache, validation)
+            runcache.set_store(cache, store)
+            timings["share_tables"] = time.perf_counter() - t
+            del tables
+
+            out_root = Path(config.output_dir)
+            with quarter_lock(out_root, qs):
+                stamp = _stamp()
+                tmp = out_root / f".{qs}.tmp-{stamp}"
+                (tmp / "notebooks").mkdir(parents=True)
+                (tmp / "tables").mkdir()
+                (tmp / "assets").mkdir()
+                shutil.copyfile(RESOURCES / "report.css", tmp / STYLESHEET)
+                bar = _Progress(len(notebooks), progress)
+                handlers = _attach_log(tmp / "run.log", bar.tty, quiet)
+                try:
+                    return _run_in(tmp, out_root, qs, q, config, nb_dir, notebooks, n_jobs, timeout, bar,
+                                   identifiers, inputs_before, validation, timings, t0, started, __version__,
+                                   pool, cache)
+                except BaseException:
+                    # Interrupted or a bug: never leave a half-built pack where the next run would see it.
+                    if tmp.exists():
+                        failed_dir = out_root / f"failed-{qs}-{_stamp()}"
+                        with contextlib.suppress(OSError):
+                            os.replace(tmp, failed_dir)
+                            LOG.error("run stopped; partial output in %s", failed_dir)
+                    raise
+                finally:
+                    bar.close()
+                    for h in handlers:
+                        LOG.removeHandler(h)
+                        h.close()
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: Path,
             notebooks: list[Path], n_jobs: int, timeout: float | None, bar: _Progress,
             identifiers: Identifiers, inputs_before: dict, validation: Any,
-            timings: dict[str, float], t0: float, started: str, version: str) -> ReportResult:
+            timings: dict[str, float], t0: float, started: str, version: str,
+            pool: KernelPool, cache: Path) -> ReportResult:
     final = out_root / qs
     LOG.info("sendlib %s report for %s: %d notebook(s), %d job(s), output %s", version, qs,
              len(notebooks), n_jobs, final)
-    LOG.info("quality gate passed in %.1fs", timings["validate"])
+    reused = getattr(validation, "reused_key", None)
+    LOG.info("quality gate passed in %.1fs%s", timings["validate"],
+             f" (result of an identical earlier validation reused, key {reused}; --fresh to rerun)"
+             if reused else "")
     parameters = {
         "quarter": qs,
         "config_path": str(config.path),
         "data_dir": str(config.data_dir),
         "tables_dir": str(tmp / "tables"),
         "validated": True,
+        "run_cache": str(cache),
     }
     results = {p.name: NotebookResult(name=p.name, stem=p.stem) for p in notebooks}
     exporter = make_exporter()
@@ -935,46 +914,42 @@ def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: 
     }
     t = time.perf_counter()
     export_total = 0.0
-    # Threads only wait: each notebook runs in its own worker process with its own kernel.
-    with cf.ThreadPoolExecutor(max_workers=min(n_jobs, len(notebooks)), thread_name_prefix="notebook") as pool:
-        futures = {
-            pool.submit(execute_in_subprocess, str(p), str(tmp / "notebooks" / p.name), parameters, str(nb_dir),
-                        str(tmp / f".{p.stem}.stderr"), timeout): p
-            for p in notebooks
-        }
-        LOG.info("started %d notebook(s)", len(futures))
-        for fut in cf.as_completed(futures):
-            p = futures[fut]
-            res = results[p.name]
+    # Each warm kernel takes the next notebook, longest first; this thread exports each as it finishes.
+    pool_offset = pool.started_at - t0
+    for p in longest_first(notebooks, final / "manifest.json"):
+        pool.submit(Job(p, tmp / "notebooks" / p.name, parameters, timeout))
+    LOG.info("started %d notebook(s) on %d kernel(s)", len(notebooks), pool.size)
+    for job, outcome in pool.results():
+        p = job.notebook
+        res = results[p.name]
+        res.status, res.seconds = outcome.status, round(outcome.seconds, 2)
+        res.started, res.kernel = round(outcome.started + pool_offset, 2), outcome.kernel
+        res.error = redact(outcome.error, identifiers) if outcome.error else None
+        executed = tmp / "notebooks" / p.name
+        if executed.is_file():
+            res.executed = f"notebooks/{p.name}"
+            te = time.perf_counter()
             try:
-                outcome = fut.result()
-            except Exception as exc:  # the worker process itself died
-                outcome = {"status": "failed", "seconds": 0.0, "error": _last_line(f"{type(exc).__name__}: {exc}")}
-            res.status, res.seconds = outcome["status"], round(outcome["seconds"], 2)
-            res.error = redact(outcome["error"], identifiers) if outcome["error"] else None
-            _log_worker_stderr(tmp / f".{p.stem}.stderr", p.stem)
-            executed = tmp / "notebooks" / p.name
-            if executed.is_file():
-                res.executed = f"notebooks/{p.name}"
-                te = time.perf_counter()
-                try:
-                    res.title = export_html(executed, tmp / f"{p.stem}.html", exporter=exporter,
-                                            context={**context, "status": res.status, "error": res.error})
-                    res.html = f"{p.stem}.html"
-                except Exception as exc:
-                    res.status = "failed"
-                    res.error = res.error or _last_line(f"HTML export failed: {type(exc).__name__}: {exc}")
-                res.export_seconds = round(time.perf_counter() - te, 2)
-                export_total += res.export_seconds
-            if not res.title:
-                res.title = notebook_title({}, p.stem)
-            if res.status == "ok":
-                LOG.info("%s: ok in %.1fs", p.stem, res.seconds)
-            else:
-                LOG.error("%s: FAILED after %.1fs: %s", p.stem, res.seconds, res.error)
-            bar.done(res)
+                res.title = export_html(executed, tmp / f"{p.stem}.html", exporter=exporter,
+                                        context={**context, "status": res.status, "error": res.error})
+                res.html = f"{p.stem}.html"
+            except Exception as exc:
+                res.status = "failed"
+                res.error = res.error or _last_line(f"HTML export failed: {type(exc).__name__}: {exc}")
+            res.export_seconds = round(time.perf_counter() - te, 2)
+            export_total += res.export_seconds
+        if not res.title:
+            res.title = notebook_title({}, p.stem)
+        if res.status == "ok":
+            LOG.info("%s: ok in %.1fs", p.stem, res.seconds)
+        else:
+            LOG.error("%s: FAILED after %.1fs: %s", p.stem, res.seconds, res.error)
+        bar.done(res)
     timings["notebooks"] = time.perf_counter() - t
     timings["export_html"] = export_total
+    timings["kernel_warmup_max"] = max(pool.boot_seconds, default=0.0)
+    for path in pool.stderr_files():
+        _log_kernel_stderr(path, identifiers)
 
     # Checks on everything written so far (manifest and index are written after, from safe data).
     t = time.perf_counter()
@@ -1070,23 +1045,26 @@ def _manifest_parameters(config: Config, qs: str) -> dict[str, Any]:
             "tables_dir": "tables", "validated": True}
 
 
-def _log_worker_stderr(path: Path, stem: str) -> None:
-    """Move a worker's stderr (kernel start-up messages, crashes) into run.log."""
+def longest_first(notebooks: Sequence[Path], previous_manifest: Path) -> list[Path]:
+    """The order to start notebooks in: longest first by the previous pack's timings for this
+    quarter (so no long notebook starts last), notebooks it lacks first, file order among equals.
+    Only the start order changes; the pack is always in file order."""
+    try:
+        previous = {nb["stem"]: float(nb["seconds"]) for nb in json.loads(previous_manifest.read_text())["notebooks"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return list(notebooks)
+    return sorted(notebooks, key=lambda p: -previous.get(p.stem, float("inf")))
+
+
+def _log_kernel_stderr(path: Path, identifiers: Identifiers) -> None:
+    """Copy a kernel's stderr (start-up messages, warnings, crashes) into run.log, redacted."""
     if not path.is_file():
         return
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.strip():
-            LOG.debug("%s stderr: %s", stem, line.rstrip())
-    path.unlink()
+            LOG.debug("%s: %s", path.stem, redact(line.rstrip(), identifiers))
 
 
 def _flush_log() -> None:
     for h in LOG.handlers:
         h.flush()
-
-
-if __name__ == "__main__":  # the notebook worker: python -m sendlib.report --worker < request.json
-    if sys.argv[1:] == ["--worker"]:
-        raise SystemExit(_worker_main())
-    print("sendlib.report is run by `sendlib report`; see docs/report.md", file=sys.stderr)
-    raise SystemExit(2)

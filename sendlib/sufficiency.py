@@ -65,7 +65,7 @@ import pandas as pd
 
 from sendlib.config import read_yaml_mapping
 from sendlib.errors import UsageError
-from sendlib.projection import GROUP_COLUMNS, PlacementProjection
+from sendlib.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 from sendlib.quarters import third_thursday_of_january
 from sendlib.schema import DESIGNATION, PHASE, PRIMARY_NEED, SPECIALIST_SETTINGS
 
@@ -656,29 +656,33 @@ class Sufficiency:
         oq = np.quantile(o, qs, axis=0)
         short = (d > c[None, :, :]).mean(axis=0)
         omean = o.mean(axis=0)
-        rows = []
-        for k in range(d.shape[2]):
-            key = keys.iloc[k].to_dict() if by else {}
-            for j, year in enumerate(self.years):
-                cap = float(c[j, k])
-                row: dict[str, Any] = {"scenario": self.scenario, "year": int(year), **key}
-                row.update({
-                    "demand_median": float(dq[1, j, k]),
-                    f"demand_lower_{pct}": float(dq[0, j, k]),
-                    f"demand_upper_{pct}": float(dq[2, j, k]),
-                    "capacity_places": cap,
-                    "gap_median": float(dq[1, j, k] - cap),
-                    f"gap_lower_{pct}": float(dq[0, j, k] - cap),
-                    f"gap_upper_{pct}": float(dq[2, j, k] - cap),
-                    "utilisation_pct": float(dq[1, j, k] / cap * 100.0) if cap > 0 else np.nan,
-                    "prob_shortfall": float(short[j, k]),
-                    "overflow_median": float(oq[1, j, k]),
-                    f"overflow_lower_{pct}": float(oq[0, j, k]),
-                    f"overflow_upper_{pct}": float(oq[2, j, k]),
-                    "overflow_mean": float(omean[j, k]),
-                })
-                rows.append(row)
-        out = pd.DataFrame(rows)
+        n_keys, n_years = d.shape[2], len(self.years)
+        if n_keys == 0 or n_years == 0:
+            rows: list = []
+            out = pd.DataFrame(rows)
+        else:
+            def flat(a: np.ndarray) -> np.ndarray:  # (n_years, n_keys) -> one value per key, year
+                return np.asarray(a, dtype=np.float64).T.reshape(-1)
+
+            cap = flat(c)
+            med, lo, hi = flat(dq[1]), flat(dq[0]), flat(dq[2])
+            util = np.full_like(cap, np.nan)
+            np.divide(med, cap, out=util, where=cap > 0)
+            util = np.where(cap > 0, util * 100.0, np.nan)
+            # keys as plain Python values, as the frame built row by row held them
+            out = (pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)]) if by
+                   else pd.DataFrame(index=range(n_keys * n_years)))
+            out.insert(0, "scenario", pd.Series([self.scenario] * (n_keys * n_years)))
+            out.insert(1, "year", pd.Series([int(y) for _ in range(n_keys) for y in self.years]))
+            columns = {
+                "demand_median": med, f"demand_lower_{pct}": lo, f"demand_upper_{pct}": hi,
+                "capacity_places": cap, "gap_median": med - cap, f"gap_lower_{pct}": lo - cap,
+                f"gap_upper_{pct}": hi - cap, "utilisation_pct": util, "prob_shortfall": flat(short),
+                "overflow_median": flat(oq[1]), f"overflow_lower_{pct}": flat(oq[0]),
+                f"overflow_upper_{pct}": flat(oq[2]), "overflow_mean": flat(omean),
+            }
+            for name, values in columns.items():
+                out[name] = values
         group_cols = list(by) if by else []
         out["first_gap_year"] = first_gap_year(out, group_cols)
         return out
@@ -758,11 +762,7 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame,
         si = bsupply.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
         np.add.at(base_cap, si, bsupply["places"].to_numpy(dtype=float))
     n_keys = len(keys)
-    demand = np.zeros(projection.draws.shape[:2] + (n_keys,))
-    for k in range(n_keys):
-        m = group_key == k
-        if m.any():
-            demand[:, :, k] = projection.draws[:, :, m].sum(axis=2)
+    demand = group_sums(projection.draws, group_key, n_keys)
     capm = np.zeros((len(years), n_keys))
     if len(supply):
         idx = supply.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
@@ -791,27 +791,28 @@ def apply_overflow(projection: PlacementProjection, capacity_frame: pd.DataFrame
     suff = assess(projection, capacity_frame, scenario)
     over = suff.overflow
     groups = projection.groups.copy()
-    draws = projection.draws.astype(np.float64, copy=True)
     gk = suff.group_key
-    moved = np.zeros_like(draws)
-    for k in range(len(suff.keys)):
-        m = gk == k
-        if not m.any():
-            continue
-        total = suff.demand[:, :, k]
-        share = np.divide(draws[:, :, m], total[:, :, None],
-                          out=np.zeros_like(draws[:, :, m]), where=total[:, :, None] > 0)
-        moved[:, :, m] = share * over[:, :, k][:, :, None]
-    moved = np.minimum(moved, draws)  # guards float rounding: a group never goes below zero
-    draws -= moved
+    n_groups = projection.draws.shape[2]
+    # only specialist groups in scope lose children: work on their columns alone (in float64,
+    # element by element as before), everything else is copied through unchanged
+    cols = np.flatnonzero(gk >= 0)
+    kk = gk[cols]
+    src = np.take(projection.draws, cols, axis=2).astype(np.float64)
+    total = np.take(suff.demand, kk, axis=2)
+    moved = np.divide(src, total, out=np.zeros_like(src), where=total > 0)  # each group's share
+    moved *= np.take(over, kk, axis=2)
+    np.minimum(moved, src, out=moved)  # guards float rounding: a group never goes below zero
+    src -= moved
     match_cols = [c for c in GROUP_COLUMNS if c != "setting_type"]
-    sources = np.flatnonzero(moved.reshape(-1, moved.shape[2]).sum(axis=0) > 0)
+    has_moved = moved.reshape(-1, len(cols)).sum(axis=0) > 0 if len(cols) else np.zeros(0, dtype=bool)
+    sources = cols[has_moved]
+    moved = moved[:, :, has_moved]
+    targets = np.empty(len(sources), dtype=int)
+    new_rows = []
     if len(sources):
         tuples = list(groups[match_cols].astype(str).itertuples(index=False, name=None))
         is_target = (groups["setting_type"] == OVERFLOW_SETTING).to_numpy()
         target_index = {t: i for i, t in enumerate(tuples) if is_target[i]}
-        new_rows = []
-        targets = np.empty(len(sources), dtype=int)
         for n, gi in enumerate(sources):
             keyv = tuples[gi]
             if keyv not in target_index:
@@ -822,10 +823,18 @@ def apply_overflow(projection: PlacementProjection, capacity_frame: pd.DataFrame
             targets[n] = target_index[keyv]
         if new_rows:
             groups = pd.concat([groups, pd.DataFrame(new_rows)], ignore_index=True)
-            draws = np.concatenate([draws, np.zeros(draws.shape[:2] + (len(new_rows),))], axis=2)
-        for n, gi in enumerate(sources):
-            draws[:, :, targets[n]] += moved[:, :, gi]
-    return projection.with_draws(draws.astype(projection.draws.dtype, copy=False), groups=groups)
+    draws = np.empty(projection.draws.shape[:2] + (n_groups + len(new_rows),), dtype=projection.draws.dtype)
+    draws[:, :, :n_groups] = projection.draws
+    draws[:, :, n_groups:] = 0
+    draws[:, :, cols] = src
+    if len(sources):
+        # each target receives its sources' children in source order, in float64
+        tcols, tpos = np.unique(targets, return_inverse=True)
+        received = draws[:, :, tcols].astype(np.float64)
+        for n in range(len(sources)):
+            received[:, :, tpos[n]] += moved[:, :, n]
+        draws[:, :, tcols] = received
+    return projection.with_draws(draws, groups=groups)
 
 
 def overflow_summary(sufficiency: Sufficiency, by: Sequence[str] | None = ("phase",),

@@ -84,7 +84,7 @@ def test_notebook_is_thin_stripped_and_parameterised():
     values: dict = {}
     exec(tagged[0].source, {}, values)
     assert values == {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False,
-                      "horizon": 5, "scenarios": "", "draws": 2000}
+                      "horizon": 5, "scenarios": "", "draws": 2000, "run_cache": ""}
     for cell in code:
         assert not re.search(r"^\s*(def|class) ", cell.source, re.M), cell.source[:80]
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None

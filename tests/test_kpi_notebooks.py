@@ -14,7 +14,8 @@ from sendlib.schema import identifying_columns
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["02_kpi_dashboard", "03_pap_tracker"]
-PARAMETERS = {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False}
+PARAMETERS = {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False,
+              "run_cache": ""}
 
 
 def _last_two_years() -> list[str]:

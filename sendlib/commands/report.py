@@ -29,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="run only these notebooks (e.g. 02_kpi_dashboard or kpi_dashboard)")
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                         help="longest a single notebook cell may run (default: no limit)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="compute everything again: run the quality gate and the simulations even when an "
+                             "earlier run stored results for identical inputs, code and settings")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="log only to run.log; print just the result line")
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be a positive number of seconds")
     cfg = config_from_args(args)
     result = run_report(cfg, args.quarter, jobs=args.jobs, only=args.only, notebooks_dir=args.notebooks_dir,
-                        timeout=args.timeout, quiet=args.quiet)
+                        timeout=args.timeout, quiet=args.quiet, fresh=args.fresh)
     print(f"sendlib report: {result.quarter}: {len(result.notebooks)} section(s) ok; "
           f"open {result.output_dir / 'index.html'}")
     return result.exit_code

@@ -24,12 +24,16 @@ def census_years_needed(quarter: "Quarter | str", horizon: int) -> list[int]:
 
 
 def demand_projection(config: Config, tables: Mapping[str, pd.DataFrame], quarter: "Quarter | str",
-                      horizon: int, sims: int | None = None, seed: int = 0, with_overflow: bool = True) -> PlacementProjection:
+                      horizon: int, sims: int | None = None, seed: int | None = None, with_overflow: bool = True,
+                      run_cache: "str | Path | None" = None) -> PlacementProjection:
     """Project placements far enough for ``horizon`` financial years after the base year.
 
-    Calls the person-level forecast (settings and number of simulations from the config's
-    forecast scenario unless ``sims`` is given), then (``with_overflow``) :func:`sendlib.sufficiency.apply_overflow`
-    with the config's sufficiency scenario, so places the county lacks are priced as INMSS.
+    The quarter's person-level projection (:func:`sendlib.forecast.shared.report_projection`:
+    data as at the quarter's end, the config's forecast scenario, its number of simulations and
+    seed unless ``sims`` / ``seed`` are given), then (``with_overflow``)
+    :func:`sendlib.sufficiency.apply_overflow` with the config's sufficiency scenario, so places
+    the county lacks are priced as INMSS. In a report run (``run_cache``) this is the same
+    projection the forecast and sufficiency sections show, computed once.
 
     Raises
     ------
@@ -37,26 +41,15 @@ def demand_projection(config: Config, tables: Mapping[str, pd.DataFrame], quarte
         When the person-level forecast is not available in this installation.
     """
     try:
-        from sendlib.forecast import person
-        from sendlib.forecast.scenario import load_scenario as load_forecast_scenario
+        from sendlib.forecast.shared import report_projection
     except ImportError as exc:  # pragma: no cover - the forecast ships with the package
         raise UsageError(
             "finance needs the person-level demand forecast (sendlib.forecast.person), which is not "
             "available in this installation; build a PlacementProjection and call sendlib.finance.run_finance"
         ) from exc
-    report = config.report or {}
-    fscen = load_forecast_scenario(config.resolve(report.get("forecast_scenario") or "scenarios/forecast.yaml"))
     need = census_years_needed(quarter, horizon)
-    observed = person.census_years(tables["ehcp_plans"], tables.get("placements"))
-    steps = max(need[-1] - int(observed[-1]), 1)
-    proj = person.project(dict(tables), steps, n_sims=sims or fscen.sims, seed=seed, settings=fscen.person,
-                          label="demand")
-    if with_overflow and "capacity" in tables:
-        from sendlib import sufficiency as suff
-
-        scen = suff.load_scenario(config.resolve(report.get("sufficiency_scenario") or "scenarios/sufficiency.yaml"))
-        proj = suff.apply_overflow(proj, tables["capacity"], scen)
-    return proj
+    return report_projection(config, tables, quarter, through_year=need[-1], sims=sims, seed=seed,
+                             overflow=with_overflow and "capacity" in tables, run_cache=run_cache)
 
 
 def scenario_path(config: Config, value: "str | Path | None" = None) -> Path:

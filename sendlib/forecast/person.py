@@ -476,15 +476,18 @@ def to_projection(years: list[int], cells: np.ndarray, draws: np.ndarray, rates:
     full["share"] = np.where(has_key, full["share"].fillna(0.0), np.where(has_ns, full["ns_share"].fillna(0.0), full["prior"]))
     full["share"] = full["share"] / full.groupby(keys)["share"].transform("sum")
     bidx = full.merge(base.reset_index(), on=keys, how="left")["index"].to_numpy()
-    out = agg[:, :, bidx] * full["share"].to_numpy(np.float32)[None, None, :]
+    share_f = full["share"].to_numpy(np.float32)
+    # only groups that ever hold a child: a positive share of a key that is ever positive (counts
+    # and shares are never negative), so the full keys x localities array is never built
+    keep = (agg.max(axis=(0, 1))[bidx] > 0) & (share_f > 0)
+    out = agg[:, :, bidx[keep]] * share_f[keep][None, None, :]
     groups = full[["setting_type", "phase", "primary_need", "locality", "age_group"] + (["age"] if by_age else [])]
-    keep = out.max(axis=(0, 1)) > 0
     history = pd.DataFrame()
     if snaps is not None:
         h = snaps.assign(age_group=age_group_of(snaps["age"].to_numpy()), phase=phase_of(snaps["age"].to_numpy()))
         history = h.groupby(["year", "setting_type", "phase", "primary_need", "locality", "age_group"]).size().rename("count").reset_index()
     return PlacementProjection(years=list(years), groups=groups[keep].reset_index(drop=True),
-                               draws=np.ascontiguousarray(out[:, :, keep]), history=history, label=label)
+                               draws=np.ascontiguousarray(out), history=history, label=label)
 
 
 def project(tables: "dict[str, pd.DataFrame]", horizon: int, n_sims: int = 1000, seed: int | None = 0,

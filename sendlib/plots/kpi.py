@@ -16,7 +16,7 @@ import pandas as pd
 
 from sendlib.config import KpiTarget
 from sendlib.narrative import SUBJECTS, format_value, withheld_reason
-from sendlib.plots.style import PALETTE, RAG_COLOURS, ChartResult, finish
+from sendlib.plots.style import PALETTE, RAG_COLOURS, ChartResult, finish, tight_layout
 
 SOURCE = "Source: the authority's case data (synthetic county by default); England: DfE SEN2"
 #: Placement groups for the mix chart: label -> setting types (``K5_<setting_type>_pct`` rows).
@@ -125,7 +125,7 @@ def kpi_tiles(frame: pd.DataFrame, kpis: Sequence[str], ncols: int = 4, threshol
                  x=0.01, ha="left", fontweight="bold", fontsize=13)
     fig.text(0.01, 0.0, SOURCE + ". RAG against the board's targets; NO TARGET = context measure.",
              ha="left", va="top", fontsize=8.5, color="#505A5F")
-    fig.tight_layout()
+    tight_layout(fig)
     return ChartResult(figure=fig, alt_text="KPI tiles. " + "; ".join(lines) + ".")
 
 
@@ -311,5 +311,5 @@ def kpi_trend_grid(history: pd.DataFrame, kpis: Sequence[str], targets: "dict[st
                  x=0.01, ha="left", fontweight="bold", fontsize=13)
     fig.text(0.01, 0.0, SOURCE + ". Quarters are financial-year quarters (e.g. 25-26Q2 = Jul-Sep 2025).",
              ha="left", va="top", fontsize=8.5, color="#505A5F")
-    fig.tight_layout(rect=(0, 0.02, 1, 0.955))
+    tight_layout(fig, rect=(0, 0.02, 1, 0.955))
     return ChartResult(figure=fig, alt_text="Trend charts, one per KPI, by quarter. " + "; ".join(summaries) + ".")
