@@ -1057,15 +1057,17 @@ def validation_key(config: Config, tables: Mapping[str, pd.DataFrame], settings:
     return h.hexdigest()[:32]
 
 
-def assert_valid_reusing(config: Config, tables: Mapping[str, pd.DataFrame], cache_dir: "str | Path") -> ValidationReport:
+def assert_valid_reusing(config: Config, tables: Mapping[str, pd.DataFrame], cache_dir: "str | Path",
+                         reuse: bool = True) -> ValidationReport:
     """:func:`assert_valid`, reusing the stored result of an earlier validation with the same
     :func:`validation_key` (same table contents, rules, code and versions), so a re-run of an
     unchanged pack skips Great Expectations. Only passing results are stored (a failure raises
-    before anything is stored). The returned report says when it was reused (``reused_key``)."""
+    before anything is stored); ``reuse=False`` validates and stores. The returned report says
+    when it was reused (``reused_key``)."""
     from sendlib import runcache
 
     report, reused = runcache.reused(cache_dir, "validation", {"key": validation_key(config, tables)},
-                                     lambda: assert_valid(config, tables))
+                                     lambda: assert_valid(config, tables), take=reuse)
     if reused is not None:
         if not report.success:  # never stored, but a gate must not trust a file blindly
             return assert_valid(config, tables)

@@ -556,10 +556,10 @@ def summarise_validation(result: Any) -> dict[str, Any]:
     return {"success": bool(getattr(result, "success", True))}
 
 
-def reuse_store(config: Config, fresh: bool = False) -> Path | None:
-    """Where results are kept for reuse by later runs (``<output_dir>/.cache``), or None when
-    ``fresh`` or the config's ``report.reuse`` is false."""
-    if fresh or (isinstance(config.report, Mapping) and config.report.get("reuse") is False):
+def reuse_store(config: Config) -> Path | None:
+    """Where results are kept for later runs with identical inputs (``<output_dir>/.cache``), or
+    None when the config's ``report.reuse`` is false."""
+    if isinstance(config.report, Mapping) and config.report.get("reuse") is False:
         return None
     return Path(config.output_dir) / CACHE_DIR
 
@@ -577,13 +577,13 @@ def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | N
 def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = False) -> Any:
     """The quality gate (raises ValidationFailed): :func:`sendlib.quality.assert_valid_reusing`,
     which reuses the stored result of an identical earlier validation (same table contents,
-    rules, code and versions) unless reuse is off (:func:`reuse_store`)."""
+    rules, code and versions) unless ``fresh`` or reuse is off (:func:`reuse_store`)."""
     from sendlib.quality import assert_valid, assert_valid_reusing
 
-    store = reuse_store(config, fresh)
+    store = reuse_store(config)
     if store is None:
         return assert_valid(config, tables)
-    return assert_valid_reusing(config, tables, store)
+    return assert_valid_reusing(config, tables, store, reuse=not fresh)
 
 
 # ----- locking and atomic replace ------------------------------------------------------------
@@ -828,9 +828,9 @@ def run_report(
             timings["hash_inputs"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            store = reuse_store(config, fresh)
+            store = reuse_store(config)
             tables_key = _tables_key(config, inputs_before) if store is not None and tables is None else None
-            kept_tables = runcache.lookup(store, "tables", tables_key) if tables_key else None
+            kept_tables = runcache.lookup(store, "tables", tables_key) if tables_key and not fresh else None
             if tables is not None:
                 tables = dict(tables)
             else:
@@ -849,7 +849,7 @@ def run_report(
             t = time.perf_counter()
             runcache.save_tables(cache, tables)
             runcache.save_validation(cache, validation)
-            runcache.set_store(cache, store)
+            runcache.set_store(cache, store, reuse=not fresh)
             timings["share_tables"] = time.perf_counter() - t
             del tables
 

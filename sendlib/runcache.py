@@ -98,21 +98,24 @@ def load_validation(run_cache: "str | Path | None") -> Any | None:
         return pickle.load(fh)
 
 
-def set_store(run_cache: "str | Path", store: "str | Path | None") -> None:
-    """Let :func:`cached` reuse results of earlier runs kept in ``store`` (None: never)."""
+def set_store(run_cache: "str | Path", store: "str | Path | None", reuse: bool = True) -> None:
+    """Let :func:`cached` keep results for later runs in ``store`` (None: never) and, when
+    ``reuse``, take results earlier runs kept there (``--fresh``: keep, but do not take)."""
     path = Path(run_cache) / STORE_FILE
     if store is None:
         path.unlink(missing_ok=True)
     else:  # the store folder itself is created only when something is kept in it
-        path.write_text(str(Path(store).resolve()), encoding="utf-8")
+        path.write_text(f"{'reuse' if reuse else 'keep'}\n{Path(store).resolve()}", encoding="utf-8")
 
 
-def store_of(run_cache: "str | Path | None") -> Path | None:
-    """The folder of results reusable between runs, when the report allows it."""
+def store_of(run_cache: "str | Path | None") -> tuple[Path | None, bool]:
+    """The folder where results are kept between runs (None: no keeping), and whether results
+    kept there by earlier runs may be taken."""
     folder = _folder(run_cache)
     if folder is None or not (folder / STORE_FILE).is_file():
-        return None
-    return Path((folder / STORE_FILE).read_text(encoding="utf-8").strip())
+        return None, False
+    mode, _, path = (folder / STORE_FILE).read_text(encoding="utf-8").partition("\n")
+    return Path(path.strip()), mode == "reuse"
 
 
 def code_fingerprint(*modules: str) -> str:
@@ -151,10 +154,10 @@ def cached(run_cache: "str | Path | None", name: str, parts: Mapping[str, Any], 
 
     Without a run cache it just returns ``compute()``. With one, the first caller computes under
     an exclusive lock and stores the result; later callers, including other kernels of the same
-    run waiting on the lock, read the stored copy. When the report allows reuse between runs
+    run waiting on the lock, read the stored copy. When the report keeps results between runs
     (:func:`store_of`) and ``reusable`` is given, ``reusable()`` adds what identifies the inputs
-    completely (table contents, code) to the key, and a result stored by an earlier run under the
-    same key is reused instead of computed.
+    completely (table contents, code) to the key; the result is kept under that key, and one an
+    earlier run kept is taken instead of computed (unless the run is ``--fresh``).
     """
     folder = _folder(run_cache)
     if folder is None:
@@ -164,9 +167,9 @@ def cached(run_cache: "str | Path | None", name: str, parts: Mapping[str, Any], 
         if path.is_file():
             with open(path, "rb") as fh:
                 return pickle.load(fh)
-        store = store_of(folder) if reusable is not None else None
+        store, take = store_of(folder) if reusable is not None else (None, False)
         kept = store / f"{name}-{cache_key({**parts, **reusable()})}.pkl" if store is not None and reusable else None
-        if kept is not None and kept.is_file():
+        if kept is not None and take and kept.is_file():
             try:
                 with open(kept, "rb") as fh:
                     return pickle.load(fh)  # later callers of this run read the same file
@@ -206,14 +209,15 @@ def keep(store: "str | Path | None", name: str, parts: Mapping[str, Any], value:
     _prune(path.parent, name)
 
 
-def reused(store: "str | Path | None", name: str, parts: Mapping[str, Any], compute: Callable[[], T]) -> tuple[T, str | None]:
+def reused(store: "str | Path | None", name: str, parts: Mapping[str, Any], compute: Callable[[], T],
+           take: bool = True) -> tuple[T, str | None]:
     """``compute()``, or the result an earlier run kept in ``store`` under the same key.
 
     Returns ``(value, key)`` with ``key`` set only when the value was reused. ``parts`` must
     identify the inputs completely (contents, code, settings). Nothing is kept when ``compute``
-    raises; without a store it just computes.
+    raises; without a store it just computes; ``take=False`` computes and keeps (``--fresh``).
     """
-    found = lookup(store, name, parts)
+    found = lookup(store, name, parts) if take else None
     if found is not None:
         return found, cache_key(parts)
     value = compute()

@@ -44,6 +44,15 @@ def test_an_identical_validation_is_reused_and_any_change_validates_again(tmp_pa
     assert len(counted) == 3
 
 
+def test_fresh_validates_again_and_keeps_the_new_result(tmp_path, counted):
+    cfg = load_config()
+    tables = {"t": pd.DataFrame({"x": [1, 2]})}
+    quality.assert_valid_reusing(cfg, tables, tmp_path)
+    assert quality.assert_valid_reusing(cfg, tables, tmp_path, reuse=False).reused_key is None
+    assert quality.assert_valid_reusing(cfg, tables, tmp_path).reused_key is not None
+    assert len(counted) == 2
+
+
 def test_a_failed_validation_is_never_stored(tmp_path, counted):
     cfg = load_config()
     bad = {"t": pd.DataFrame({"x": [-1]})}

@@ -107,3 +107,21 @@ def test_every_section_gets_the_same_projection_through_the_years_it_asks_for(co
     assert priced.years == full.years
     np.testing.assert_allclose(priced.draws.sum(axis=2), full.draws.sum(axis=2), rtol=1e-5)
     assert len(list(tmp_path.glob("overflow-*.pkl"))) == 1
+
+
+def test_results_kept_by_one_run_are_taken_by_the_next_unless_fresh(tmp_path):
+    store = tmp_path / "store"
+    calls = []
+
+    def run(reuse: bool, inputs: str) -> int:
+        cache = runcache.new_run_cache()
+        runcache.set_store(cache, store, reuse=reuse)
+        return runcache.cached(cache, "proj", {"sims": 10}, lambda: calls.append(inputs) or len(calls),
+                               reusable=lambda: {"tables": inputs})
+
+    assert run(True, "v1") == 1
+    assert run(True, "v1") == 1 and calls == ["v1"]  # taken from the store
+    assert run(False, "v1") == 2  # --fresh: computed again, and kept
+    assert run(True, "v1") == 2
+    assert run(True, "v2") == 3  # other inputs: computed
+    assert calls == ["v1", "v1", "v2"]

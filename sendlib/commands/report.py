@@ -31,7 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="longest a single notebook cell may run (default: no limit)")
     parser.add_argument("--fresh", action="store_true",
                         help="compute everything again: run the quality gate and the simulations even when an "
-                             "earlier run stored results for identical inputs, code and settings")
+                             "earlier run kept results for identical inputs, code and settings "
+                             "(the new results are kept for later runs)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="log only to run.log; print just the result line")
 

@@ -97,10 +97,11 @@ def report_projection(config: Config, tables: Mapping[str, pd.DataFrame], quarte
 
 
 def _through(projection: PlacementProjection, last_year: int) -> PlacementProjection:
-    """The projection's censuses up to ``last_year`` (the same simulations, fewer years)."""
-    keep = [i for i, y in enumerate(projection.years) if y <= last_year]
-    if len(keep) == len(projection.years):
+    """The projection's censuses up to ``last_year`` (the same simulations, fewer years; the
+    draws are a view of the first years, not a copy)."""
+    n = sum(1 for y in projection.years if y <= last_year)
+    if n == len(projection.years):
         return projection
-    return PlacementProjection(years=[projection.years[i] for i in keep], groups=projection.groups,
-                               draws=projection.draws[:, keep, :], history=projection.history,
+    return PlacementProjection(years=list(projection.years[:n]), groups=projection.groups,
+                               draws=projection.draws[:, :n, :], history=projection.history,
                                label=projection.label)
