@@ -102,6 +102,7 @@ class Outcome:
     error: str | None = None
     kernel: int = 0
     started: float = 0.0   # seconds after the pool started (for the run's timeline)
+    replace_kernel: bool = False  # the kernel died, or may still be busy after a cell timed out
 
 
 class _Kernel:
@@ -265,8 +266,7 @@ class KernelPool:
             outcome = self._execute(kernel, job)
             outcome.started = round(began, 2)
             self._done.put((job, outcome))
-            if (outcome.status != "ok" and not kernel.alive()) or "Timeout" in (outcome.error or ""):
-                # a dead or still-busy kernel is replaced by a fresh warm one before the next job
+            if outcome.replace_kernel:  # a fresh warm kernel before the next job
                 kernel.shutdown()
                 try:
                     kernel.boot()
@@ -289,8 +289,10 @@ class KernelPool:
         except pm.PapermillExecutionError as exc:
             return Outcome("failed", time.perf_counter() - start, last_line(f"{exc.ename}: {exc.evalue}"), kernel.index)
         except Exception as exc:  # kernel died, timeout, unreadable notebook: the run goes on
+            # a timed-out cell (nbclient's CellTimeoutError is a TimeoutError) may still be running
+            replace = isinstance(exc, TimeoutError) or not kernel.alive()
             return Outcome("failed", time.perf_counter() - start, last_line(f"{type(exc).__name__}: {exc}"),
-                           kernel.index)
+                           kernel.index, replace_kernel=replace)
         return Outcome("ok", time.perf_counter() - start, None, kernel.index)
 
 

@@ -4,8 +4,9 @@ Notebooks are thin: ``ctx = sendlib.notebook.setup(quarter=quarter, config_path=
 data_dir=data_dir, tables_dir=tables_dir, validated=validated, run_cache=run_cache,
 notebook="kpi_dashboard")`` then one ``sendlib`` call per section. In a report run,
 ``run_cache`` names the run's private cache (:mod:`sendlib.runcache`): the tables come from it
-as the report loaded and validated them, and costly shared results are computed once per run. ``ctx.publish`` is the only way a notebook writes a table:
-it refuses identifying columns, applies small-number suppression, and writes a deterministic CSV.
+as the report loaded and validated them, and costly shared results are computed once per run.
+``ctx.publish`` is the only way a notebook writes a table: it refuses identifying columns,
+applies small-number suppression, and writes a deterministic CSV.
 """
 
 from __future__ import annotations

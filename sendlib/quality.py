@@ -1013,24 +1013,13 @@ def assert_valid(config: Config, tables: "Iterable[str] | Mapping[str, pd.DataFr
 _RULE_SOURCES = ("quality.py", "schema.py", "data.py", "config.py")
 
 
-def tables_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
-    """SHA-256 of the tables' names, columns, dtypes and every value (row order included)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in sorted(tables):
-        df = tables[name]
-        h.update(name.encode())
-        h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
-        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    return h.hexdigest()
-
-
 def validation_key(config: Config, tables: Mapping[str, pd.DataFrame], settings: QualitySettings | None = None) -> str:
     """What decides a validation result, as one key: the tables' content, the extract date, the
     thresholds file, the committed suites, the config file, the rule code and package versions."""
     import hashlib
     from importlib import metadata
+
+    from sendlib import runcache
 
     s = settings or load_settings(quality_path(config))
     extract, _ = resolve_extract_date(config, s)
@@ -1039,21 +1028,18 @@ def validation_key(config: Config, tables: Mapping[str, pd.DataFrame], settings:
     def add(label: str, data: bytes) -> None:
         h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
-    add("tables", tables_fingerprint(tables).encode())
+    add("tables", runcache.tables_fingerprint(tables).encode())
     add("extract", str(extract.date()).encode())
     add("quality", quality_path(config).read_bytes())
     add("config", Path(config.path).read_bytes())
     exp = Path(config.expectations_dir)
     for f in sorted(p for p in exp.rglob("*") if p.is_file() and "uncommitted" not in p.parts):
         add(f"expectations/{f.relative_to(exp).as_posix()}", f.read_bytes())
-    here = Path(__file__).resolve().parent
-    for name in _RULE_SOURCES:
-        add(name, (here / name).read_bytes())
-    for pkg in ("great-expectations", "pandas", "numpy"):
-        try:
-            add(pkg, metadata.version(pkg).encode())
-        except metadata.PackageNotFoundError:
-            add(pkg, b"-")
+    add("code", runcache.code_fingerprint(*_RULE_SOURCES).encode())  # with the pandas and numpy versions
+    try:
+        add("great-expectations", metadata.version("great-expectations").encode())
+    except metadata.PackageNotFoundError:
+        add("great-expectations", b"-")
     return h.hexdigest()[:32]
 
 

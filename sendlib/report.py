@@ -37,7 +37,6 @@ Layout of ``<output_dir>/<quarter>/``::
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import hashlib

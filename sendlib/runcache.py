@@ -118,6 +118,17 @@ def store_of(run_cache: "str | Path | None") -> tuple[Path | None, bool]:
     return Path(path.strip()), mode == "reuse"
 
 
+def tables_fingerprint(tables: Mapping[str, pd.DataFrame]) -> str:
+    """SHA-256 of the tables' names, columns, dtypes and every value (row order included)."""
+    h = hashlib.sha256()
+    for name in sorted(tables):
+        df = tables[name]
+        h.update(name.encode())
+        h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def code_fingerprint(*modules: str) -> str:
     """SHA-256 of the source files of these ``sendlib`` modules (e.g. ``"forecast/person.py"``)
     plus the numpy and pandas versions: what must not change for a stored result to be reused."""

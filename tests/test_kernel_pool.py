@@ -57,3 +57,18 @@ def test_one_kernel_runs_notebooks_in_turn_with_a_fresh_namespace_and_survives_a
     assert (tmp_path / "after.txt").read_text() != pid  # the crashed kernel was replaced
     executed = nbformat.read(str(out / "02_second.ipynb"), as_version=4)
     assert "remove-cell" in executed.cells[0].metadata.get("tags", [])  # the reset cell, hidden in HTML
+
+
+def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    slow = _notebook(tmp_path, "01_slow", "import os, time\nopen('slow.txt', 'w').write(str(os.getpid()))\n"
+                                          "time.sleep(60)")
+    after = _notebook(tmp_path, "02_after", "import os\nopen('after.txt', 'w').write(str(os.getpid()))")
+    with KernelPool(1, tmp_path, dict(os.environ), imports=["json"]) as pool:
+        pool.submit(Job(slow, out / slow.name, {}, timeout=3))
+        pool.submit(Job(after, out / after.name, {}, timeout=60))
+        outcomes = {job.notebook.stem: outcome for job, outcome in pool.results()}
+    assert outcomes["01_slow"].status == "failed" and outcomes["01_slow"].replace_kernel
+    assert outcomes["02_after"].status == "ok" and outcomes["02_after"].seconds < 30  # did not wait for the sleep
+    assert (tmp_path / "after.txt").read_text() != (tmp_path / "slow.txt").read_text()

@@ -78,9 +78,7 @@ def report_projection(config: Config, tables: Mapping[str, pd.DataFrame], quarte
     parts = {"scenario": sc.raw, "sims": n_sims, "seed": use_seed, "as_of": str(as_of.date()), "steps": steps}
 
     def inputs() -> dict[str, str]:  # what else a result kept from an earlier run must share
-        from sendlib.quality import tables_fingerprint
-
-        return {"tables": tables_fingerprint({k: tables[k] for k in sorted(tables) if k in _INPUT_TABLES}),
+        return {"tables": runcache.tables_fingerprint({k: tables[k] for k in sorted(tables) if k in _INPUT_TABLES}),
                 "code": runcache.code_fingerprint(*_CODE)}
 
     full = runcache.cached(run_cache, "projection", parts, lambda: person.project(
