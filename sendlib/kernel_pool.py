@@ -17,6 +17,7 @@ new warm one, so one bad notebook never takes the others down.
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import queue
 import threading
@@ -63,7 +64,12 @@ def notebook_imports(paths: Iterable["str | Path"]) -> list[str]:
 
 def warmup_code(modules: Sequence[str]) -> str:
     """Kernel code importing ``modules``; names that are not modules (``from a import f``) are
-    skipped silently, a module that fails to import is left for the notebook to report."""
+    skipped silently, a module that fails to import is left for the notebook to report.
+
+    The imported objects are then frozen out of the garbage collector (``gc.freeze``): they live
+    as long as the kernel, and every full collection (each namespace reset runs one, and pandas
+    work triggers many) would otherwise walk all of them again.
+    """
     return (
         "import importlib as _il\n"
         f"for _m in {list(modules)!r}:\n"
@@ -72,6 +78,8 @@ def warmup_code(modules: Sequence[str]) -> str:
         "    except Exception:\n"
         "        pass\n"
         "del _il, _m\n"
+        "__import__('gc').collect()\n"
+        "__import__('gc').freeze()\n"
     )
 
 
@@ -283,9 +291,13 @@ class KernelPool:
             reset = nbformat.v4.new_code_cell(reset_code(self.cwd), metadata={"tags": ["remove-cell"]})
             nb.cells.insert(0, reset)
             # papermill's client connects to the running kernel (km given) and leaves it running
+            # written once at the end, not after every cell: rewriting a notebook full of images
+            # at each cell was seconds of the report process's CPU. The engine still writes
+            # what ran when a kernel dies or a cell times out.
             pm.execute_notebook(nb, str(job.output), parameters=dict(job.parameters), kernel_name=self.kernel_name,
                                 progress_bar=False, log_output=False, execution_timeout=job.timeout,
-                                km=kernel.km)
+                                request_save_on_cell_execute=False, engine_name=_engine_name(),
+                                partial_output=str(job.output), km=kernel.km)
         except pm.PapermillExecutionError as exc:
             return Outcome("failed", time.perf_counter() - start, last_line(f"{exc.ename}: {exc.evalue}"), kernel.index)
         except Exception as exc:  # kernel died, timeout, unreadable notebook: the run goes on
@@ -294,6 +306,31 @@ class KernelPool:
             return Outcome("failed", time.perf_counter() - start, last_line(f"{type(exc).__name__}: {exc}"),
                            kernel.index, replace_kernel=replace)
         return Outcome("ok", time.perf_counter() - start, None, kernel.index)
+
+
+@functools.lru_cache(maxsize=None)
+def _engine_name() -> str:
+    """Register (once) and name the papermill engine that writes a partial notebook on failure.
+
+    With ``request_save_on_cell_execute=False`` papermill writes the executed notebook only when
+    every cell has run or a cell raised; a kernel that dies or a cell that times out would leave
+    nothing. This engine is papermill's own nbclient engine plus that one write.
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.iorw import write_ipynb
+
+    class PartialOutputEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, partial_output=None, **kwargs):
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            except BaseException:
+                if partial_output:
+                    write_ipynb(nb_man.nb, partial_output)
+                raise
+
+    papermill_engines.register("sendlib-partial-output", PartialOutputEngine)
+    return "sendlib-partial-output"
 
 
 def last_line(text: str) -> str:

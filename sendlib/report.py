@@ -80,6 +80,8 @@ COUNT_COLUMN_SUFFIXES = ("_n", "_count", "count", "_numerator", "_denominator")
 
 _NOTEBOOK_NAME = re.compile(r"^(\d+)[_-](.+)$")
 _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+;base64,[A-Za-z0-9+/=\s]+")
+#: A base64 raster image in a notebook's JSON (``"image/png": "iVBOR..."``, ``\n`` escapes allowed).
+_JSON_IMAGE = re.compile(r'"image/(?:png|jpeg|gif|webp)":\s*"[A-Za-z0-9+/=\\]*"')
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _MONTH_TOKEN = re.compile(r"(?<![0-9])(\d{4}-\d{2})(?![0-9-])")
 _SCANNED_SUFFIXES = {".html", ".htm", ".csv", ".ipynb", ".json", ".log", ".txt", ".md", ".css"}
@@ -371,12 +373,13 @@ def collect_identifiers(tables: Mapping[str, Any]) -> Identifiers:
 def scan_text_for_identifiers(text: str, identifiers: Identifiers) -> tuple[int, int, bool]:
     """(id hits, birth-month hits, mentions a birth-month column) in one file's text.
 
-    Embedded images (``data:...;base64,``) are skipped. An identifier counts only as a whole
+    Embedded images (``data:...;base64,`` in HTML, base64 ``image/png`` strings in a notebook's
+    JSON) are skipped: they are pixels, and tokenising megabytes of base64 is slow. An identifier counts only as a whole
     token. A birth month counts only where it appears on the same line as an identifier, or
     in a CSV column whose header names a birth month or date of birth: months alone are too
     common (monthly trends) to flag.
     """
-    text = _DATA_URI.sub("data:", text)
+    text = _JSON_IMAGE.sub('"image:"', _DATA_URI.sub("data:", text))
     id_hits = 0
     month_hits = 0
     for line in text.splitlines():

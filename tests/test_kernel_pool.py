@@ -57,6 +57,11 @@ def test_one_kernel_runs_notebooks_in_turn_with_a_fresh_namespace_and_survives_a
     assert (tmp_path / "after.txt").read_text() != pid  # the crashed kernel was replaced
     executed = nbformat.read(str(out / "02_second.ipynb"), as_version=4)
     assert "remove-cell" in executed.cells[0].metadata.get("tags", [])  # the reset cell, hidden in HTML
+    # written once per notebook, and still written when the kernel died or a cell raised
+    crashed = nbformat.read(str(out / "03_crash.ipynb"), as_version=4)
+    assert crashed.cells[1].metadata.papermill["status"] == "completed"  # the parameters ran
+    failed = nbformat.read(str(out / "04_fails.ipynb"), as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in failed.cells for o in c.get("outputs", []))
 
 
 def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook(tmp_path):
@@ -72,3 +77,4 @@ def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook
     assert outcomes["01_slow"].status == "failed" and outcomes["01_slow"].replace_kernel
     assert outcomes["02_after"].status == "ok" and outcomes["02_after"].seconds < 30  # did not wait for the sleep
     assert (tmp_path / "after.txt").read_text() != (tmp_path / "slow.txt").read_text()
+    assert (out / "01_slow.ipynb").is_file()  # what ran before the timeout is kept

@@ -298,6 +298,9 @@ def test_identifier_scan_finds_ids_not_similar_numbers_or_images():
     assert scan("group,count\nnorth,P000123\n", ids)[0] == 1
     assert scan("P0001234 XP000123 P000123x", ids) == (0, 0, False)  # whole tokens only
     assert scan('<img src="data:image/png;base64,AAAA/P000123/BBBB">', ids)[0] == 0
+    # a notebook's JSON: base64 pixels are skipped, text outputs beside them are not
+    assert scan('{"image/png": "AAAA/P000123\\nBB==", "text/plain": "x"}', ids)[0] == 0
+    assert scan('{"image/png": "AAAA==", "text/plain": "P000456"}', ids)[0] == 1
     assert scan("month,plans\n2014-03,12\n", ids) == (0, 0, False)  # a month alone is a monthly trend
     assert scan("P000456 born 2016-11", ids) == (1, 1, False)
     assert scan("birth_month", ids)[2] is True
