@@ -10,6 +10,10 @@ reset (``%reset -f``, figures closed, working folder restored) by a first cell t
 ``remove-cell`` (kept in the executed notebook, dropped from the HTML), so a notebook sees only
 its own parameters and the modules already imported.
 
+Where the OS can fork, the kernels are forked from one process that has imported those
+modules (:mod:`sendlib.kernel_zygote`), so the imports are paid once per run, not once per
+kernel.
+
 A notebook that fails leaves its kernel usable; a kernel that dies or times out is replaced by a
 new warm one, so one bad notebook never takes the others down.
 """
@@ -24,7 +28,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from sendlib.kernel_zygote import Zygote
 
 LOG = logging.getLogger("sendlib.report")
 
@@ -114,13 +121,15 @@ class Outcome:
 
 
 class _Kernel:
-    """One kernel and its manager; ``boot`` starts it and runs the warm-up."""
+    """One kernel and its manager; ``boot`` starts it (forked from the zygote when there is
+    one) and runs the warm-up."""
 
     def __init__(self, index: int, kernel_name: str, cwd: Path, env: Mapping[str, str], warmup: Callable[[], str],
-                 stderr_path: Path | None) -> None:
+                 stderr_path: Path | None, zygote: "Zygote | None" = None) -> None:
         self.index, self.kernel_name, self.cwd, self.env = index, kernel_name, cwd, dict(env)
-        self.warmup, self.stderr_path = warmup, stderr_path
+        self.warmup, self.stderr_path, self.zygote = warmup, stderr_path, zygote
         self.km: Any = None
+        self.forked = False
         self._stderr: Any = None
         self.boot_seconds = 0.0
 
@@ -128,24 +137,52 @@ class _Kernel:
         # nbclient (under papermill) drives kernels asynchronously; with a blocking manager and
         # client its wait for output would block the loop that notices a dead kernel. So the
         # manager is the asynchronous one, driven from this thread's own event loop (run_sync).
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
+
+        from sendlib.kernel_zygote import ZygoteError
 
         start = time.perf_counter()
         if self.stderr_path is not None and self._stderr is None:
             self._stderr = open(self.stderr_path, "ab")
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
-        run_sync(self.km.start_kernel)(cwd=str(self.cwd), env=self.env, stderr=self._stderr)
+        try:
+            self._start(fork=self.zygote is not None)
+        except ZygoteError as exc:
+            LOG.warning("kernel %d: no fork from the zygote (%s); starting a kernel process", self.index, exc)
+            self._start(fork=False)
         import papermill  # noqa: F401  (loaded here, while the kernel process starts)
 
         kc = self.km.client()
         kc.start_channels()
         try:
             run_sync(kc.wait_for_ready)(timeout=120)
+            # a forked kernel has the modules already: this only confirms it and freezes the GC
             run_sync(kc.execute_interactive)(self.warmup(), timeout=300, output_hook=lambda _msg: None)
         finally:
             kc.stop_channels()
         self.boot_seconds = time.perf_counter() - start
+
+    def _start(self, fork: bool) -> None:
+        import uuid
+
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        from sendlib.kernel_zygote import fork_provisioner
+
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        kernel_id = str(uuid.uuid4())
+        if fork:
+            km.provisioner = fork_provisioner(self.zygote, self.stderr_path, kernel_id=kernel_id,
+                                              kernel_spec=km.kernel_spec, parent=km)
+        try:
+            run_sync(km.start_kernel)(kernel_id=kernel_id, cwd=str(self.cwd), env=self.env, stderr=self._stderr)
+        except Exception:
+            try:
+                run_sync(km.cleanup_resources)()  # ports and connection file of the failed start
+            except Exception:
+                pass
+            raise
+        self.km, self.forked = km, fork
 
     def alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -172,8 +209,13 @@ class _Kernel:
 class KernelPool:
     """``size`` warm kernels executing submitted notebooks, each in its own thread.
 
-    ``imports`` may be a function, called once in the background after the first kernel process
-    has started (listing the notebooks' imports takes a moment of its own).
+    ``imports`` may be a function, called once in the background as the pool starts (listing
+    the notebooks' imports takes a moment of its own).
+
+    With ``fork`` (the default where the OS has ``fork``), one zygote process imports the
+    modules and every kernel is forked from it (:mod:`sendlib.kernel_zygote`): the imports are
+    paid once, not once per kernel. If the zygote fails, kernels start the ordinary way and
+    import the modules themselves.
 
     Use as a context manager: kernels start (and warm up) on entry, in the background; jobs are
     queued with :meth:`submit`; :meth:`results` yields ``(job, outcome)`` as each finishes; exit
@@ -182,32 +224,56 @@ class KernelPool:
 
     def __init__(self, size: int, cwd: "str | Path", env: Mapping[str, str],
                  imports: "Sequence[str] | Callable[[], Sequence[str]]" = BASE_IMPORTS,
-                 kernel_name: str = "python3", stderr_dir: "str | Path | None" = None) -> None:
+                 kernel_name: str = "python3", stderr_dir: "str | Path | None" = None,
+                 fork: bool | None = None) -> None:
+        from sendlib.kernel_zygote import fork_supported
+
         self.size = max(1, int(size))
         self.cwd = Path(cwd)
+        self.env = dict(env)
         self.kernel_name = kernel_name
+        self.fork = fork_supported() if fork is None else bool(fork) and fork_supported()
+        self._imports = imports
+        self._modules: list[str] | None = None
+        self._modules_lock = threading.Lock()
+        self._zygote: "Zygote | None" = None
         self._jobs: "queue.Queue[Job | None]" = queue.Queue()
         self._done: "queue.Queue[tuple[Job, Outcome]]" = queue.Queue()
         self._submitted = 0
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._t0 = time.perf_counter()
-        lock = threading.Lock()
-        code: list[str] = []
+        self._stderr_dir = Path(stderr_dir) if stderr_dir else None
+        self._kernels: list[_Kernel] = []
 
-        def warm() -> str:  # worked out once, by the first kernel whose process has started
-            with lock:
-                if not code:
-                    code.append(warmup_code(imports() if callable(imports) else imports))
-                return code[0]
+    def modules(self) -> list[str]:
+        """The modules every kernel imports, worked out once."""
+        with self._modules_lock:
+            if self._modules is None:
+                found = self._imports() if callable(self._imports) else self._imports
+                self._modules = list(found)
+            return self._modules
 
-        self._kernels = [
-            _Kernel(i, kernel_name, self.cwd, env, warm,
-                    Path(stderr_dir) / f"kernel-{i}.stderr" if stderr_dir else None)
-            for i in range(self.size)
-        ]
+    def _warmup(self) -> str:
+        return warmup_code(self.modules())
 
     def __enter__(self) -> "KernelPool":
+        if self.fork:
+            from sendlib.kernel_zygote import Zygote
+
+            try:
+                self._zygote = Zygote(self.env, self.cwd, preload=BASE_IMPORTS)
+            except OSError as exc:
+                LOG.warning("no kernel zygote (%s); kernels start the ordinary way", exc)
+            else:
+                zygote = self._zygote
+                threading.Thread(target=lambda: zygote.load(self.modules()), name="zygote-imports",
+                                 daemon=True).start()
+        self._kernels = [
+            _Kernel(i, self.kernel_name, self.cwd, self.env, self._warmup,
+                    self._stderr_dir / f"kernel-{i}.stderr" if self._stderr_dir else None, self._zygote)
+            for i in range(self.size)
+        ]
         for k in self._kernels:
             t = threading.Thread(target=self._serve, args=(k,), name=f"kernel-{k.index}", daemon=True)
             t.start()
@@ -235,6 +301,8 @@ class KernelPool:
             t.join(timeout=30)
         for k in self._kernels:
             k.close()
+        if self._zygote is not None:
+            self._zygote.close()
 
     @property
     def started_at(self) -> float:
@@ -244,6 +312,16 @@ class KernelPool:
     @property
     def boot_seconds(self) -> list[float]:
         return [round(k.boot_seconds, 2) for k in self._kernels]
+
+    @property
+    def forked(self) -> list[bool]:
+        """Per kernel: forked from the zygote (True) or started as its own process."""
+        return [k.forked for k in self._kernels]
+
+    @property
+    def zygote_import_seconds(self) -> float | None:
+        """How long the zygote took to import the modules (None without a zygote)."""
+        return None if self._zygote is None else self._zygote.import_seconds
 
     def stderr_files(self) -> list[Path]:
         return [k.stderr_path for k in self._kernels if k.stderr_path is not None]

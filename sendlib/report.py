@@ -823,8 +823,9 @@ def run_report(
     # validates the data; nothing is submitted to them unless the gate passes.
     cache = runcache.new_run_cache()
     try:
+        fork = not (isinstance(config.report, Mapping) and config.report.get("fork_kernels") is False)
         with KernelPool(min(n_jobs, len(notebooks)), nb_dir, {**os.environ, **KERNEL_ENV},
-                        imports=lambda: notebook_imports(notebooks), stderr_dir=cache) as pool:
+                        imports=lambda: notebook_imports(notebooks), stderr_dir=cache, fork=fork) as pool:
             t = time.perf_counter()
             inputs_before = input_files(config)  # before reading: a change while loading is caught too
             timings["hash_inputs"] = time.perf_counter() - t
@@ -950,6 +951,7 @@ def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: 
     timings["notebooks"] = time.perf_counter() - t
     timings["export_html"] = export_total
     timings["kernel_warmup_max"] = max(pool.boot_seconds, default=0.0)
+    kernels = {"forked": pool.forked, "zygote_import_seconds": pool.zygote_import_seconds}
     for path in pool.stderr_files():
         _log_kernel_stderr(path, identifiers)
 
@@ -993,6 +995,7 @@ def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: 
         "validation": summarise_validation(validation),
         "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
         "jobs": n_jobs,
+        "kernels": kernels,
         "notebooks": [asdict(r) for r in ordered],
         "outputs": {
             "tables": {f"tables/{p.name}": sha256_file(p) for p in table_files},

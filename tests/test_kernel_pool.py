@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from sendlib.kernel_pool import Job, KernelPool, notebook_imports, warmup_code
+from sendlib.kernel_zygote import fork_supported
 
 
 def _notebook(folder: Path, stem: str, *cells: str) -> Path:
@@ -70,7 +72,9 @@ def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook
     slow = _notebook(tmp_path, "01_slow", "import os, time\nopen('slow.txt', 'w').write(str(os.getpid()))\n"
                                           "time.sleep(60)")
     after = _notebook(tmp_path, "02_after", "import os\nopen('after.txt', 'w').write(str(os.getpid()))")
-    with KernelPool(1, tmp_path, dict(os.environ), imports=["json"]) as pool:
+    # the ordinary path (each kernel its own process, no zygote) is covered here
+    with KernelPool(1, tmp_path, dict(os.environ), imports=["json"], fork=False) as pool:
+        assert pool._zygote is None
         pool.submit(Job(slow, out / slow.name, {}, timeout=3))
         pool.submit(Job(after, out / after.name, {}, timeout=60))
         outcomes = {job.notebook.stem: outcome for job, outcome in pool.results()}
@@ -78,3 +82,75 @@ def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook
     assert outcomes["02_after"].status == "ok" and outcomes["02_after"].seconds < 30  # did not wait for the sleep
     assert (tmp_path / "after.txt").read_text() != (tmp_path / "slow.txt").read_text()
     assert (out / "01_slow.ipynb").is_file()  # what ran before the timeout is kept
+
+
+_WHO_AM_I = ("import os, sys\n"
+             "open(f'{os.getpid()}.pid', 'w').write(f\"{os.getppid()} {os.getpgid(0)} {'wave' in sys.modules}\")")
+
+
+def _processes(folder: Path) -> dict[int, tuple[int, int, bool]]:
+    found = {}
+    for p in folder.glob("*.pid"):
+        ppid, pgid, warm = p.read_text().split()
+        found[int(p.stem)] = (int(ppid), int(pgid), warm == "True")
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not fork_supported(), reason="kernels are forked only where the OS has fork")
+def test_kernels_are_forked_from_one_zygote_that_imported_the_modules(tmp_path):
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    who = _notebook(tmp_path, "01_who", _WHO_AM_I)
+    crash = _notebook(tmp_path, "02_crash", "import os\nos._exit(1)")
+    with KernelPool(2, tmp_path, dict(os.environ), imports=["wave"], stderr_dir=tmp_path) as pool:
+        for i in range(4):
+            pool.submit(Job(who, out / f"who-{i}.ipynb", {}, timeout=120))
+        assert all(o.status == "ok" for _, o in pool.results())
+        zygote_pid = pool._zygote._proc.pid
+        first = _processes(tmp_path)
+        pool.submit(Job(crash, out / crash.name, {}, timeout=120))
+        pool.submit(Job(crash, out / "crash-2.ipynb", {}, timeout=120))
+        list(pool.results())
+        for i in range(4, 6):
+            pool.submit(Job(who, out / f"who-{i}.ipynb", {}, timeout=120))
+        assert all(o.status == "ok" for _, o in pool.results())
+        after = _processes(tmp_path)
+    assert len(first) == 2  # two kernels, each reused
+    # every kernel is a child of the zygote (not of this process), in its own process group,
+    # and had the zygote's imports before running anything
+    assert all(ppid == zygote_pid and pgid == pid and warm for pid, (ppid, pgid, warm) in first.items())
+    assert zygote_pid != os.getpid()
+    replaced = set(after) - set(first)
+    assert len(replaced) == 2 and all(after[pid][0] == zygote_pid for pid in replaced)  # new forks
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in [zygote_pid, *after]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(pid) for pid in [zygote_pid, *after])  # nothing left running
+
+
+@pytest.mark.skipif(not fork_supported(), reason="kernels are forked only where the OS has fork")
+def test_kernels_start_the_ordinary_way_when_the_zygote_cannot_fork(tmp_path, monkeypatch):
+    import sendlib.kernel_zygote as kz
+
+    def refuse(self, *args, **kwargs):
+        raise kz.ZygoteError("refused in a test")
+
+    monkeypatch.setattr(kz.Zygote, "fork", refuse)
+    out = tmp_path / "out"
+    out.mkdir()
+    who = _notebook(tmp_path, "01_who", _WHO_AM_I)
+    with KernelPool(1, tmp_path, dict(os.environ), imports=["wave"]) as pool:
+        pool.submit(Job(who, out / who.name, {}, timeout=120))
+        assert [o.status for _, o in pool.results()] == ["ok"]
+    [(ppid, _pgid, warm)] = _processes(tmp_path).values()
+    assert ppid == os.getpid() and warm  # launched by jupyter_client, warmed by its own imports
