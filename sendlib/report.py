@@ -344,13 +344,17 @@ class Identifiers:
     skipped: int = 0
 
 
+#: A record identifier worth scanning for: a whole token of 5+ characters with a letter and a digit.
+_ID_LIKE = re.compile(r"(?=[^A-Za-z]*[A-Za-z])(?=\D*\d)[A-Za-z0-9_-]{5,}")
+_BIRTH_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
 def collect_identifiers(tables: Mapping[str, Any]) -> Identifiers:
     """The identifying values in canonical tables (columns flagged ``identifying`` in the schema)."""
     from sendlib.schema import identifying_columns
 
-    ids: set[str] = set()
     months: set[str] = set()
-    skipped = 0
+    id_columns: list[set[str]] = []
     for table, cols in identifying_columns().items():
         df = tables.get(table)
         if df is None:
@@ -358,15 +362,14 @@ def collect_identifiers(tables: Mapping[str, Any]) -> Identifiers:
         for col in cols:
             if col not in df.columns:
                 continue
-            values = {str(v).strip() for v in df[col].dropna().unique()}
+            values = {str(v).strip() for v in df[col].dropna().unique().tolist()}
             if "birth" in col:
-                months |= {v for v in values if re.fullmatch(r"\d{4}-\d{2}", v)}
-                continue
-            for v in values:
-                if len(v) >= 5 and re.search(r"[A-Za-z]", v) and re.search(r"\d", v) and _TOKEN.fullmatch(v):
-                    ids.add(v)
-                elif v:
-                    skipped += 1
+                months |= {v for v in values if _BIRTH_MONTH.fullmatch(v)}
+            else:
+                id_columns.append(values)
+    # a person id appears in several tables: test each distinct value once
+    ids = {v for v in set().union(*id_columns) if _ID_LIKE.fullmatch(v)}
+    skipped = sum(len(values - ids) - ("" in values) for values in id_columns)
     return Identifiers(frozenset(ids), frozenset(months), skipped)
 
 
