@@ -254,6 +254,14 @@ class KernelPool:
                 self._modules = list(found)
             return self._modules
 
+    def _feed_zygote(self, zygote: "Zygote") -> None:
+        try:
+            modules = self.modules()
+        except Exception as exc:  # each kernel then imports for itself (and fails the same way)
+            zygote.abandon(f"listing the notebooks' imports failed: {type(exc).__name__}: {exc}")
+            return
+        zygote.load(modules)
+
     def _warmup(self) -> str:
         return warmup_code(self.modules())
 
@@ -262,12 +270,12 @@ class KernelPool:
             from sendlib.kernel_zygote import Zygote
 
             try:
-                self._zygote = Zygote(self.env, self.cwd, preload=BASE_IMPORTS)
+                self._zygote = Zygote(self.env, self.cwd, preload=BASE_IMPORTS,
+                                      stderr_path=self._stderr_dir / "zygote.stderr" if self._stderr_dir else None)
             except OSError as exc:
                 LOG.warning("no kernel zygote (%s); kernels start the ordinary way", exc)
             else:
-                zygote = self._zygote
-                threading.Thread(target=lambda: zygote.load(self.modules()), name="zygote-imports",
+                threading.Thread(target=self._feed_zygote, args=(self._zygote,), name="zygote-imports",
                                  daemon=True).start()
         self._kernels = [
             _Kernel(i, self.kernel_name, self.cwd, self.env, self._warmup,
@@ -324,7 +332,10 @@ class KernelPool:
         return None if self._zygote is None else self._zygote.import_seconds
 
     def stderr_files(self) -> list[Path]:
-        return [k.stderr_path for k in self._kernels if k.stderr_path is not None]
+        files = [k.stderr_path for k in self._kernels if k.stderr_path is not None]
+        if self._zygote is not None and self._zygote.stderr_path is not None:
+            files.append(self._zygote.stderr_path)
+        return files
 
     # ----- in each kernel's thread -------------------------------------------------------------
 

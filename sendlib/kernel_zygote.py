@@ -143,11 +143,18 @@ class Zygote:
     """The report's handle on one zygote process: :meth:`load` the modules, :meth:`fork`
     kernels (thread-safe; forks are served one at a time), :meth:`close` at the end."""
 
-    def __init__(self, env: Mapping[str, str], cwd: "str | Path", preload: Sequence[str] = ()) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "sendlib.kernel_zygote", *preload], cwd=str(cwd), env=dict(env),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )
+    def __init__(self, env: Mapping[str, str], cwd: "str | Path", preload: Sequence[str] = (),
+                 stderr_path: "str | Path | None" = None) -> None:
+        self.stderr_path = Path(stderr_path) if stderr_path else None
+        stderr = open(self.stderr_path, "ab") if self.stderr_path else None
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "sendlib.kernel_zygote", *preload], cwd=str(cwd), env=dict(env),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
+            )
+        finally:
+            if stderr is not None:
+                stderr.close()  # the zygote has its own copy
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._failed: str | None = None
@@ -164,6 +171,12 @@ class Zygote:
             self._failed = f"{type(exc).__name__}: {exc}"
         finally:
             self._ready.set()
+
+    def abandon(self, reason: str) -> None:
+        """No modules to load after all (working out the list failed): every fork fails at once,
+        so kernels start the ordinary way instead of waiting."""
+        self._failed = reason
+        self._ready.set()
 
     def fork(self, connection_file: str, cwd: str, env: Mapping[str, str], stderr: "str | None") -> int:
         """Pid of a new kernel forked on ``connection_file``; raises :class:`ZygoteError`."""

@@ -154,3 +154,21 @@ def test_kernels_start_the_ordinary_way_when_the_zygote_cannot_fork(tmp_path, mo
         assert [o.status for _, o in pool.results()] == ["ok"]
     [(ppid, _pgid, warm)] = _processes(tmp_path).values()
     assert ppid == os.getpid() and warm  # launched by jupyter_client, warmed by its own imports
+
+
+@pytest.mark.skipif(not fork_supported(), reason="kernels are forked only where the OS has fork")
+def test_a_zygote_with_nothing_to_load_refuses_forks_at_once(tmp_path):
+    import time
+
+    import sendlib.kernel_zygote as kz
+
+    zygote = kz.Zygote(dict(os.environ), tmp_path, stderr_path=tmp_path / "zygote.stderr")
+    try:
+        zygote.abandon("listing failed")
+        start = time.monotonic()
+        with pytest.raises(kz.ZygoteError, match="listing failed"):
+            zygote.fork(str(tmp_path / "k.json"), str(tmp_path), dict(os.environ), None)
+        assert time.monotonic() - start < 5  # no wait for imports that will never come
+    finally:
+        zygote.close()
+    assert zygote._proc.poll() is not None  # closed: the process has exited
