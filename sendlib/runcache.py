@@ -183,9 +183,14 @@ def cached(run_cache: "str | Path | None", name: str, parts: Mapping[str, Any], 
         if kept is not None and take and kept.is_file():
             try:
                 with open(kept, "rb") as fh:
-                    return pickle.load(fh)  # later callers of this run read the same file
+                    value = pickle.load(fh)
             except Exception:  # an unreadable stored result is computed again
                 pass
+            else:
+                # later callers of this run find it at once, without working out the key again
+                with contextlib.suppress(OSError):
+                    path.symlink_to(kept.resolve())
+                return value
         value = compute()
         _write_atomically(path, value)
         if kept is not None:

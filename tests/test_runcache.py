@@ -125,3 +125,24 @@ def test_results_kept_by_one_run_are_taken_by_the_next_unless_fresh(tmp_path):
     assert run(True, "v1") == 2
     assert run(True, "v2") == 3  # other inputs: computed
     assert calls == ["v1", "v1", "v2"]
+
+
+def test_a_result_taken_from_the_store_is_found_by_later_callers_without_the_key_again(tmp_path):
+    store = tmp_path / "store"
+    first = runcache.new_run_cache()
+    runcache.set_store(first, store)
+    assert runcache.cached(first, "proj", {"sims": 10}, lambda: "computed", reusable=lambda: {"tables": "v1"}) == "computed"
+    second = runcache.new_run_cache()
+    runcache.set_store(second, store)
+    asked = []
+
+    def inputs() -> dict:
+        asked.append(1)
+        return {"tables": "v1"}
+
+    def never() -> str:
+        raise AssertionError("should have been taken from the store")
+
+    for _ in range(3):  # three notebooks of the second run
+        assert runcache.cached(second, "proj", {"sims": 10}, never, reusable=inputs) == "computed"
+    assert asked == [1]  # the table fingerprint (costly) is worked out once per run

@@ -13,6 +13,8 @@ simulations are seeded, so it is the same projection); outside a report it is si
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Mapping
 
@@ -77,6 +79,7 @@ def report_projection(config: Config, tables: Mapping[str, pd.DataFrame], quarte
     steps = max(wanted, run_through_year(config, q)) - last_observed
     parts = {"scenario": sc.raw, "sims": n_sims, "seed": use_seed, "as_of": str(as_of.date()), "steps": steps}
 
+    @functools.cache
     def inputs() -> dict[str, str]:  # what else a result kept from an earlier run must share
         return {"tables": runcache.tables_fingerprint({k: tables[k] for k in sorted(tables) if k in _INPUT_TABLES}),
                 "code": runcache.code_fingerprint(*_CODE)}
