@@ -193,13 +193,18 @@ def compare(frame: pd.DataFrame, la: str, indicators: "list[str] | None" = None)
     region_code, region_name, la_name = latest["region_code"], latest["region_name"], latest["la_name"]
     reg = frame[(frame["geographic_level"] == LEVEL_REGIONAL) & (frame["region_code"] == region_code)]
     eng = frame[frame["geographic_level"] == LEVEL_NATIONAL]
+    mine_rows = [r for _, r in mine.sort_values("year").iterrows()]
+    # rows of the region and England per year, in table order
+    reg_at = pd.Series(np.arange(len(reg))).groupby(reg["year"].to_numpy()).agg(list).to_dict()
+    eng_at = pd.Series(np.arange(len(eng))).groupby(eng["year"].to_numpy()).agg(list).to_dict()
     rows = []
     for name in names:
         ind = _BY_NAME.get(name, Indicator(name, name, "", "", "context"))
-        for _, r in mine.sort_values("year").iterrows():
+        reg_col, eng_col = reg[name].to_numpy(), eng[name].to_numpy()
+        for r in mine_rows:
             y = r["year"]
-            rv = reg.loc[reg["year"] == y, name]
-            ev = eng.loc[eng["year"] == y, name]
+            rv = reg_col[reg_at.get(y, [])]
+            ev = eng_col[eng_at.get(y, [])]
             la_value = r[name]
             if pd.isna(la_value) and pd.isna(rv).all() and pd.isna(ev).all():
                 continue  # no one has this indicator this year (e.g. timeliness before 2014)
@@ -217,8 +222,8 @@ def compare(frame: pd.DataFrame, la: str, indicators: "list[str] | None" = None)
                 "period": {"january": "January census", "calendar": "calendar year"}.get(ind.period, ""),
                 "year": int(y),
                 "la_value": la_value,
-                "region_value": rv.iloc[0] if len(rv) else np.nan,
-                "england_value": ev.iloc[0] if len(ev) else np.nan,
+                "region_value": rv[0] if len(rv) else np.nan,
+                "england_value": ev[0] if len(ev) else np.nan,
                 "rank": r[f"{name}_rank"],
                 "n_ranked": r[f"{name}_n"],
                 "better": ind.better,

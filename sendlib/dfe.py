@@ -34,6 +34,7 @@ Source: Department for Education, "Education, health and care plans", explore-ed
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -374,8 +375,22 @@ def read_file(
 
     Works on the full downloads and on the shipped extract (same layout, fewer rows and columns).
     See :func:`read_ees` for the columns.
+
+    A file read before in this process (same path, modification time and size, same measures)
+    is not parsed again: the forecast's published series and the benchmark read the same files.
+    Each call returns its own copy.
     """
-    return read_ees(find_file(name, dfe_dir), measures=measures, totals_only=totals_only, table=name)
+    path = find_file(name, dfe_dir)
+    stat = path.stat()
+    return _read_file_cached(str(path), stat.st_mtime_ns, stat.st_size,
+                             None if measures is None else tuple(measures), bool(totals_only), name).copy()
+
+
+@lru_cache(maxsize=32)
+def _read_file_cached(path: str, mtime_ns: int, size: int, measures: "tuple[str, ...] | None", totals_only: bool,
+                      table: str) -> pd.DataFrame:
+    """:func:`read_ees` of one file version (the key holds its time and size), kept for the process."""
+    return read_ees(path, measures=None if measures is None else list(measures), totals_only=totals_only, table=table)
 
 
 # One reader per file, for discoverability (2025 release family, then 2022 release).

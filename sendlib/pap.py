@@ -129,14 +129,48 @@ def overdue_actions(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def progress_counts(pap: pd.DataFrame, quarter: Quarter) -> dict[str, int]:
-    """The K11 counts: actions per BRAG, moved up, moved down, overdue, and the total."""
-    status = action_status(pap, quarter)
-    counts = {b: int((status["brag"] == b).sum()) for b in BRAG_ORDER}
-    counts["moved_up"] = int((status["movement"] == "up").sum())
-    counts["moved_down"] = int((status["movement"] == "down").sum())
-    counts["overdue"] = int(status["is_overdue"].sum())
-    counts["total"] = int(len(status))
+    """The K11 counts: actions per BRAG, moved up, moved down, overdue, and the total.
+
+    The counts of :func:`action_status`'s table (same rules), counted on arrays: the KPI history
+    asks for them for every quarter it shows.
+    """
+    counts = dict.fromkeys(BRAG_ORDER, 0) | {"moved_up": 0, "moved_down": 0, "overdue": 0, "total": 0}
+    if len(pap) == 0:
+        return counts
+    qi = _quarter_index(pap["quarter"]).to_numpy()
+    ref, _ = pd.factorize(pap["ref"], use_na_sentinel=False)
+    brag = pap["brag"].to_numpy(dtype=object, na_value=None)
+    rank = {b: i for i, b in enumerate(BRAG_ORDER)}
+    brag_rank = np.array([rank.get(b, np.nan) if b is not None else np.nan for b in brag], dtype=float)
+    now = _latest_row_by_ref(ref, qi, _q_index(quarter))
+    before = _latest_row_by_ref(ref, qi, _q_index(quarter.previous))
+    rows = now[now >= 0]
+    if not len(rows):
+        return counts
+    now_brag = brag[rows]
+    for b in BRAG_ORDER:
+        counts[b] = int(sum(1 for x in now_brag if x == b))
+    r_now = brag_rank[rows]
+    prev_rows = before[now >= 0]
+    r_before = np.where(prev_rows >= 0, brag_rank[np.maximum(prev_rows, 0)], np.nan)
+    counts["moved_up"] = int((r_now > r_before).sum())  # NaN (no rating last quarter) compares False
+    counts["moved_down"] = int((r_now < r_before).sum())
+    due = pd.to_datetime(pap["due"]).to_numpy()[rows]
+    delivered = np.array([x in DELIVERED for x in now_brag], dtype=bool)
+    counts["overdue"] = int(((due < np.datetime64(quarter.end)) & ~delivered).sum())  # NaT compares False
+    counts["total"] = int(len(rows))
     return counts
+
+
+def _latest_row_by_ref(ref: np.ndarray, qi: np.ndarray, upto: int) -> np.ndarray:
+    """Per ref code (``0..ref.max()``), the row of its latest rating at or before quarter index
+    ``upto`` (the last such row in table order when a quarter has several), else -1: the rows
+    :func:`ratings_at` keeps."""
+    out = np.full(int(ref.max()) + 1 if len(ref) else 0, -1, dtype=np.int64)
+    rows = np.flatnonzero(qi <= upto)
+    order = rows[np.lexsort((rows, qi[rows], ref[rows]))]  # by ref, quarter, table order
+    out[ref[order]] = order  # the last assignment per ref wins: its latest row
+    return out
 
 
 def brag_history(pap: pd.DataFrame, quarters: "list[Quarter]") -> pd.DataFrame:

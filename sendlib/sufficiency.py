@@ -495,16 +495,18 @@ def places_by_year(capacity: pd.DataFrame, years: Sequence[int], by: Sequence[st
     """
     by = list(by)
     keys = capacity[by].drop_duplicates().sort_values(by).reset_index(drop=True)
+    if not len(years):
+        return pd.DataFrame(columns=["year", *by, "places"])
+    # each row's key, and its places (a missing number adds nothing, as in a groupby sum)
+    code = capacity[by].merge(keys.reset_index(), on=by, how="left")["index"].to_numpy()
+    places = capacity["places"].astype("Float64").fillna(0.0).to_numpy(dtype=float)
     frames = []
     for y in years:
         m = in_force(capacity, census_day(y)).fillna(False).to_numpy()
-        s = capacity[m].groupby(by, dropna=False)["places"].sum().astype(float).rename("places").reset_index()
-        f = keys.merge(s, on=by, how="left")
-        f["places"] = f["places"].fillna(0.0) * usable_places_pct / 100.0
+        f = keys.copy()
+        f["places"] = np.bincount(code[m], weights=places[m], minlength=len(keys)) * usable_places_pct / 100.0
         f.insert(0, "year", int(y))
         frames.append(f)
-    if not frames:
-        return pd.DataFrame(columns=["year", *by, "places"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -514,10 +516,11 @@ def places_by_year(capacity: pd.DataFrame, years: Sequence[int], by: Sequence[st
 def designations_available(capacity: pd.DataFrame, years: Sequence[int]) -> dict[str, set[str]]:
     """Designations with at least one setting in force, per phase, at any of the ``years``' censuses."""
     out: dict[str, set[str]] = {}
+    phases = [str(p) for p in capacity["phase"]]
+    designations = [str(d) for d in capacity["designation"]]
     for y in years:
-        m = in_force(capacity, census_day(y)).fillna(False).to_numpy()
-        for phase, des in capacity.loc[m, ["phase", "designation"]].itertuples(index=False):
-            out.setdefault(str(phase), set()).add(str(des))
+        for i in np.flatnonzero(in_force(capacity, census_day(y)).fillna(False).to_numpy()):
+            out.setdefault(phases[i], set()).add(designations[i])
     return out
 
 
@@ -730,7 +733,8 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame,
     years = [int(y) for y in projection.years]
     g = projection.groups
     in_scope = (g["setting_type"].isin(SPECIALIST_SETTINGS) & g["phase"].isin(scenario.phases)).to_numpy()
-    des = assign_designation(g, scenario, designations_available(cap, years))
+    available = designations_available(cap, years)
+    des = assign_designation(g, scenario, available)
     gkeys = pd.DataFrame({"phase": g["phase"].astype(str), "designation": des,
                           "locality": g["locality"].astype(str)})
     supply = places_by_year(cap, years, KEY, scenario.usable_places_pct)
@@ -746,7 +750,7 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame,
         h = hist[(hist["year"] == base_year) & hist["setting_type"].isin(SPECIALIST_SETTINGS)
                  & hist["phase"].isin(scenario.phases)].reset_index(drop=True)
         bkeys = pd.DataFrame({"phase": h["phase"].astype(str),
-                              "designation": assign_designation(h, scenario, designations_available(cap, years)),
+                              "designation": assign_designation(h, scenario, available),
                               "locality": h["locality"].astype(str), "count": h["count"].astype(float)})
         bsupply = places_by_year(cap, [base_year], KEY, scenario.usable_places_pct)
         bsupply[list(KEY)] = bsupply[list(KEY)].astype(str)
@@ -860,18 +864,27 @@ def overflow_summary(sufficiency: Sufficiency, by: Sequence[str] | None = ("phas
 
 def compare_scenarios(projection: PlacementProjection, capacity: pd.DataFrame,
                       base: SufficiencyScenario, whatif: SufficiencyScenario,
-                      by: Sequence[str] | None = ("phase",), interval: float = 0.8) -> pd.DataFrame:
+                      by: Sequence[str] | None = ("phase",), interval: float = 0.8, *,
+                      base_result: Sufficiency | None = None) -> pd.DataFrame:
     """How capacity, gap and overflow move between a base scenario and a what-if.
 
     One row per census year and ``by`` group, columns ``capacity_places_<s>``, ``gap_median_<s>``,
     ``prob_shortfall_<s>``, ``overflow_median_<s>``, ``overflow_mean_<s>`` for ``s`` in
     ``base`` / ``whatif``, and ``*_change`` (what-if minus base).
+
+    ``base_result``, when the caller has it already, is ``assess(projection, capacity, base)``
+    (not assessed again). Raises ValueError when it is for another scenario or other years.
     """
+    if base_result is not None and (base_result.scenario != base.name
+                                     or list(base_result.years) != [int(y) for y in projection.years]):
+        raise ValueError(f"base_result is the assessment of scenario '{base_result.scenario}' for "
+                         f"{list(base_result.years)}, not of '{base.name}' for {list(projection.years)}")
     cols = ["capacity_places", "gap_median", "prob_shortfall", "overflow_median", "overflow_mean"]
     group_cols = ["year", *(list(by) if by else [])]
     tables = {}
     for label, sc in (("base", base), ("whatif", whatif)):
-        t = assess(projection, capacity, sc).table(by, interval)
+        result = base_result if label == "base" and base_result is not None else assess(projection, capacity, sc)
+        t = result.table(by, interval)
         tables[label] = t[group_cols + cols].rename(columns={c: f"{c}_{label}" for c in cols})
     out = tables["base"].merge(tables["whatif"], on=group_cols, how="outer")
     for c in cols:

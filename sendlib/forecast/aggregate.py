@@ -266,6 +266,10 @@ def forecast(method: str, y: np.ndarray, horizon: int, new: np.ndarray | None = 
     if method == "flow":
         return flow(y, None if new is None else np.atleast_2d(new), horizon, s.flow_k, s.k)
     if method == "ensemble":
-        parts = [np.log(forecast(m, y, horizon, new, s)) for m in s.members]
-        return np.exp(np.mean(parts, axis=0))
+        return ensemble([forecast(m, y, horizon, new, s) for m in s.members])
     raise ValueError(f"unknown aggregate method '{method}'; expected one of {METHODS}")
+
+
+def ensemble(members: Sequence[np.ndarray]) -> np.ndarray:
+    """The ``ensemble`` forecast from its members' forecasts: their geometric mean."""
+    return np.exp(np.mean([np.log(f) for f in members], axis=0))

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from sendlib.forecast.aggregate import AggregateSettings, forecast, latest_run
+from sendlib.forecast.aggregate import AggregateSettings, ensemble, forecast, latest_run
 
 INTERVALS = (0.8, 0.95)
 
@@ -89,7 +89,8 @@ def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], 
     codes = np.asarray(codes, dtype=object)
     H = int(s.horizons)
     base = [m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"]
-    rows: list[pd.DataFrame] = []
+    # the cases, one block per origin x horizon x method, as columns joined once at the end
+    blocks: dict[str, list[np.ndarray]] = {c: [] for c in _CASE_COLUMNS}
     for j in range(1, len(years) - 1):
         if s.first_origin is not None and years[j] < s.first_origin:
             continue
@@ -102,7 +103,12 @@ def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], 
         n_steps = (~np.isnan(steps)).sum(axis=1)
         scale = np.where(n_steps > 0, np.nansum(steps, axis=1) / np.maximum(n_steps, 1), np.nan)
         nh = new[:, : j + 1] if new is not None else None
-        fc = {m: forecast(m, hist[ok_origin], H, None if nh is None else nh[ok_origin], s.aggregate) for m in base}
+        fc: dict[str, np.ndarray] = {}
+        for m in base:  # the ensemble from its members' forecasts when they are made here anyway
+            if m == "ensemble" and all(k in fc for k in s.aggregate.members):
+                fc[m] = ensemble([fc[k] for k in s.aggregate.members])
+            else:
+                fc[m] = forecast(m, hist[ok_origin], H, None if nh is None else nh[ok_origin], s.aggregate)
         for h in range(1, H + 1):
             if j + h >= len(years):
                 break
@@ -112,19 +118,27 @@ def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], 
             keep = ~np.isnan(path).any(axis=1)
             if not keep.any():
                 continue
+            n = int(keep.sum())
             for m in base:
-                rows.append(pd.DataFrame({
-                    "method": m, "old_la_code": codes[ok_origin][keep], "origin": years[j], "horizon": h,
-                    "target_year": years[j + h], "forecast": fc[m][keep, h - 1], "actual": actual[keep],
-                    "scale": scale[ok_origin][keep],
-                }))
-    if not rows:
+                blocks["method"].append(np.full(n, m, dtype=object))
+                blocks["old_la_code"].append(codes[ok_origin][keep])
+                blocks["origin"].append(np.full(n, years[j]))
+                blocks["horizon"].append(np.full(n, h, dtype=np.int64))
+                blocks["target_year"].append(np.full(n, years[j + h]))
+                blocks["forecast"].append(fc[m][keep, h - 1])
+                blocks["actual"].append(actual[keep])
+                blocks["scale"].append(scale[ok_origin][keep])
+    if not blocks["method"]:
         raise ValueError("no backtest cases: every series is shorter than three censuses")
-    cases = pd.concat(rows, ignore_index=True)
+    cases = pd.DataFrame({c: np.concatenate(v) for c, v in blocks.items()})
     cases = _add_select(cases, s)
     cases = _add_intervals(cases, s.min_errors)
     cases = cases[cases["method"].isin(list(s.methods) + (["select"] if "select" in s.methods else []))]
     return BacktestResult(cases=cases.reset_index(drop=True), summary=summarise(cases))
+
+
+#: Columns of the backtest's cases, in order.
+_CASE_COLUMNS = ("method", "old_la_code", "origin", "horizon", "target_year", "forecast", "actual", "scale")
 
 
 def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
@@ -133,19 +147,23 @@ def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
         return cases
     c = cases[cases["method"].isin(s.select_candidates)]
     ape = ((c["forecast"] - c["actual"]).abs() / c["actual"]).to_numpy()
+    c_horizon, c_target, c_method = c["horizon"].to_numpy(), c["target_year"].to_numpy(), c["method"].to_numpy()
     keyed = {k: v for k, v in cases.groupby(["method", "origin", "horizon"]).indices.items()}
-    picks = []
+    rows, chosen_by_row = [], []
     for (origin, h) in cases.loc[cases["method"] == s.select_fallback, ["origin", "horizon"]].drop_duplicates().itertuples(index=False):
-        past = ((c["horizon"] == h) & (c["target_year"] <= origin)).to_numpy()
+        past = (c_horizon == h) & (c_target <= origin)
         if past.any():
-            chosen = pd.Series(ape[past]).groupby(c["method"].to_numpy()[past]).mean().idxmin()
+            chosen = pd.Series(ape[past]).groupby(c_method[past]).mean().idxmin()
         else:
             chosen = s.select_fallback
-        pick = cases.iloc[keyed[(chosen, origin, h)]].copy()
-        pick["method"] = "select"
-        pick["chosen"] = chosen
-        picks.append(pick)
-    return pd.concat([cases] + picks, ignore_index=True)
+        rows.append(keyed[(chosen, origin, h)])
+        chosen_by_row.append(np.full(len(rows[-1]), chosen, dtype=object))
+    if not rows:
+        return pd.concat([cases], ignore_index=True)
+    picks = cases.iloc[np.concatenate(rows)].copy()
+    picks["method"] = "select"
+    picks["chosen"] = pd.array(np.concatenate(chosen_by_row), dtype=cases["method"].dtype)
+    return pd.concat([cases, picks], ignore_index=True)
 
 
 def _add_intervals(cases: pd.DataFrame, min_errors: int) -> pd.DataFrame:

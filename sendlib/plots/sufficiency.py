@@ -9,8 +9,10 @@ columns drawn.
 from __future__ import annotations
 
 import matplotlib as mpl
+import matplotlib.artist as martist
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
+import matplotlib.text as mtext
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -151,15 +153,50 @@ def _heat_panel(ax: "plt.Axes", data: pd.DataFrame, *, cmap: str, center: float,
     dark = sns.utils.relative_luminance(mesh.get_facecolors()) > .408
     dark = np.atleast_1d(dark).reshape(values.shape)
     height, width = values.shape
+    cells = []
     for i in range(height):
         for j in range(width):
             if plot_data.mask is not np.ma.nomask and plot_data.mask[i, j]:
                 continue
-            text = ax.text(j + .5, i + .5, ("{:" + fmt + "}").format(values[i, j]),
-                           color=".15" if dark[i, j] else "w", ha="center", va="center", fontsize=fontsize)
-            # inside its cell, so never part of the layout: tight_layout and the tight bounding
-            # box need not measure hundreds of numbers
-            text.set_in_layout(False)
+            cells.append((j + .5, i + .5, ("{:" + fmt + "}").format(values[i, j]), ".15" if dark[i, j] else "w"))
+    ax.add_artist(_CellNumbers(ax, cells, fontsize))
+
+
+class _CellNumbers(martist.Artist):
+    """The numbers in a heat table's cells, as one artist drawing them with one reused text.
+
+    Each number is drawn exactly as ``ax.text(x, y, s, color=colour, ha="center", va="center",
+    fontsize=fontsize)`` draws it (same text properties, same ``Text.draw``, in the same order),
+    without making and keeping hundreds of text artists. Inside their cells, the numbers are
+    never part of the layout: ``tight_layout`` and the tight bounding box do not measure them.
+    """
+
+    def __init__(self, ax: "plt.Axes", cells: "list[tuple[float, float, str, str]]", fontsize: float) -> None:
+        super().__init__()
+        #: ``(x, y, text, colour)`` per cell, in data coordinates, in drawing order
+        self.cells = list(cells)
+        # what Axes.text makes of the keywords above (Axes.text, Axes._add_text)
+        text = mtext.Text(0, 0, "", verticalalignment="center", horizontalalignment="center",
+                          transform=ax.transData, clip_on=False, fontsize=fontsize)
+        text.set_clip_path(ax.patch)
+        text.set_figure(ax.figure)
+        text.axes = ax
+        text.stale_callback = None  # redrawn once per cell: not a change of the figure
+        self._text = text
+        self.set_zorder(text.get_zorder())
+        self.set_in_layout(False)
+
+    @martist.allow_rasterization
+    def draw(self, renderer) -> None:
+        if not self.get_visible():
+            return
+        text = self._text
+        for x, y, s, colour in self.cells:
+            text.set_position((x, y))
+            text.set_text(s)
+            text.set_color(colour)
+            text.draw(renderer)
+        self.stale = False
 
 
 def gap_heat_table(table: pd.DataFrame, rows: tuple[str, ...] = ("designation", "locality"),
