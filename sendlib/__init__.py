@@ -5,10 +5,18 @@ Load -> validate -> compute -> plot -> report. See README.md and docs/architectu
 
 import sys
 
-from sendlib.quarters import Quarter
-
 __all__ = ["Quarter", "__version__"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``sendlib.Quarter`` on first use: importing the package (and so the ``sendlib`` command)
+    does not load pandas until something needs it."""
+    if name == "Quarter":
+        from sendlib.quarters import Quarter
+
+        return Quarter
+    raise AttributeError(f"module 'sendlib' has no attribute {name!r}")
 
 
 def skip_slow_optional_imports() -> None:

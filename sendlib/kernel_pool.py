@@ -35,6 +35,16 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("sendlib.report")
 
+#: Environment of every report kernel, on top of the report process's own: fixed hash seed (set
+#: and dict order in a notebook cannot vary between runs), non-interactive matplotlib, no
+#: debugger warning on stderr.
+KERNEL_ENV = {
+    "PYTHONHASHSEED": "0",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+}
+
 #: Always imported by the warm-up, whatever the notebooks import.
 BASE_IMPORTS = ("pandas", "matplotlib.pyplot", "sendlib.notebook")
 
@@ -266,12 +276,17 @@ class KernelPool:
         return warmup_code(self.modules())
 
     def __enter__(self) -> "KernelPool":
-        if self.fork:
-            from sendlib.kernel_zygote import Zygote
+        if not self.fork:
+            from sendlib.kernel_zygote import discard_prestarted
+
+            discard_prestarted()  # started by `sendlib report` before the config said otherwise
+        else:
+            from sendlib.kernel_zygote import Zygote, adopt
 
             try:
-                self._zygote = Zygote(self.env, self.cwd, preload=BASE_IMPORTS,
-                                      stderr_path=self._stderr_dir / "zygote.stderr" if self._stderr_dir else None)
+                self._zygote = adopt(self.env) or Zygote(
+                    self.env, self.cwd, preload=BASE_IMPORTS,
+                    stderr_path=self._stderr_dir / "zygote.stderr" if self._stderr_dir else None)
             except OSError as exc:
                 LOG.warning("no kernel zygote (%s); kernels start the ordinary way", exc)
             else:
@@ -301,14 +316,23 @@ class KernelPool:
             yield self._done.get()
         self._submitted = 0
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """No more jobs: each kernel shuts down in its own thread, in the background, while the
+        caller goes on (writing checks and the manifest); :meth:`close` waits for them."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         for _ in self._threads:
             self._jobs.put(None)
+        if self._zygote is not None:
+            self._zygote.release()
+
+    def close(self) -> None:
+        self.release()
         for t in self._threads:
             t.join(timeout=30)
         for k in self._kernels:
-            k.close()
+            k.close()  # any a thread did not get to
         if self._zygote is not None:
             self._zygote.close()
 
@@ -349,6 +373,7 @@ class KernelPool:
         while True:
             job = self._jobs.get()
             if job is None or self._stop.is_set():
+                kernel.close()
                 return
             if boot_error is not None and not kernel.alive():
                 try:

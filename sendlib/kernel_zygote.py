@@ -27,6 +27,7 @@ Protocol, one JSON object per line: the report writes ``{"modules": [...]}`` and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -144,8 +145,10 @@ class Zygote:
     kernels (thread-safe; forks are served one at a time), :meth:`close` at the end."""
 
     def __init__(self, env: Mapping[str, str], cwd: "str | Path", preload: Sequence[str] = (),
-                 stderr_path: "str | Path | None" = None) -> None:
+                 stderr_path: "str | Path | None" = None, owns_stderr: bool = False) -> None:
+        self.env = dict(env)
         self.stderr_path = Path(stderr_path) if stderr_path else None
+        self._owns_stderr = owns_stderr  # a file of its own (prestarted): deleted on close
         stderr = open(self.stderr_path, "ab") if self.stderr_path else None
         try:
             self._proc = subprocess.Popen(
@@ -194,17 +197,25 @@ class Zygote:
             raise ZygoteError(str(answer.get("error", answer)))
         return int(answer["pid"])
 
+    def release(self) -> None:
+        """No more forks: the zygote exits in the background (:meth:`close` waits for it)."""
+        self._ready.set()
+        with self._lock:
+            if self._proc.stdin and not self._proc.stdin.closed:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()
+
     def close(self) -> None:
         """End the zygote (its kernels are shut down by their managers)."""
-        self._ready.set()
         try:
-            if self._proc.stdin:
-                self._proc.stdin.close()
+            self.release()
             self._proc.wait(timeout=10)
         except Exception:
             self._proc.kill()
         if self._proc.stdout:
             self._proc.stdout.close()
+        if self._owns_stderr and self.stderr_path is not None:
+            self.stderr_path.unlink(missing_ok=True)
 
     def _send(self, message: Mapping[str, Any]) -> None:
         assert self._proc.stdin is not None
@@ -217,6 +228,50 @@ class Zygote:
         if not line:
             raise ZygoteError(f"the zygote exited (code {self._proc.poll()})")
         return json.loads(line)
+
+
+_PRESTARTED: "Zygote | None" = None
+
+
+def prestart(env: Mapping[str, str], preload: Sequence[str] = ()) -> None:
+    """Start a zygote now, for the :class:`~sendlib.kernel_pool.KernelPool` made later in this
+    process to :func:`adopt`: ``sendlib report`` calls this first thing, so the zygote imports
+    while the report process itself is still importing and loading. Does nothing where kernels
+    are not forked or a zygote is already waiting; one never adopted is closed at exit."""
+    global _PRESTARTED
+    if not fork_supported() or _PRESTARTED is not None:
+        return
+    import atexit
+    import tempfile
+
+    fd, stderr = tempfile.mkstemp(prefix="sendlib-zygote-", suffix=".stderr")
+    os.close(fd)
+    try:
+        _PRESTARTED = Zygote(env, Path.cwd(), preload, stderr_path=stderr, owns_stderr=True)
+    except OSError:
+        Path(stderr).unlink(missing_ok=True)
+        return
+    atexit.register(discard_prestarted)
+
+
+def adopt(env: Mapping[str, str]) -> "Zygote | None":
+    """The prestarted zygote if it runs with exactly ``env`` (it is then the caller's to close);
+    otherwise None, and a prestarted zygote with another environment is closed."""
+    global _PRESTARTED
+    zygote, _PRESTARTED = _PRESTARTED, None
+    if zygote is not None and zygote.env != dict(env):
+        zygote.close()
+        return None
+    return zygote
+
+
+def discard_prestarted() -> None:
+    """Close a prestarted zygote nobody adopted (kernels not forked after all, or the run
+    stopped before starting them)."""
+    global _PRESTARTED
+    zygote, _PRESTARTED = _PRESTARTED, None
+    if zygote is not None:
+        zygote.close()
 
 
 class ForkedProcess:

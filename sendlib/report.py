@@ -56,7 +56,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sendlib.config import PROJECT_ROOT, Config
 from sendlib import runcache
 from sendlib.errors import EXIT_OK, EXIT_REPORT, ReportFailed, UsageError
-from sendlib.kernel_pool import Job, KernelPool, last_line as _last_line, notebook_imports
+from sendlib.kernel_pool import KERNEL_ENV, Job, KernelPool, last_line as _last_line, notebook_imports
 
 LOG = logging.getLogger("sendlib.report")
 
@@ -184,16 +184,6 @@ def notebook_title(nb: Mapping[str, Any], stem: str) -> str:
             if m:
                 return m.group(1).strip()
     return short_name(stem).replace("_", " ").capitalize()
-
-
-#: Environment of every kernel: fixed hash seed (set and dict order in a notebook cannot vary
-#: between runs), non-interactive matplotlib, no debugger warning on stderr.
-KERNEL_ENV = {
-    "PYTHONHASHSEED": "0",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "PYTHONWARNINGS": "ignore::DeprecationWarning",
-}
 
 
 # ----- HTML export ----------------------------------------------------------------------------
@@ -952,6 +942,7 @@ def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: 
             LOG.error("%s: FAILED after %.1fs: %s", p.stem, res.seconds, res.error)
         bar.done(res)
     timings["notebooks"] = time.perf_counter() - t
+    pool.release()  # the kernels shut down in the background while the checks run
     timings["export_html"] = export_total
     timings["kernel_warmup_max"] = max(pool.boot_seconds, default=0.0)
     kernels = {"forked": pool.forked, "zygote_import_seconds": pool.zygote_import_seconds}

@@ -172,3 +172,24 @@ def test_a_zygote_with_nothing_to_load_refuses_forks_at_once(tmp_path):
     finally:
         zygote.close()
     assert zygote._proc.poll() is not None  # closed: the process has exited
+
+
+@pytest.mark.skipif(not fork_supported(), reason="kernels are forked only where the OS has fork")
+def test_a_prestarted_zygote_is_adopted_only_with_the_same_environment():
+    import sendlib.kernel_zygote as kz
+
+    env = {**os.environ, "SENDLIB_TEST": "1"}
+    kz.prestart(env)
+    first = kz._PRESTARTED
+    assert first is not None and first.stderr_path.is_file()
+    assert kz.adopt(env) is first and kz._PRESTARTED is None  # now the caller's
+    first.close()
+    assert not first.stderr_path.exists()  # its own stderr file is removed with it
+    kz.prestart(env)
+    second = kz._PRESTARTED
+    assert kz.adopt({**env, "SENDLIB_TEST": "2"}) is None  # another environment: not adopted...
+    assert second._proc.poll() is not None  # ...and closed
+    kz.prestart(env)
+    third = kz._PRESTARTED
+    kz.discard_prestarted()  # e.g. report.fork_kernels: false
+    assert kz._PRESTARTED is None and third._proc.poll() is not None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, TextIO
 
 from sendlib.config import Config, load_config
+
+if TYPE_CHECKING:  # pandas is imported where a frame is printed: `sendlib report` starts without it
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json")
 
@@ -32,7 +33,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def print_frame(df: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:
+def print_frame(df: "pd.DataFrame", fmt: str, out: TextIO | None = None) -> None:
     """Print a frame as an aligned table, CSV (UTF-8, LF) or JSON records."""
     out = out or sys.stdout
     if fmt == "csv":
@@ -42,5 +43,7 @@ def print_frame(df: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:
         json.dump(records, out, indent=2)
         out.write("\n")
     else:
+        import pandas as pd
+
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
             out.write(df.to_string(index=False) + "\n")

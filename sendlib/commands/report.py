@@ -38,6 +38,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from sendlib.kernel_pool import BASE_IMPORTS, KERNEL_ENV
+    from sendlib.kernel_zygote import prestart
+
+    # the kernels' zygote imports the notebooks' stack while this process imports and loads
+    prestart({**os.environ, **KERNEL_ENV}, BASE_IMPORTS)
     from sendlib.report import run_report
 
     if args.jobs is not None and args.jobs < 1:
