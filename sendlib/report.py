@@ -554,9 +554,15 @@ def summarise_validation(result: Any) -> dict[str, Any]:
 def reuse_store(config: Config) -> Path | None:
     """Where results are kept for later runs with identical inputs (``<output_dir>/.cache``), or
     None when the config's ``report.reuse`` is false."""
-    if isinstance(config.report, Mapping) and config.report.get("reuse") is False:
+    if _report_option(config, "reuse") is False:
         return None
     return Path(config.output_dir) / CACHE_DIR
+
+
+def _report_option(config: Config, key: str, default: Any = None) -> Any:
+    """``report.<key>`` from the config (``default`` when unset or the section is missing)."""
+    section = config.report if isinstance(config.report, Mapping) else {}
+    return section.get(key, default)
 
 
 def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -735,7 +741,7 @@ def _render_index(context: Mapping[str, Any]) -> str:
 
 
 def _default_jobs(config: Config) -> int:
-    configured = config.report.get("jobs") if isinstance(config.report, Mapping) else None
+    configured = _report_option(config, "jobs")
     if configured:
         return max(1, int(configured))
     return max(1, os.cpu_count() or 1)
@@ -809,14 +815,14 @@ def run_report(
     nb_dir = Path(notebooks_dir).expanduser().resolve() if notebooks_dir else config.notebooks_dir
     notebooks = discover_notebooks(nb_dir, only)
     n_jobs = max(1, int(jobs)) if jobs else _default_jobs(config)
-    if timeout is None and isinstance(config.report, Mapping) and config.report.get("cell_timeout_seconds"):
-        timeout = float(config.report["cell_timeout_seconds"])
+    if timeout is None and _report_option(config, "cell_timeout_seconds"):
+        timeout = float(_report_option(config, "cell_timeout_seconds"))
 
     # Kernels start now and import what the notebooks import while this process loads and
     # validates the data; nothing is submitted to them unless the gate passes.
     cache = runcache.new_run_cache()
     try:
-        fork = not (isinstance(config.report, Mapping) and config.report.get("fork_kernels") is False)
+        fork = _report_option(config, "fork_kernels") is not False
         with KernelPool(min(n_jobs, len(notebooks)), nb_dir, {**os.environ, **KERNEL_ENV},
                         imports=lambda: notebook_imports(notebooks), stderr_dir=cache, fork=fork) as pool:
             t = time.perf_counter()
@@ -953,7 +959,7 @@ def _run_in(tmp: Path, out_root: Path, qs: str, q: Any, config: Config, nb_dir: 
     t = time.perf_counter()
     findings = scan_outputs_for_identifiers(tmp, identifiers)
     small = scan_small_counts(tmp / "tables", config.suppression_threshold)
-    small_mode = str(config.report.get("small_count_check", "fail")) if isinstance(config.report, Mapping) else "fail"
+    small_mode = str(_report_option(config, "small_count_check", "fail"))
     inputs_after = input_files(config)
     changed = changed_inputs(inputs_before, inputs_after)
     if changed:
