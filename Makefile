@@ -52,7 +52,7 @@ synth: $(STAMP) ## Regenerate the shipped synthetic county in data/raw (default 
 	$(BIN)/sendlib synth --out-dir data/raw
 
 notebooks-clean: $(STAMP) ## Strip outputs from every notebook (run before committing)
-	$(BIN)/python -m sendlib.notebook_tools strip notebooks/*.ipynb
+	$(BIN)/python -m sendlib.report.notebook_tools strip notebooks/*.ipynb
 
 clean: ## Remove the virtual environment and caches (not outputs/)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

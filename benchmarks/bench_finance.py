@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendlib.finance import build_base, load_scenarios, run_finance, run_monte_carlo
-from sendlib.projection import AGE_GROUPS, PlacementProjection
-from sendlib.schema import HNB_LINE, SETTING_TYPE
+from sendlib.models.finance import build_base, load_scenarios, run_finance, run_monte_carlo
+from sendlib.models.projection import AGE_GROUPS, PlacementProjection
+from sendlib.data.schema import HNB_LINE, SETTING_TYPE
 
 REPO = Path(__file__).resolve().parent.parent
 QUARTER = "2026-27Q2"

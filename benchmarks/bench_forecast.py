@@ -40,8 +40,8 @@ def _timed(fn, repeat: int) -> tuple[float, object]:
 def _county():
     raw = ROOT / "data" / "raw"
     if all((raw / f"{t}.csv").is_file() for t in ("ehcp_plans", "placements", "population")):
-        from sendlib.config import load_config
-        from sendlib.data import load_tables
+        from sendlib.core.config import load_config
+        from sendlib.data.loaders import load_tables
 
         cfg = load_config().with_data_dir(raw)
         return load_tables(cfg, ["ehcp_plans", "placements", "population"]), None, "data/raw"
@@ -60,11 +60,11 @@ def main() -> int:
     args = ap.parse_args()
     import numpy as np
 
-    from sendlib.forecast import person
-    from sendlib.forecast.aggregate import AggregateSettings, forecast
-    from sendlib.forecast.backtest import backtest_published
-    from sendlib.forecast.dfe_series import published_series, to_wide
-    from sendlib.forecast.scenario import load_scenario
+    from sendlib.models.forecast import person
+    from sendlib.models.forecast.aggregate import AggregateSettings, forecast
+    from sendlib.models.forecast.backtest import backtest_published
+    from sendlib.models.forecast.dfe_series import published_series, to_wide
+    from sendlib.models.forecast.scenario import load_scenario
 
     sc = load_scenario()
     tables, as_of, where = _county()

@@ -3,7 +3,7 @@
 The dataset is the shipped synthetic county (``data/raw``) tiled k times by
 :mod:`benchmarks.national` (k = 76 by default: about 640,000 plans in force and 160,000
 requests a year, like England's 153 authorities). The figure is
-``sendlib.kpi.compute_kpis(tables, quarter, config)``: K1-K11 with the previous quarter, as the
+``sendlib.models.kpi.compute_kpis(tables, quarter, config)``: K1-K11 with the previous quarter, as the
 dashboard computes them, for the latest complete quarter of the data. Targets (this 2-core
 machine, median): at most 5 s and at most 2 GB peak memory.
 
@@ -42,8 +42,8 @@ TARGET_BYTES = 2 * 1024**3
 
 def _load():
     """The shipped county, its config and its latest complete quarter."""
-    from sendlib.config import load_config
-    from sendlib.data import extract_date, load_tables, resolve_quarter
+    from sendlib.core.config import load_config
+    from sendlib.data.loaders import extract_date, load_tables, resolve_quarter
 
     cfg = load_config().with_data_dir(ROOT / "data" / "raw")
     tables = load_tables(cfg)
@@ -52,7 +52,7 @@ def _load():
 
 def _census_day(quarter):
     """The latest January school census on or before the quarter's end."""
-    from sendlib.quarters import third_thursday_of_january
+    from sendlib.core.quarters import third_thursday_of_january
 
     day = third_thursday_of_january(quarter.end.year)
     return day if day <= quarter.end else third_thursday_of_january(quarter.end.year - 1)
@@ -70,7 +70,7 @@ def child(k: int) -> dict:
     import tracemalloc
 
     import national
-    from sendlib.kpi import compute_kpis
+    from sendlib.models.kpi import compute_kpis
 
     cfg, county, quarter, _ = _load()
     compute_kpis(county, quarter, cfg)  # warm-up: imports, comparators file, first-call caches
@@ -118,7 +118,7 @@ def main() -> int:
         return 0
 
     import national
-    from sendlib.kpi import compute_kpis
+    from sendlib.models.kpi import compute_kpis
 
     cfg, county, quarter, extract = _load()
     census = _census_day(quarter)

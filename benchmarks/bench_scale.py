@@ -5,7 +5,7 @@ For each scale k (default 1, 4 and 16 copies of the shipped county, tiled by
 
 * ``compute_kpis``: K1-K11 with the previous quarter for the latest complete quarter, as the
   dashboard computes them;
-* the person-level forecast, ``sendlib.forecast.person.project(tables, horizon=10, n_sims,
+* the person-level forecast, ``sendlib.models.forecast.person.project(tables, horizon=10, n_sims,
   seed, settings)`` with the settings and seed of ``config/scenarios/forecast.yaml`` and
   ``as_of`` the quarter's end (as the report does), and within it the estimation step alone
   (census snapshots and rates: ``snapshots`` + ``estimate_rates``).
@@ -51,11 +51,11 @@ def main() -> int:
     repeat = max(1, args.repeat)
 
     import national
-    from sendlib.config import load_config
-    from sendlib.data import load_tables, resolve_quarter
-    from sendlib.forecast import person
-    from sendlib.forecast.scenario import load_scenario
-    from sendlib.kpi import compute_kpis
+    from sendlib.core.config import load_config
+    from sendlib.data.loaders import load_tables, resolve_quarter
+    from sendlib.models.forecast import person
+    from sendlib.models.forecast.scenario import load_scenario
+    from sendlib.models.kpi import compute_kpis
 
     cfg = load_config().with_data_dir(ROOT / "data" / "raw")
     county = load_tables(cfg)

@@ -8,7 +8,7 @@ plans in force and about 160,000 requests a year across 153 authorities; the shi
 8,384 plans in force in January 2026 and about 2,000 requests a year, so :func:`national_k`
 gives k = 76 (see the printed counts in ``bench_kpi.py``).
 
-Which columns are identifiers (read from :mod:`sendlib.schema`, not listed here):
+Which columns are identifiers (read from :mod:`sendlib.data.schema`, not listed here):
 
 * every ``str`` column that is identifying (``person_id``, ``request_id``, ``placement_id``,
   ``referral_id``, ``event_id``) or part of a table's key (``capacity.setting_id``,
@@ -19,7 +19,7 @@ Which columns are identifiers (read from :mod:`sendlib.schema`, not listed here)
   and ``request_id`` link tables by name and get the same suffix everywhere.
 
 Other columns keep their values and dtype (pyarrow-backed ``string``, ``datetime64[ns]``,
-``Int64``, ``boolean``, ``float64`` as :func:`sendlib.data.load_tables` produces them).
+``Int64``, ``boolean``, ``float64`` as :func:`sendlib.data.loaders.load_tables` produces them).
 
 What happens to each kind of table:
 
@@ -49,7 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sendlib.schema import TABLES, TableSchema
+from sendlib.data.schema import TABLES, TableSchema
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -167,7 +167,7 @@ def _scales(kpi: str, unit: str) -> bool:
 
 
 def check_scaled_kpis(base: pd.DataFrame, tiled: pd.DataFrame, k: int, rtol: float = 1e-9) -> None:
-    """Assert that ``tiled`` (:func:`sendlib.kpi.compute_kpis` on k copies) is ``base`` with
+    """Assert that ``tiled`` (:func:`sendlib.models.kpi.compute_kpis` on k copies) is ``base`` with
     every numerator, denominator, count and pound total times k and every other value equal.
 
     Raises ``AssertionError`` naming the first KPI and column that differ.

@@ -13,7 +13,7 @@ def __getattr__(name: str):
     """``sendlib.Quarter`` on first use: importing the package (and so the ``sendlib`` command)
     does not load pandas until something needs it."""
     if name == "Quarter":
-        from sendlib.quarters import Quarter
+        from sendlib.core.quarters import Quarter
 
         return Quarter
     raise AttributeError(f"module 'sendlib' has no attribute {name!r}")

@@ -3,26 +3,34 @@
 Notebooks are thin: ``ctx = sendlib.notebook.setup(quarter=quarter, config_path=config_path,
 data_dir=data_dir, tables_dir=tables_dir, validated=validated, run_cache=run_cache,
 notebook="kpi_dashboard")`` then one ``sendlib`` call per section. In a report run,
-``run_cache`` names the run's private cache (:mod:`sendlib.runcache`): the tables come from it
-as the report loaded and validated them, and costly shared results are computed once per run.
-``ctx.publish`` is the only way a notebook writes a table: it refuses identifying columns,
-applies small-number suppression, and writes a deterministic CSV.
+``run_cache`` names the run's private cache (:mod:`sendlib.report.runcache`): the tables come from it
+as the report loaded and validated them, and costly shared results (``ctx.projection``) are
+computed once per run and shared between notebooks. ``ctx.publish`` is the only way a notebook
+writes a table: it refuses identifying columns, applies small-number suppression, and writes a
+deterministic CSV.
+
+This module is part of the report layer (it knows the run cache); the models it calls never
+import it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
-from sendlib import runcache
-from sendlib.config import Config, load_config
-from sendlib.data import load_tables, resolve_quarter
-from sendlib.disclosure import suppress_table
-from sendlib.quarters import Quarter
-from sendlib.schema import TABLES
+from sendlib.report import runcache
+from sendlib.core.config import Config, load_config
+from sendlib.data.loaders import load_tables, resolve_quarter
+from sendlib.publish.disclosure import suppress_table
+from sendlib.core.quarters import Quarter
+from sendlib.data.schema import TABLES
+
+if TYPE_CHECKING:
+    from sendlib.models import chain
+    from sendlib.models.projection import PlacementProjection
 
 
 @dataclass
@@ -38,14 +46,56 @@ class NotebookContext:
     run_cache: Path | None = None
 
     def validation_report(self) -> "Any":
-        """The quality gate's :class:`~sendlib.quality.ValidationReport` for these tables: the
+        """The quality gate's :class:`~sendlib.quality.gate.ValidationReport` for these tables: the
         report run's own result when there is one (not validated twice), else a fresh validation."""
         stored = runcache.load_validation(self.run_cache)
         if stored is not None:
             return stored
-        from sendlib.quality import validate_tables
+        from sendlib.quality.gate import validate_tables
 
         return validate_tables(self.config, self.tables)
+
+    def projection(self, *, years: int | None = None, through_year: int | None = None,
+                   scenario: "str | Path" = "", sims: int | None = None, seed: int | None = None,
+                   overflow: bool = False, sufficiency_scenario: "str | Path" = "") -> "PlacementProjection":
+        """The quarter's person-level projection (:func:`sendlib.models.chain.quarter_projection`),
+        the same one in every section of a report run.
+
+        ``years`` (censuses after the latest observed) or ``through_year`` choose the years kept;
+        ``scenario`` / ``sufficiency_scenario`` name scenario files (empty: the config's);
+        ``overflow`` moves demand local places cannot meet to INMSS (what finance prices). In a
+        report run the projection and its overflow are computed once and kept in the run cache;
+        when the report allows reuse, a projection an earlier run made from the same tables,
+        settings and code is taken (the simulations are seeded, so it is the same projection).
+        """
+        from sendlib.models import chain
+        from sendlib.models.forecast.scenario import load_scenario
+        from sendlib.models.sufficiency import load_scenario as load_sufficiency
+
+        forecast = load_scenario(self.config.scenario_file(scenario, "forecast"))
+        spill = load_sufficiency(self.config.scenario_file(sufficiency_scenario, "sufficiency")) if overflow else None
+        return chain.quarter_projection(self.tables, self.quarter, forecast,
+                                        horizon_years=self.config.report.horizon_years, years=years,
+                                        through_year=through_year, sims=sims, seed=seed, overflow=spill,
+                                        memo=self._memo())
+
+    def _memo(self) -> "chain.Memo":
+        """Results kept in the run cache (and the reuse store), keyed by their parts plus, for
+        reuse between runs, the input tables' contents and the chain's code."""
+        import functools
+
+        from sendlib.core.fingerprint import code_fingerprint, tables_fingerprint
+        from sendlib.models import chain
+
+        @functools.cache
+        def inputs() -> dict[str, str]:
+            used = {k: self.tables[k] for k in sorted(self.tables) if k in chain.INPUT_TABLES}
+            return {"tables": tables_fingerprint(used), "code": code_fingerprint(*chain.CODE)}
+
+        def memo(name: str, parts: Mapping[str, Any], compute: Any) -> Any:
+            return runcache.cached(self.run_cache, name, parts, compute, reusable=inputs)
+
+        return memo
 
     @property
     def output_folder(self) -> Path | None:
@@ -100,18 +150,18 @@ def setup(
 
     Parameters mirror the notebook's parameters cell; empty strings mean "the default". With a
     ``run_cache`` (set by ``sendlib report``) the tables are the report's validated copies.
-    Raises :class:`sendlib.errors.ValidationFailed` before anything is written when the data
+    Raises :class:`sendlib.core.errors.ValidationFailed` before anything is written when the data
     fail the quality gate.
     """
     cfg = load_config(config_path or None).with_data_dir(data_dir or None)
     cached = runcache.load_tables(run_cache, list(tables) if tables is not None else None)
     loaded = cached if cached is not None else load_tables(cfg, tables)
     if not validated:
-        from sendlib.quality import assert_valid  # the gate; imported only when needed
+        from sendlib.quality.gate import assert_valid  # the gate; imported only when needed
 
         assert_valid(cfg, loaded)
     q = resolve_quarter(quarter, cfg, loaded if tables is None else None)
-    from sendlib.plots.style import apply_house_style
+    from sendlib.publish.plots.style import apply_house_style
 
     apply_house_style()
     return NotebookContext(

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from sendlib.config import PROJECT_ROOT
+from sendlib.core.config import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "data" / "raw"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sendlib.config import load_config
+from sendlib.core.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_RAW = REPO / "data" / "raw"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.forecast.backtest import BacktestSettings, run_backtest
-from sendlib.forecast.scenario import load_scenario, parse_scenario
-from sendlib.errors import UsageError
+from sendlib.models.forecast.backtest import BacktestSettings, run_backtest
+from sendlib.models.forecast.scenario import load_scenario, parse_scenario
+from sendlib.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,8 +76,8 @@ def _dfe_dir():
 def test_default_method_beats_naive_growth_on_all_authorities():
     """Done-when: the suite's default method has a lower 1-year MAPE than last growth carried
     forward, across all current authorities and every origin the data allows."""
-    from sendlib.forecast.backtest import backtest_published
-    from sendlib.forecast.dfe_series import published_series
+    from sendlib.models.forecast.backtest import backtest_published
+    from sendlib.models.forecast.dfe_series import published_series
 
     sc = load_scenario()
     series = published_series(_dfe_dir())

@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib.data import load_tables, resolve_quarter
-from sendlib.kpi import compute_kpis
-from sendlib.schema import TABLES
+from sendlib.data.loaders import load_tables, resolve_quarter
+from sendlib.models.kpi import compute_kpis
+from sendlib.data.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 

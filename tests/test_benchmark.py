@@ -1,4 +1,4 @@
-"""sendlib.benchmark and `sendlib benchmark`: hand-built frames, then the shipped extract."""
+"""sendlib.models.benchmark and `sendlib benchmark`: hand-built frames, then the shipped extract."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib import benchmark as bm
+from sendlib.models import benchmark as bm
 from sendlib.cli import main
-from sendlib.errors import UsageError
+from sendlib.core.errors import UsageError
 
 
 def _frame() -> pd.DataFrame:
@@ -97,7 +97,7 @@ def test_cli_unknown_la_is_a_usage_error(capsys):
 
 
 def test_charts_have_titles_and_alt_text():
-    from sendlib.plots import benchmark as pb
+    from sendlib.publish.plots import benchmark as pb
 
     c = bm.compare(_frame(), "002", indicators=["ehc_plans", "timeliness_20wk_excl_pct"])
     c["label"] = c["indicator"]
@@ -114,7 +114,7 @@ def test_charts_have_titles_and_alt_text():
 def test_notebook_runs(tmp_path):
     import papermill as pm
 
-    from sendlib.config import PROJECT_ROOT
+    from sendlib.core.config import PROJECT_ROOT
 
     pm.execute_notebook(str(PROJECT_ROOT / "notebooks" / "07_benchmarking.ipynb"), str(tmp_path / "out.ipynb"),
                         parameters={"validated": True, "tables_dir": str(tmp_path / "tables"), "la": "825"},

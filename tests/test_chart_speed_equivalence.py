@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.plots import style
-from sendlib.plots.style import PNG_DPI, PNG_OPTIONS, render_png
+from sendlib.publish.plots import style
+from sendlib.publish.plots.style import PNG_DPI, PNG_OPTIONS, render_png
 
 
 @pytest.fixture(autouse=True)
@@ -120,7 +120,7 @@ def test_text_remembered_per_font_settings():
 
 
 def test_heat_table_numbers_drawn_as_ax_text_draws_them():
-    from sendlib.plots import sufficiency as charts
+    from sendlib.publish.plots import sufficiency as charts
 
     rng = np.random.default_rng(5)
     rows = []
@@ -148,10 +148,10 @@ def test_heat_table_numbers_drawn_as_ax_text_draws_them():
 
 def test_report_charts_are_matplotlibs_bytes(default_config, monkeypatch):
     """A few of the report's own charts, laid out and drawn the fast way and the plain way."""
-    from sendlib import kpi, pap
-    from sendlib.data import load_tables, resolve_quarter
-    from sendlib.plots import kpi as kpi_plots
-    from sendlib.quarters import last_n_quarters
+    from sendlib.models import kpi, pap
+    from sendlib.data.loaders import load_tables, resolve_quarter
+    from sendlib.publish.plots import kpi as kpi_plots
+    from sendlib.core.quarters import last_n_quarters
 
     cfg = default_config
     tables = load_tables(cfg, None)

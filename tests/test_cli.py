@@ -25,9 +25,9 @@ def test_every_subcommand_has_help(capsys):
         try:
             import importlib
 
-            importlib.import_module(f"sendlib.commands.{name}")
+            importlib.import_module(f"sendlib.cli.commands.{name}")
         except ModuleNotFoundError:
-            pytest.fail(f"subcommand module sendlib.commands.{name} is missing")
+            pytest.fail(f"subcommand module sendlib.cli.commands.{name} is missing")
         assert main([name, "--help"]) == 0, name
         assert "--config" in capsys.readouterr().out
 
@@ -58,7 +58,7 @@ def test_console_script_is_installed():
 def test_data_model_doc_is_generated_from_the_schema():
     from pathlib import Path
 
-    from sendlib.schema import data_model_markdown
+    from sendlib.data.schema import data_model_markdown
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "data-model.md"
-    assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.schema > docs/data-model.md"
+    assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.data.schema > docs/data-model.md"

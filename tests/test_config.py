@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sendlib.config import DEFAULT_CONFIG, load_config
-from sendlib.errors import ConfigError
+from sendlib.core.config import DEFAULT_CONFIG, load_config
+from sendlib.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,10 +5,10 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from sendlib.config import TableSource, load_config
-from sendlib.data import coerce, load_table, read_metadata, to_csv_frame, write_table
-from sendlib.errors import DataError
-from sendlib.schema import TABLES
+from sendlib.core.config import TableSource, load_config
+from sendlib.data.loaders import coerce, load_table, read_metadata, to_csv_frame, write_table
+from sendlib.core.errors import DataError
+from sendlib.data.schema import TABLES
 
 PLACEMENTS_CSV = (
     "placement_id,person_id,setting_type,phase,provider_id,start_date,end_date,annual_cost,out_of_county\n"

@@ -1,4 +1,4 @@
-"""sendlib.dfe: readers and series, on hand-built files and on the real DfE figures.
+"""sendlib.data.dfe: readers and series, on hand-built files and on the real DfE figures.
 
 Real-data facts were checked by hand against the DfE files and the release's own headlines
 (/work/shared/reference/dfe/README.md): England 353,995 EHC plans in January 2019 and 638,745 in
@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib import dfe
-from sendlib.errors import DataError, UsageError
+from sendlib.data import dfe
+from sendlib.core.errors import DataError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRACT = REPO / "data" / "reference" / "dfe"

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from sendlib.disclosure import small_counts, suppress_table
+from sendlib.publish.disclosure import small_counts, suppress_table
 
 
 def test_primary_suppression_of_counts_one_to_four_and_zero_kept():

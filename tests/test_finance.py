@@ -20,8 +20,8 @@ import copy
 import numpy as np
 import pandas as pd
 
-from sendlib.projection import PlacementProjection
-from sendlib.schema import SETTING_TYPE
+from sendlib.models.projection import PlacementProjection
+from sendlib.data.schema import SETTING_TYPE
 
 QUARTER = "2025-26Q2"
 
@@ -128,8 +128,8 @@ def all_settings() -> list[str]:
 
 import pytest  # noqa: E402
 
-from sendlib.errors import UsageError  # noqa: E402
-from sendlib.finance import (  # noqa: E402
+from sendlib.core.errors import UsageError  # noqa: E402
+from sendlib.models.finance import (  # noqa: E402
     build_base,
     carry_forward_balance,
     central_params,
@@ -138,7 +138,7 @@ from sendlib.finance import (  # noqa: E402
     simulate,
     yearly_table,
 )
-from sendlib.quarters import Quarter  # noqa: E402
+from sendlib.core.quarters import Quarter  # noqa: E402
 
 
 def _run(sf_dict=None, n_years=2, name="unmitigated"):
@@ -329,7 +329,7 @@ def test_dsg_template_placements_by_category_and_age():
 
 
 def test_plain_english_summary_mentions_each_scenario():
-    from sendlib.finance import describe_scenarios
+    from sendlib.models.finance import describe_scenarios
 
     res = run_finance(parse_scenarios(scenario_dict()), projection(3), tables(), QUARTER, horizon=2, draws=200)
     text = describe_scenarios(res)

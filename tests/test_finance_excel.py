@@ -10,8 +10,8 @@ import yaml
 from openpyxl import load_workbook
 
 from sendlib.cli import main
-from sendlib.finance import parse_scenarios, read_comparison, run_finance, write_workbook
-from sendlib.quarters import Quarter
+from sendlib.models.finance import parse_scenarios, read_comparison, run_finance, write_workbook
+from sendlib.core.quarters import Quarter
 from test_finance import QUARTER, projection, scenario_dict, tables
 
 
@@ -49,9 +49,9 @@ def test_formula_like_text_is_stored_as_text(tmp_path, results):
 
 
 def test_comparison_sheet_equals_the_csv_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("sendlib.data.load_tables", lambda cfg, names=None: tables())
-    monkeypatch.setattr("sendlib.data.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
-    monkeypatch.setattr("sendlib.finance.demand.demand_projection", lambda cfg, t, q, horizon, **kw: projection(3))
+    monkeypatch.setattr("sendlib.data.loaders.load_tables", lambda cfg, names=None: tables())
+    monkeypatch.setattr("sendlib.data.loaders.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
+    monkeypatch.setattr("sendlib.models.finance.demand.demand_projection", lambda cfg, t, q, horizon, **kw: projection(3))
     p = tmp_path / "dsg.yaml"
     p.write_text(yaml.safe_dump(scenario_dict()), encoding="utf-8")
     xlsx = tmp_path / "book.xlsx"

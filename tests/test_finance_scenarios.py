@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sendlib.cli import main
-from sendlib.errors import UsageError
-from sendlib.finance import ASSUMPTIONS, load_scenarios, parse_scenarios
-from sendlib.quarters import Quarter
+from sendlib.core.errors import UsageError
+from sendlib.models.finance import ASSUMPTIONS, load_scenarios, parse_scenarios
+from sendlib.core.quarters import Quarter
 from test_finance import QUARTER, projection, scenario_dict, tables
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,9 +144,9 @@ def test_every_assumption_has_a_description():
 @pytest.fixture
 def fake_inputs(monkeypatch):
     """The CLI on the hand-made tables and projection (no data folder, no forecast needed)."""
-    monkeypatch.setattr("sendlib.data.load_tables", lambda cfg, names=None: tables())
-    monkeypatch.setattr("sendlib.data.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
-    monkeypatch.setattr("sendlib.finance.demand.demand_projection",
+    monkeypatch.setattr("sendlib.data.loaders.load_tables", lambda cfg, names=None: tables())
+    monkeypatch.setattr("sendlib.data.loaders.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
+    monkeypatch.setattr("sendlib.models.finance.demand.demand_projection",
                         lambda cfg, t, q, horizon, **kw: projection(3))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sendlib.forecast import aggregate as ag
-from sendlib.forecast.aggregate import AggregateSettings, forecast
+from sendlib.models.forecast import aggregate as ag
+from sendlib.models.forecast.aggregate import AggregateSettings, forecast
 
 
 def test_naive_growth_carries_last_growth():

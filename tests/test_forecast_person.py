@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.forecast import person
-from sendlib.forecast.scenario import PersonSettings, RateSpec
-from sendlib.projection import PlacementProjection
-from sendlib.quarters import third_thursday_of_january
+from sendlib.models.forecast import person
+from sendlib.models.forecast.scenario import PersonSettings, RateSpec
+from sendlib.models.projection import PlacementProjection
+from sendlib.core.quarters import third_thursday_of_january
 
 # true rates of the synthetic county below
 CEASE = {a: 0.05 for a in range(25)} | {16: 0.20, 19: 0.30}

@@ -1,4 +1,4 @@
-"""Warm kernels reused across notebooks (sendlib.kernel_pool): isolation, failures, replacement."""
+"""Warm kernels reused across notebooks (sendlib.report.kernel_pool): isolation, failures, replacement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sendlib.kernel_pool import Job, KernelPool, notebook_imports, warmup_code
+from sendlib.report.kernel_pool import Job, KernelPool, notebook_imports, warmup_code
 from sendlib.kernel_zygote import fork_supported
 
 
@@ -23,10 +23,10 @@ def _notebook(folder: Path, stem: str, *cells: str) -> Path:
 
 
 def test_notebook_imports_lists_modules_without_running_anything(tmp_path):
-    nb = _notebook(tmp_path, "a", "import json, os.path\nfrom sendlib.plots import kpi as kpi_plots\n"
+    nb = _notebook(tmp_path, "a", "import json, os.path\nfrom sendlib.publish.plots import kpi as kpi_plots\n"
                                   "from . import nothing\n%matplotlib inline", "raise SystemExit('never run')")
     found = notebook_imports([nb])
-    assert {"json", "os.path", "sendlib.plots", "sendlib.plots.kpi", "pandas", "sendlib.notebook"} <= set(found)
+    assert {"json", "os.path", "sendlib.publish.plots", "sendlib.publish.plots.kpi", "pandas", "sendlib.notebook"} <= set(found)
     assert found == sorted(found)
     code = warmup_code(["json", "no_such_module_xyz"])
     compile(code, "warmup", "exec")  # valid Python that tolerates names that are not modules

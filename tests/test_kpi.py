@@ -17,10 +17,10 @@ from contextlib import redirect_stdout
 import pandas as pd
 import pytest
 
-from sendlib import kpi
-from sendlib.config import KpiTarget, load_config
-from sendlib.quarters import Quarter
-from sendlib.schema import TABLES
+from sendlib.models import kpi
+from sendlib.core.config import KpiTarget, load_config
+from sendlib.core.quarters import Quarter
+from sendlib.data.schema import TABLES
 
 Q = Quarter.parse("2025-26Q2")
 _DTYPES = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64", "float": "float64"}
@@ -425,7 +425,7 @@ def _row(**kw):
 
 
 def test_narrative_sentence_states_movement_target_and_england():
-    from sendlib.narrative import kpi_sentence
+    from sendlib.publish.narrative import kpi_sentence
 
     assert kpi_sentence(_row()) == ("20-week timeliness (excluding exceptions) fell from 61% to 52%, "
                                     "below the 60% target (red) and above England's 46% (2024).")
@@ -439,7 +439,7 @@ def test_narrative_sentence_states_movement_target_and_england():
 
 
 def test_charts_have_titles_and_alt_text(cfg):
-    from sendlib.plots import kpi as kpi_plots
+    from sendlib.publish.plots import kpi as kpi_plots
 
     t = tables(ehcp_requests=_requests(K1_REQUESTS), ehcp_plans=PLANS, pap_actions=pap_frame())
     hist = kpi.kpi_history(t, [Q.previous, Q], cfg)
@@ -450,7 +450,7 @@ def test_charts_have_titles_and_alt_text(cfg):
         kpi_plots.placement_mix_chart(hist),
         kpi_plots.waiting_time_chart(kpi.wait_distribution(t, Q)),
     ]
-    from sendlib import pap
+    from sendlib.models import pap
 
     charts.append(kpi_plots.brag_chart(pap.brag_by_area(pap.action_status(pap_frame(), Q)), "priority_area", str(Q)))
     for c in charts:

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from sendlib.schema import identifying_columns
+from sendlib.data.schema import identifying_columns
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["02_kpi_dashboard", "03_pap_tracker"]
@@ -22,9 +22,9 @@ def _last_two_years() -> list[str]:
     """The eight latest complete quarters of the shipped data (empty when data/raw is absent)."""
     if not (REPO / "data" / "raw" / "ehcp_plans.csv").is_file():
         return []
-    from sendlib.config import load_config
-    from sendlib.data import latest_complete_quarter
-    from sendlib.quarters import last_n_quarters
+    from sendlib.core.config import load_config
+    from sendlib.data.loaders import latest_complete_quarter
+    from sendlib.core.quarters import last_n_quarters
 
     return [str(q) for q in last_n_quarters(latest_complete_quarter(load_config()), 8)]
 

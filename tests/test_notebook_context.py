@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from sendlib.config import load_config
+from sendlib.core.config import load_config
 from sendlib.notebook import NotebookContext
-from sendlib.quarters import Quarter
+from sendlib.core.quarters import Quarter
 
 
 def _ctx(tmp_path, notebook="kpi_dashboard"):

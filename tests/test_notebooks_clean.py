@@ -1,6 +1,6 @@
 """Committed notebooks are clean: stripped, parameterised, and free of definitions.
 
-Also tests ``python -m sendlib.notebook_tools`` (the Makefile's ``notebooks-clean`` target) on
+Also tests ``python -m sendlib.report.notebook_tools`` (the Makefile's ``notebooks-clean`` target) on
 notebooks written here.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sendlib import notebook_tools as nt
+from sendlib.report import notebook_tools as nt
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -79,7 +79,7 @@ def test_strip_removes_outputs_counts_and_run_metadata_but_keeps_tags(tmp_path):
 
 def test_command_line_check_and_strip(tmp_path):
     path = _dirty_notebook(tmp_path / "a.ipynb")
-    cmd = [sys.executable, "-m", "sendlib.notebook_tools"]
+    cmd = [sys.executable, "-m", "sendlib.report.notebook_tools"]
     check = subprocess.run(cmd + ["check", str(path)], capture_output=True, text=True)
     assert check.returncode == 1 and "a.ipynb" in check.stderr
     strip = subprocess.run(cmd + ["strip", str(path)], capture_output=True, text=True)
@@ -92,7 +92,7 @@ def test_parameters_and_definitions_are_found_by_parsing():
         {"cell_type": "code", "metadata": {"tags": ["parameters"]},
          "source": ['quarter: str = "latest"\n', 'config_path = ""\n', "data_dir = ''\n", "validated = False\n"]},
         {"cell_type": "code", "metadata": {}, "source": "%time x = 1\ndef helper(a):\n    return a\n"},
-        {"cell_type": "code", "metadata": {}, "source": "result = sendlib.kpi.compute(ctx)  # defined elsewhere\n"},
+        {"cell_type": "code", "metadata": {}, "source": "result = sendlib.models.kpi.compute(ctx)  # defined elsewhere\n"},
         {"cell_type": "code", "metadata": {}, "source": "class Thing:\n    pass\n"},
         {"cell_type": "markdown", "metadata": {}, "source": "def in markdown is fine\n"},
     ]}

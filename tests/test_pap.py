@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sendlib import pap
-from sendlib.quarters import Quarter
+from sendlib.models import pap
+from sendlib.core.quarters import Quarter
 from test_kpi import pap_frame
 
 Q = Quarter.parse("2025-26Q2")

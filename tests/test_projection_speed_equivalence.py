@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib import sufficiency as suff
-from sendlib.projection import GROUP_COLUMNS, PlacementProjection, group_sums
+from sendlib.models import sufficiency as suff
+from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 
 YEARS = [2026, 2027, 2028, 2029]
 SETTINGS = ["mainstream_maintained", "special_maintained", "special_academy", "resourced_provision", "inmss"]

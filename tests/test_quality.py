@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from sendlib import quality as q
-from sendlib.config import PROJECT_ROOT, load_config
-from sendlib.data import coerce
-from sendlib.errors import ConfigError, ValidationFailed
-from sendlib.schema import TABLES
+from sendlib.core.config import PROJECT_ROOT, load_config
+from sendlib.data.loaders import coerce
+from sendlib.core.errors import ConfigError, ValidationFailed
+from sendlib.data.schema import TABLES
 
 SETTINGS = q.load_settings()
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from sendlib.errors import UsageError
-from sendlib.quarters import (
+from sendlib.core.errors import UsageError
+from sendlib.core.quarters import (
     Quarter,
     financial_year_label,
     last_n_quarters,

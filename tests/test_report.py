@@ -20,8 +20,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from sendlib.config import load_config
-from sendlib.errors import EXIT_REPORT, ReportFailed, ValidationFailed
+from sendlib.core.config import load_config
+from sendlib.core.errors import EXIT_REPORT, ReportFailed, ValidationFailed
 from sendlib import report as rp
 
 REPO = Path(__file__).resolve().parent.parent

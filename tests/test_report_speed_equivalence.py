@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib import benchmark, dfe
-from sendlib import sufficiency as suff
-from sendlib.forecast.aggregate import forecast, latest_run
-from sendlib.forecast.backtest import (BacktestSettings, _add_intervals, run_backtest, summarise)
-from sendlib.pap import BRAG_ORDER, DELIVERED, action_status, progress_counts
-from sendlib.projection import GROUP_COLUMNS, PlacementProjection
-from sendlib.quarters import Quarter
+from sendlib.models import benchmark
+from sendlib.data import dfe
+from sendlib.models import sufficiency as suff
+from sendlib.models.forecast.aggregate import forecast, latest_run
+from sendlib.models.forecast.backtest import (BacktestSettings, _add_intervals, run_backtest, summarise)
+from sendlib.models.pap import BRAG_ORDER, DELIVERED, action_status, progress_counts
+from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection
+from sendlib.core.quarters import Quarter
 
 ROOT = Path(__file__).resolve().parents[1]
 DFE = ROOT / "data" / "reference" / "dfe"

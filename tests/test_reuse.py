@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib import quality, runcache
-from sendlib.config import load_config
-from sendlib.errors import ValidationFailed
+from sendlib import quality
+from sendlib.report import runcache
+from sendlib.core.config import load_config
+from sendlib.core.errors import ValidationFailed
 
 
 def _report(success: bool = True) -> quality.ValidationReport:

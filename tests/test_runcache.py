@@ -1,4 +1,4 @@
-"""The report run's private cache (sendlib.runcache) and the shared projection that uses it."""
+"""The report run's private cache (sendlib.report.runcache) and the shared projection that uses it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib import runcache
+from sendlib.report import runcache
 
 
 def test_without_a_run_cache_everything_is_computed_or_loaded_as_usual():
@@ -64,7 +64,7 @@ def test_tables_round_trip_as_fresh_copies_and_subsets(tmp_path):
 
 
 def test_notebook_setup_takes_the_report_tables_and_validation_from_the_run_cache(tmp_path):
-    from sendlib.config import load_config
+    from sendlib.core.config import load_config
     from sendlib.notebook import setup
 
     cfg = load_config()
@@ -80,16 +80,16 @@ def test_notebook_setup_takes_the_report_tables_and_validation_from_the_run_cach
 
 @pytest.fixture(scope="module")
 def county():
-    from sendlib.config import load_config
-    from sendlib.data import load_tables
+    from sendlib.core.config import load_config
+    from sendlib.data.loaders import load_tables
 
     cfg = load_config()
     return cfg, load_tables(cfg, ["ehcp_plans", "placements", "population", "capacity"])
 
 
 def test_every_section_gets_the_same_projection_through_the_years_it_asks_for(county, tmp_path):
-    from sendlib.finance.demand import census_years_needed, demand_projection
-    from sendlib.forecast.shared import report_projection, run_through_year
+    from sendlib.models.finance.demand import census_years_needed, demand_projection
+    from sendlib.report.shared import report_projection, run_through_year
 
     cfg, tables = county
     q = "2026-27Q2"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sendlib.errors import UsageError
-from sendlib.projection import PlacementProjection
-from sendlib.sufficiency import (
+from sendlib.core.errors import UsageError
+from sendlib.models.projection import PlacementProjection
+from sendlib.models.sufficiency import (
     SufficiencyScenario,
     apply_overflow,
     assess,
@@ -418,7 +418,7 @@ def test_current_occupancy_shows_over_full_settings_first():
 def test_overflow_cost_prices_the_move_at_the_difference_in_unit_costs():
     # 2 of 12 ASD children above 10 places (one sim) move from special_maintained to inmss.
     # Unit costs: special 25,000, inmss 60,000 -> extra 2 x 35,000 = 70,000.
-    from sendlib.sufficiency import moved_to_inmss, overflow_cost
+    from sendlib.models.sufficiency import moved_to_inmss, overflow_cost
 
     proj = projection([{}], [[[12]]], years=(2026,))
     after = apply_overflow(proj, capacity(cap_row("A", 10, "2010-01-01")), scenario())
@@ -431,7 +431,7 @@ def test_overflow_cost_prices_the_move_at_the_difference_in_unit_costs():
 def test_charts_draw_with_findings_in_titles():
     import matplotlib.pyplot as plt
 
-    from sendlib.plots import sufficiency as charts
+    from sendlib.publish.plots import sufficiency as charts
 
     proj = projection([{}, {"phase": "secondary"}], [[[12, 3], [14, 3]], [[9, 3], [16, 4]]])
     cap = capacity(cap_row("A", 10, "2010-01-01"), cap_row("B", 10, "2010-01-01", phase="secondary"),
@@ -470,7 +470,7 @@ def test_cli_reports_a_usage_error_for_a_bad_scenario(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cli_on_the_shipped_data(shipped_data_dir, capsys):
-    pytest.importorskip("sendlib.forecast.person")
+    pytest.importorskip("sendlib.models.forecast.person")
     from sendlib.cli import main
 
     assert main(["sufficiency", "--data-dir", str(shipped_data_dir), "--sims", "50", "--horizon", "3",
@@ -486,10 +486,10 @@ def test_cli_on_the_shipped_data(shipped_data_dir, capsys):
 
 @pytest.mark.slow
 def test_notebook_runs_for_the_latest_quarter_and_shows_the_pipeline(shipped_data_dir, tmp_path):
-    pytest.importorskip("sendlib.forecast.person")
+    pytest.importorskip("sendlib.models.forecast.person")
     import papermill as pm
 
-    from sendlib.notebook_tools import definitions, has_outputs, read_notebook
+    from sendlib.report.notebook_tools import definitions, has_outputs, read_notebook
 
     path = REPO / "notebooks" / "05_placement_sufficiency.ipynb"
     nb = read_notebook(path)

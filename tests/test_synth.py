@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from sendlib import schema
-from sendlib.config import PROJECT_ROOT, load_config
-from sendlib.data import load_table, read_metadata
-from sendlib.quarters import Quarter, third_thursday_of_january
-from sendlib.synth import default_end_date, default_seed, load_params, write
+from sendlib.data import schema
+from sendlib.core.config import PROJECT_ROOT, load_config
+from sendlib.data.loaders import load_table, read_metadata
+from sendlib.core.quarters import Quarter, third_thursday_of_january
+from sendlib.data.synth import default_end_date, default_seed, load_params, write
 
 RAW = PROJECT_ROOT / "data" / "raw"
 PARAMS = load_params()

@@ -1,0 +1,271 @@
+"""One YAML configuration per run.
+
+The default lives in ``config/default.yaml`` in the repository; another is passed with
+``--config``. Relative paths in the file resolve from the file's own folder, never from the
+current directory. Secrets (database URLs) come from environment variables named in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import Field, field_validator, model_validator
+
+from sendlib.core.errors import ConfigError
+from sendlib.core.settings import SettingsModel, load_settings_file
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
+
+#: file extension of each file-based table format, for the default ``<table>.<ext>`` name
+TABLE_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "excel": "xlsx"}
+
+
+class KpiTarget(SettingsModel):
+    """A board target for one KPI variant: RAG is green on the right side of ``target``,
+    amber within ``tolerance`` of it on the wrong side, red beyond."""
+
+    target: float
+    better: Literal["up", "down"]
+    tolerance: float = Field(0.0, ge=0)
+    source: str = ""
+
+
+class AuthoritySettings(SettingsModel):
+    """``authority:``: who the pack is for."""
+
+    name: str
+    dfe_code: str
+    region: str = ""
+    #: locality code -> label, as used in the case data's ``locality`` columns
+    localities: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("dfe_code", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class PathSettings(SettingsModel):
+    """``paths:``: folders, relative to the config file's own folder."""
+
+    data_dir: str = "../data/raw"
+    reference_dir: str = "../data/reference"
+    output_dir: str = "../outputs"
+    expectations_dir: str = "../expectations"
+    notebooks_dir: str = "../notebooks"
+    scenarios_dir: str = "scenarios"
+
+
+class TableSourceSettings(SettingsModel):
+    """``tables.<name>:``: where one canonical table is read from (default ``<data_dir>/<name>.csv``)."""
+
+    format: Literal["csv", "parquet", "excel", "sql"] = "csv"
+    path: str | None = None
+    sheet: str | int | None = None
+    url_env: str | None = None
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _sql_needs_url_and_query(self) -> "TableSourceSettings":
+        if self.format == "sql" and (not self.url_env or not self.query):
+            raise ValueError("a sql source needs url_env (an environment variable) and query")
+        return self
+
+
+class SuppressionSettings(SettingsModel):
+    """``suppression:``: small-number rules applied to every published table."""
+
+    threshold: int = Field(5, ge=1)
+    min_denominator: int = Field(10, ge=0)
+
+
+class ReportSettings(SettingsModel):
+    """``report:``: how ``sendlib report`` runs, and the scenario files its sections use."""
+
+    #: notebooks run at once; None = the number of cores
+    jobs: int | None = Field(None, ge=1)
+    #: reuse results of identical inputs from ``<output_dir>/.cache`` (gate result, tables, projection)
+    reuse: bool = True
+    #: financial years after the base year that the forecast, sufficiency and finance sections cover
+    horizon_years: int = Field(5, ge=1, le=30)
+    #: DSG scenario file, relative to the config's folder
+    scenarios: str = "scenarios/dsg.yaml"
+    sufficiency_scenario: str = "scenarios/sufficiency.yaml"
+    forecast_scenario: str = "scenarios/forecast.yaml"
+    #: longest a single notebook cell may run, seconds; None = no limit
+    cell_timeout_seconds: float | None = Field(None, gt=0)
+    #: a small count found in a published table fails the run, or only warns
+    small_count_check: Literal["fail", "warn"] = "fail"
+
+
+class ConfigFile(SettingsModel):
+    """The run's configuration file as written (paths not yet resolved)."""
+
+    authority: AuthoritySettings
+    paths: PathSettings = Field(default_factory=PathSettings)
+    tables: dict[str, TableSourceSettings] = Field(default_factory=dict)
+    kpi_targets: dict[str, KpiTarget] = Field(default_factory=dict)
+    suppression: SuppressionSettings = Field(default_factory=SuppressionSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+
+    @field_validator("tables", "kpi_targets", "report", "suppression", "paths", mode="before")
+    @classmethod
+    def _empty_section_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("tables")
+    @classmethod
+    def _canonical_tables_only(cls, value: dict[str, TableSourceSettings]) -> dict[str, TableSourceSettings]:
+        from sendlib.data.schema import TABLES  # noqa: PLC0415  (the schema names the canonical tables)
+
+        unknown = sorted(set(value) - set(TABLES))
+        if unknown:
+            raise ValueError(f"{unknown} not canonical table(s); expected some of {sorted(TABLES)}")
+        return value
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where one canonical table is read from."""
+
+    format: str = "csv"
+    path: Path | None = None
+    sheet: str | int | None = None
+    url_env: str | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated configuration with absolute paths."""
+
+    path: Path
+    authority_name: str
+    dfe_code: str
+    region: str
+    localities: Mapping[str, str]
+    data_dir: Path
+    reference_dir: Path
+    output_dir: Path
+    expectations_dir: Path
+    notebooks_dir: Path
+    scenarios_dir: Path
+    tables: Mapping[str, TableSource]
+    kpi_targets: Mapping[str, KpiTarget]
+    suppression_threshold: int = 5
+    min_denominator: int = 10
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    def table_source(self, table: str) -> TableSource:
+        """Source of ``table``: configured, or ``<data_dir>/<table>.csv``."""
+        src = self.tables.get(table)
+        if src is None:
+            return TableSource(format="csv", path=self.data_dir / f"{table}.csv")
+        return src
+
+    def with_data_dir(self, data_dir: "str | Path | None") -> "Config":
+        """A copy reading every file-based table from ``data_dir`` (for --data-dir)."""
+        if data_dir is None:
+            return self
+        new_dir = Path(data_dir).expanduser().resolve()
+        tables = {
+            name: (
+                TableSource(src.format, new_dir / src.path.name, src.sheet, src.url_env, src.query)
+                if src.path is not None
+                else src
+            )
+            for name, src in self.tables.items()
+        }
+        return replace(self, data_dir=new_dir, tables=tables)
+
+    def with_output_dir(self, output_dir: "str | Path | None") -> "Config":
+        """A copy writing outputs under ``output_dir`` (for --output-dir)."""
+        if output_dir is None:
+            return self
+        return replace(self, output_dir=Path(output_dir).expanduser().resolve())
+
+    def resolve(self, value: "str | Path") -> Path:
+        """Resolve a path written in the config (or a scenario key) from the config's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+    def scenario_file(self, value: "str | Path | None", kind: Literal["forecast", "sufficiency", "dsg"]) -> Path:
+        """The scenario file of ``kind`` a run uses.
+
+        Empty ``value``: the config's ``report.forecast_scenario`` / ``report.sufficiency_scenario``
+        / ``report.scenarios`` (DSG), relative to the config's folder. Otherwise an absolute path
+        as given, or a relative one looked up in ``scenarios_dir``, then the config's folder,
+        then the current directory. Raises :class:`~sendlib.core.errors.UsageError` when the
+        file does not exist.
+        """
+        from sendlib.core.errors import UsageError
+
+        if value is None or not str(value).strip():
+            configured = {"forecast": self.report.forecast_scenario,
+                          "sufficiency": self.report.sufficiency_scenario, "dsg": self.report.scenarios}[kind]
+            path = self.resolve(configured)
+        else:
+            p = Path(str(value)).expanduser()
+            candidates = [p] if p.is_absolute() else [self.scenarios_dir / p, self.path.parent / p, Path.cwd() / p]
+            path = next((c for c in candidates if c.is_file()), candidates[0])
+        path = path.resolve()
+        if not path.is_file():
+            raise UsageError(f"{kind} scenario file not found: {path}")
+        return path
+
+    def database_url(self, table: str, source: TableSource | None = None) -> str:
+        """The database URL for a SQL-sourced table, from its environment variable."""
+        src = source or self.table_source(table)
+        if not src.url_env:
+            raise ConfigError(f"table '{table}': a sql source needs url_env (an environment variable)")
+        url = os.environ.get(src.url_env)
+        if not url:
+            raise ConfigError(
+                f"table '{table}': environment variable {src.url_env} is not set "
+                "(it should hold the database URL)"
+            )
+        return url
+
+
+def load_config(path: "str | Path | None" = None) -> Config:
+    """Load and validate a configuration file (default: ``config/default.yaml``).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not YAML, or has an unknown or malformed key (the message
+        names the file, the key and the rule).
+    """
+    cfg_path = Path(path).expanduser().resolve() if path else DEFAULT_CONFIG
+    settings = load_settings_file(ConfigFile, cfg_path, "config file")
+    base = cfg_path.parent
+
+    def resolve(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base / p).resolve()
+
+    folders = {key: resolve(value) for key, value in settings.paths.model_dump().items()}
+    tables: dict[str, TableSource] = {}
+    for name, spec in settings.tables.items():
+        if spec.format == "sql":
+            tables[name] = TableSource("sql", None, None, spec.url_env, spec.query)
+        else:
+            p = Path(spec.path or f"{name}.{TABLE_EXTENSIONS[spec.format]}").expanduser()
+            tables[name] = TableSource(spec.format, p if p.is_absolute() else folders["data_dir"] / p, spec.sheet)
+    return Config(
+        path=cfg_path,
+        authority_name=settings.authority.name,
+        dfe_code=settings.authority.dfe_code,
+        region=settings.authority.region,
+        localities=dict(settings.authority.localities),
+        tables=tables,
+        kpi_targets=dict(settings.kpi_targets),
+        suppression_threshold=settings.suppression.threshold,
+        min_denominator=settings.suppression.min_denominator,
+        report=settings.report,
+        **folders,
+    )

@@ -1,0 +1,309 @@
+"""Rolling-origin backtest of the aggregate methods on published yearly caseloads.
+
+For every origin year ``T`` the data allows (at least two censuses in the series' latest unbroken
+run up to ``T``, so last year's growth exists) and every horizon ``h``, each method forecasts from
+the history up to ``T`` only, and the forecast is compared with the published count at ``T + h``.
+Every method is scored on exactly the same (authority, origin, horizon) cases.
+
+Metrics (per method x horizon, pooled over authorities and origins)
+-------------------------------------------------------------------
+``mape``        mean of ``|forecast - actual| / actual``, in percent.
+``mase``        mean of ``|forecast - actual| / scale`` where ``scale`` is the in-sample mean
+                absolute one-step error of the no-change (random walk) forecast over the training
+                run (Hyndman and Koehler 2006); cases with a zero scale are left out.
+``bias``        mean of ``(forecast - actual) / actual`` in percent (positive = over-forecast).
+``coverage_80`` / ``coverage_95``  share of actuals inside the 80% / 95% interval, in percent,
+                over cases that had an interval.
+
+Intervals are empirical and honest: at origin ``T`` the interval at horizon ``h`` is the point
+forecast times the 10th-90th (2.5th-97.5th) percentiles of ``actual / forecast`` pooled over every
+authority's errors at that horizon whose target year was already published at ``T`` (so only past
+errors are used). No interval is given until ``min_errors`` such errors exist.
+
+The ``select`` method is the selection rule itself, backtested: at each origin it uses the method
+with the lowest MAPE at that horizon over the errors already observable then (candidates from the
+scenario file), starting from ``fallback`` when nothing has been observed yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sendlib.models.forecast.aggregate import AggregateSettings, ensemble, forecast, latest_run
+
+INTERVALS = (0.8, 0.95)
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """What the backtest runs: methods, horizons, the selection rule and interval settings."""
+
+    methods: Sequence[str] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble", "no_change")
+    horizons: int = 3
+    select_candidates: Sequence[str] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble")
+    select_fallback: str = "ensemble"
+    min_errors: int = 50
+    first_origin: int | None = None
+    aggregate: AggregateSettings = field(default_factory=AggregateSettings)
+
+
+@dataclass
+class BacktestResult:
+    """Every scored case and the method x horizon table."""
+
+    cases: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def _interval_bounds(log_err: np.ndarray) -> dict[str, float]:
+    out = {}
+    for level in INTERVALS:
+        pct = int(round(level * 100))
+        lo, hi = np.quantile(log_err, [(1 - level) / 2, 1 - (1 - level) / 2])
+        out[f"lower_{pct}"], out[f"upper_{pct}"] = float(lo), float(hi)
+    return out
+
+
+def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], new: np.ndarray | None = None,
+                 settings: BacktestSettings | None = None) -> BacktestResult:
+    """Rolling-origin backtest over arrays (rows = authorities, columns = consecutive years).
+
+    Parameters
+    ----------
+    stock : ndarray
+        ``(n_series, n_years)`` EHC plans at each January census (NaN = not published).
+    years : sequence of int
+        Census year of each column (consecutive).
+    codes : sequence of str
+        Authority code of each row.
+    new : ndarray, optional
+        New plans issued in each column's calendar year (for the ``flow`` method).
+    """
+    s = settings or BacktestSettings()
+    stock = np.asarray(stock, float)
+    years = np.asarray(years, int)
+    codes = np.asarray(codes, dtype=object)
+    H = int(s.horizons)
+    base = [m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"]
+    # the cases, one block per origin x horizon x method, as columns joined once at the end
+    blocks: dict[str, list[np.ndarray]] = {c: [] for c in _CASE_COLUMNS}
+    for j in range(1, len(years) - 1):
+        if s.first_origin is not None and years[j] < s.first_origin:
+            continue
+        hist = latest_run(stock[:, : j + 1])
+        n_hist = (~np.isnan(hist)).sum(axis=1)
+        ok_origin = n_hist >= 2
+        if not ok_origin.any():
+            continue
+        steps = np.abs(np.diff(hist, axis=1))
+        n_steps = (~np.isnan(steps)).sum(axis=1)
+        scale = np.where(n_steps > 0, np.nansum(steps, axis=1) / np.maximum(n_steps, 1), np.nan)
+        nh = new[:, : j + 1] if new is not None else None
+        fc: dict[str, np.ndarray] = {}
+        for m in base:  # the ensemble from its members' forecasts when they are made here anyway
+            if m == "ensemble" and all(k in fc for k in s.aggregate.members):
+                fc[m] = ensemble([fc[k] for k in s.aggregate.members])
+            else:
+                fc[m] = forecast(m, hist[ok_origin], H, None if nh is None else nh[ok_origin], s.aggregate)
+        for h in range(1, H + 1):
+            if j + h >= len(years):
+                break
+            # the target must belong to the same unbroken run as the origin
+            path = stock[ok_origin, j : j + h + 1]
+            actual = stock[ok_origin, j + h]
+            keep = ~np.isnan(path).any(axis=1)
+            if not keep.any():
+                continue
+            n = int(keep.sum())
+            for m in base:
+                blocks["method"].append(np.full(n, m, dtype=object))
+                blocks["old_la_code"].append(codes[ok_origin][keep])
+                blocks["origin"].append(np.full(n, years[j]))
+                blocks["horizon"].append(np.full(n, h, dtype=np.int64))
+                blocks["target_year"].append(np.full(n, years[j + h]))
+                blocks["forecast"].append(fc[m][keep, h - 1])
+                blocks["actual"].append(actual[keep])
+                blocks["scale"].append(scale[ok_origin][keep])
+    if not blocks["method"]:
+        raise ValueError("no backtest cases: every series is shorter than three censuses")
+    cases = pd.DataFrame({c: np.concatenate(v) for c, v in blocks.items()})
+    cases = _add_select(cases, s)
+    cases = _add_intervals(cases, s.min_errors)
+    cases = cases[cases["method"].isin(list(s.methods) + (["select"] if "select" in s.methods else []))]
+    return BacktestResult(cases=cases.reset_index(drop=True), summary=summarise(cases))
+
+
+#: Columns of the backtest's cases, in order.
+_CASE_COLUMNS = ("method", "old_la_code", "origin", "horizon", "target_year", "forecast", "actual", "scale")
+
+
+def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
+    """Append the backtested selection rule as method ``select`` (and the method it chose)."""
+    if "select" not in s.methods:
+        return cases
+    c = cases[cases["method"].isin(s.select_candidates)]
+    ape = ((c["forecast"] - c["actual"]).abs() / c["actual"]).to_numpy()
+    c_horizon, c_target, c_method = c["horizon"].to_numpy(), c["target_year"].to_numpy(), c["method"].to_numpy()
+    keyed = {k: v for k, v in cases.groupby(["method", "origin", "horizon"]).indices.items()}
+    rows, chosen_by_row = [], []
+    for (origin, h) in cases.loc[cases["method"] == s.select_fallback, ["origin", "horizon"]].drop_duplicates().itertuples(index=False):
+        past = (c_horizon == h) & (c_target <= origin)
+        if past.any():
+            chosen = pd.Series(ape[past]).groupby(c_method[past]).mean().idxmin()
+        else:
+            chosen = s.select_fallback
+        rows.append(keyed[(chosen, origin, h)])
+        chosen_by_row.append(np.full(len(rows[-1]), chosen, dtype=object))
+    if not rows:
+        return pd.concat([cases], ignore_index=True)
+    picks = cases.iloc[np.concatenate(rows)].copy()
+    picks["method"] = "select"
+    picks["chosen"] = pd.array(np.concatenate(chosen_by_row), dtype=cases["method"].dtype)
+    return pd.concat([cases, picks], ignore_index=True)
+
+
+def _add_intervals(cases: pd.DataFrame, min_errors: int) -> pd.DataFrame:
+    cases = cases.reset_index(drop=True).copy()
+    fc = cases["forecast"].to_numpy(float)
+    log_err = np.log(cases["actual"].to_numpy(float) / fc)
+    origin = cases["origin"].to_numpy()
+    target = cases["target_year"].to_numpy()
+    bounds = {f"{side}_{int(round(lv * 100))}": np.full(len(cases), np.nan) for lv in INTERVALS for side in ("lower", "upper")}
+    for _, idx in cases.groupby(["method", "horizon"]).indices.items():
+        le, org, tgt = log_err[idx], origin[idx], target[idx]
+        for o in np.unique(org):
+            past = np.isfinite(le) & (tgt <= o)
+            if past.sum() < min_errors:
+                continue
+            b = _interval_bounds(le[past])
+            at = idx[org == o]
+            for k, v in b.items():
+                bounds[k][at] = fc[at] * np.exp(v)
+    for k, v in bounds.items():
+        cases[k] = v
+    return cases
+
+
+def summarise(cases: pd.DataFrame) -> pd.DataFrame:
+    """The method x horizon table: mape, mase, bias, coverage_80, coverage_95 (percent), n, n_series."""
+    c = cases.copy()
+    c["pe"] = (c["forecast"] - c["actual"]) / c["actual"] * 100
+    c["ape"] = c["pe"].abs()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c["ase"] = np.where(c["scale"] > 0, (c["forecast"] - c["actual"]).abs() / c["scale"], np.nan)
+    for level in INTERVALS:
+        pct = int(round(level * 100))
+        has = c[f"lower_{pct}"].notna()
+        inside = (c["actual"] >= c[f"lower_{pct}"]) & (c["actual"] <= c[f"upper_{pct}"])
+        c[f"in_{pct}"] = np.where(has, inside.astype(float) * 100, np.nan)
+    g = c.groupby(["method", "horizon"], sort=False)
+    out = pd.DataFrame({
+        "mape": g["ape"].mean(),
+        "mase": g["ase"].mean(),
+        "bias": g["pe"].mean(),
+        "coverage_80": g["in_80"].mean(),
+        "coverage_95": g["in_95"].mean(),
+        "n": g.size(),
+        "n_series": g["old_la_code"].nunique(),
+        "n_origins": g["origin"].nunique(),
+    }).reset_index()
+    return out
+
+
+def backtest_published(series: pd.DataFrame, settings: BacktestSettings | None = None,
+                       codes: Sequence[str] | None = None, current_only: bool = True) -> BacktestResult:
+    """Backtest on a published panel (``old_la_code``, ``year``, ``ehc_plans``, ``new_plans``).
+
+    ``current_only`` keeps authorities published at the latest census (the 153 that exist now);
+    ``codes`` restricts to some authorities.
+    """
+    from sendlib.models.forecast.dfe_series import to_wide
+
+    df = series
+    if current_only:
+        latest = df.loc[df["ehc_plans"].notna(), "year"].max()
+        now = df.loc[(df["year"] == latest) & df["ehc_plans"].notna(), "old_la_code"].unique()
+        df = df[df["old_la_code"].isin(now)]
+    if codes is not None:
+        df = df[df["old_la_code"].isin([str(c) for c in codes])]
+    all_codes, years, stock, new = to_wide(df)
+    return run_backtest(stock, years, list(all_codes), new, settings)
+
+
+def choose_method(summary: pd.DataFrame, horizon: int = 1, metric: str = "mape",
+                  candidates: Sequence[str] | None = None) -> str:
+    """The method with the lowest ``metric`` at ``horizon`` in a backtest summary."""
+    t = summary[summary["horizon"] == horizon]
+    if candidates is not None:
+        t = t[t["method"].isin(candidates)]
+    return str(t.sort_values(metric).iloc[0]["method"])
+
+
+def forecast_published(series: pd.DataFrame, horizon: int, method: str, codes: Sequence[str] | None = None,
+                       settings: BacktestSettings | None = None) -> pd.DataFrame:
+    """Forecast published caseloads with empirical intervals, from the latest census.
+
+    The point forecast (``median``) is ``method``'s; the 80% and 95% intervals are the point
+    forecast times percentiles of ``actual / forecast`` from a backtest of the same method at the
+    same horizon, pooled over every authority in ``series`` (so one authority's interval borrows
+    strength from all 153). Horizons with fewer than ``settings.min_errors`` past errors get no
+    interval (NaN).
+
+    Returns
+    -------
+    DataFrame
+        ``old_la_code``, ``la_name``, ``year`` (January census), ``median``, ``lower_80``,
+        ``upper_80``, ``lower_95``, ``upper_95``, ``method``; plus the history as rows with
+        ``kind`` = ``actual`` (``median`` = the published count) before the ``forecast`` rows.
+    """
+    from dataclasses import replace
+
+    from sendlib.models.forecast.dfe_series import to_wide
+
+    s = settings or BacktestSettings()
+    bt = run_backtest(*_wide_args(series), settings=replace(s, methods=(method,), horizons=horizon))
+    errs = bt.cases
+    all_codes, years, stock, new = to_wide(series)
+    fc = forecast(method, stock, horizon, new, s.aggregate)
+    names = series.dropna(subset=["la_name"]).groupby("old_la_code")["la_name"].last()
+    want = list(all_codes) if codes is None else [str(c) for c in codes]
+    unknown = [c for c in want if c not in set(all_codes)]
+    if unknown:
+        from sendlib.core.errors import UsageError
+
+        raise UsageError(f"no published series for authority code(s) {unknown} (use a 3-digit old_la_code, e.g. 931)")
+    rows = []
+    pos = {c: i for i, c in enumerate(all_codes)}
+    bounds = {}
+    for h in range(1, horizon + 1):
+        le = np.log(errs.loc[errs["horizon"] == h, "actual"] / errs.loc[errs["horizon"] == h, "forecast"]).to_numpy()
+        le = le[np.isfinite(le)]
+        bounds[h] = _interval_bounds(le) if len(le) >= s.min_errors else None
+    for c in want:
+        i = pos[c]
+        hist = pd.DataFrame({"year": years, "value": stock[i]}).dropna()
+        for y, v in zip(hist["year"], hist["value"]):
+            rows.append({"old_la_code": c, "la_name": names.get(c, ""), "kind": "actual", "year": int(y), "median": v})
+        for h in range(1, horizon + 1):
+            row = {"old_la_code": c, "la_name": names.get(c, ""), "kind": "forecast", "year": int(years[-1] + h),
+                   "median": fc[i, h - 1]}
+            for lv in INTERVALS:
+                pct = int(round(lv * 100))
+                b = bounds[h]
+                row[f"lower_{pct}"] = fc[i, h - 1] * np.exp(b[f"lower_{pct}"]) if b else np.nan
+                row[f"upper_{pct}"] = fc[i, h - 1] * np.exp(b[f"upper_{pct}"]) if b else np.nan
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out["method"] = method
+    return out[["old_la_code", "la_name", "kind", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95", "method"]]
+
+
+def _wide_args(series: pd.DataFrame) -> tuple:
+    from sendlib.models.forecast.dfe_series import to_wide
+
+    codes, years, stock, new = to_wide(series)
+    return stock, years, list(codes), new

@@ -1,0 +1,733 @@
+"""The board's strategic KPIs (K1-K11), their RAG ratings and the national comparators.
+
+Every KPI is one pure function ``(tables, quarter, config) -> DataFrame`` returning the tidy KPI
+shape, one row per variant (:data:`COLUMNS`):
+
+``kpi``                 variant id (``K1``, ``K5_inmss_pct``, ``K7_neurodevelopmental_median_weeks``)
+``name``                what it measures, in words
+``period``              the quarter (``2025-26Q2``)
+``numerator``           count (or pounds, for K10) on top of the fraction; NaN when not a fraction
+``denominator``         the base the value is computed on (people, events, pupils or pounds)
+``value``               the KPI in ``unit``; NaN when there is nothing to measure (never 0 instead)
+``unit``                ``%``, ``count``, ``per 10,000``, ``per 100``, ``ratio``, ``weeks`` or ``£``
+``target``              the board's target from the config (``kpi_targets``), else NaN
+``rag``                 ``green`` / ``amber`` / ``red`` against the target, else None
+``previous_value``      the same function's value for the previous quarter
+``change``              ``value - previous_value``
+``better``              ``up``, ``down`` or ``context`` (direction of good)
+``national_value``      England's figure from ``data/reference/national_comparators.csv``
+``national_year``       the year that figure is for (calendar year, or January census year)
+``previous_numerator``, ``previous_denominator`` the previous quarter's (so outputs can suppress it too)
+
+Definitions follow ``kpis.md`` (the brief) and the SEN2 guidance; every refinement is in the
+function's docstring and in ``docs/kpis.md``. All dates are inclusive: a quarter runs from its
+first to its last day, and a spell is "in force on day d" when ``start <= d`` and its end is
+empty or ``>= d``. Targets come only from the config: a KPI without one has no RAG.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sendlib.core.config import Config, KpiTarget
+from sendlib.models.pap import progress_counts
+from sendlib.core.quarters import Quarter
+from sendlib.data.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
+
+Tables = Mapping[str, pd.DataFrame]
+
+COLUMNS = [
+    "kpi", "name", "period", "numerator", "denominator", "value", "unit", "target", "rag",
+    "previous_value", "change", "better", "national_value", "national_year", "previous_numerator",
+    "previous_denominator",
+]
+_CORE = ["kpi", "name", "numerator", "denominator", "value", "unit", "better"]
+
+#: File of England comparators, in the config's ``reference_dir``.
+COMPARATORS_FILE = "national_comparators.csv"
+TWENTY_WEEKS_DAYS = 140
+EIGHTEEN_WEEKS_DAYS = 126
+REVIEW_DECISION_DAYS = 28
+HEALTH_GROUPS = tuple(dict.fromkeys(HEALTH_SERVICE_GROUP.values()))
+
+
+# ----- RAG -------------------------------------------------------------------------------------
+
+
+def rag(value: float | None, target: KpiTarget | None) -> str | None:
+    """RAG rating of ``value`` against a board target.
+
+    Green on the right side of the target (or on it), where "right" follows ``target.better``
+    (``up``: at or above; ``down``: at or below); amber on the wrong side by no more than
+    ``target.tolerance``; red beyond that. No target, or no value, gives ``None``: a RAG is
+    never invented.
+
+    Parameters
+    ----------
+    value : float or None
+        The KPI value in the target's unit.
+    target : KpiTarget or None
+        From ``Config.kpi_targets``.
+    """
+    if target is None or value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    shortfall = (target.target - value) if target.better == "up" else (value - target.target)
+    if shortfall <= 0:
+        return "green"
+    if shortfall <= target.tolerance + 1e-9:
+        return "amber"
+    return "red"
+
+
+# ----- helpers ---------------------------------------------------------------------------------
+
+
+def _row(kpi: str, name: str, numerator: float, denominator: float, value: float, unit: str,
+         better: str) -> dict[str, Any]:
+    return {"kpi": kpi, "name": name, "numerator": float(numerator), "denominator": float(denominator),
+            "value": float(value), "unit": unit, "better": better}
+
+
+def _pct(num: float, den: float) -> float:
+    return 100.0 * num / den if den else math.nan
+
+
+def _in(s: pd.Series, q: Quarter) -> pd.Series:
+    """Dates falling in the quarter (inclusive); missing dates are not in it."""
+    return (s >= q.start) & (s <= q.end)
+
+
+def _in_force(start: pd.Series, end: pd.Series, day: pd.Timestamp) -> pd.Series:
+    return (start <= day) & (end.isna() | (end >= day))
+
+
+def _flag(s: pd.Series) -> pd.Series:
+    return s.astype("boolean").fillna(False).astype(bool)
+
+
+def _latest_date_on_or_before(dates: pd.Series, day: pd.Timestamp) -> pd.Timestamp | None:
+    eligible = dates[dates <= day]
+    return None if eligible.empty else eligible.max()
+
+
+# ----- the cores: one quarter's rows without targets, previous values or comparators ----------
+
+
+def _k1(t: Tables, q: Quarter) -> list[dict]:
+    r = t["ehcp_requests"][["request_date", "plan_issued_date", "exception"]]
+    issued = r[_in(r["plan_issued_date"], q)]
+    within = (issued["plan_issued_date"] - issued["request_date"]).dt.days <= TWENTY_WEEKS_DAYS
+    exc = _flag(issued["exception"])
+    n_ex, d_ex = int((within & ~exc).sum()), int((~exc).sum())
+    n_all, d_all = int(within.sum()), len(issued)
+    return [
+        _row("K1", "EHC plans issued within 20 weeks, excluding exceptions", n_ex, d_ex, _pct(n_ex, d_ex), "%", "up"),
+        _row("K1_all", "EHC plans issued within 20 weeks, all cases", n_all, d_all, _pct(n_all, d_all), "%", "up"),
+    ]
+
+
+def _k2(t: Tables, q: Quarter) -> list[dict]:
+    r = t["ehcp_requests"][["decision_date", "decision"]]
+    decided = r[_in(r["decision_date"], q) & r["decision"].notna()]
+    n, d = int((decided["decision"] == "refuse").sum()), len(decided)
+    return [_row("K2", "Requests refused an assessment (% of decisions)", n, d, _pct(n, d), "%", "down")]
+
+
+def _k3(t: Tables, q: Quarter) -> list[dict]:
+    r = t["ehcp_requests"][["decision", "outcome_date", "outcome"]]
+    done = r[(r["decision"] == "assess") & _in(r["outcome_date"], q) & r["outcome"].isin(["plan_issued", "no_plan"])]
+    n, d = int((done["outcome"] == "plan_issued").sum()), len(done)
+    return [_row("K3", "Assessments completed that ended in a plan", n, d, _pct(n, d), "%", "context")]
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one pyarrow ``large_string`` array (no copy when it is already
+    pyarrow-backed, as :func:`sendlib.data.loaders.load_tables` makes it)."""
+    arr = pa.array(s.array if hasattr(s.array, "__arrow_array__") else s.astype("string").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def _run_starts(sorted_values: pa.Array) -> np.ndarray:
+    """For values in sorted order, True where a run of equal values starts."""
+    starts = np.ones(len(sorted_values), dtype=bool)
+    if len(sorted_values) > 1:
+        differs = pc.not_equal(sorted_values.slice(1), sorted_values.slice(0, len(sorted_values) - 1))
+        starts[1:] = differs.fill_null(True).to_numpy(zero_copy_only=False)
+    return starts
+
+
+def _plan_holders(t: Tables, day: pd.Timestamp) -> pa.Array:
+    """Person ids of the plan spells in force on ``day`` (a person with two spells appears twice)."""
+    p = t["ehcp_plans"]
+    live = _in_force(p["plan_start_date"], p["plan_end_date"], day).to_numpy(dtype=bool)
+    return _arrow_text(p["person_id"]).filter(pa.array(live))
+
+
+def _plans_in_force(t: Tables, day: pd.Timestamp) -> int:
+    """How many people have an EHC plan in force on ``day`` (each person once).
+
+    Distinct ids are counted by sorting (no hashing of millions of strings, no Python objects).
+    """
+    ids = _plan_holders(t, day)
+    if len(ids) == 0:
+        return 0
+    return int(_run_starts(ids.take(pc.sort_indices(ids))).sum())
+
+
+def _k4(t: Tables, q: Quarter) -> list[dict]:
+    n = _plans_in_force(t, q.end)
+    pop = t.get("population")
+    pop_total = math.nan
+    if pop is not None and len(pop):
+        years = pop["year"].astype(int)
+        usable = years[years <= q.end.year]
+        if len(usable):
+            year = int(usable.max())
+            sel = pop[(years == year) & pop["age"].between(0, 25)]
+            pop_total = float(sel["population"].sum())
+    rate = 10_000.0 * n / pop_total if pop_total and not math.isnan(pop_total) else math.nan
+    return [
+        _row("K4", "EHC plans in force at quarter end", n, math.nan, n, "count", "context"),
+        _row("K4_rate_per_10k", "EHC plans in force per 10,000 residents aged 0-25", n, pop_total, rate,
+             "per 10,000", "context"),
+    ]
+
+
+def _placed_children(tables: Tables, day: pd.Timestamp) -> tuple[int, np.ndarray]:
+    """People with a plan in force on ``day``, and the row positions in ``placements`` of
+    :func:`current_placements` for that day (in its row order).
+
+    One sort does both (vectorised, no Python objects per person): the plan holders' ids (marked 0)
+    and the placements in force (marked 1, with start and ``placement_id``) are sorted together by
+    person, mark, start, ``placement_id``. A run of one person's rows whose first row is a plan
+    holder is a child with a plan; the run's last row, when it is a placement, is that child's
+    current placement. Positions come out in the order ``sort_values(["person_id", "start_date",
+    "placement_id"])`` gives those rows.
+    """
+    pl = tables["placements"]
+    live = np.flatnonzero(_in_force(pl["start_date"], pl["end_date"], day).to_numpy(dtype=bool))
+    holders = _plan_holders(tables, day)
+    n_h, n_p = len(holders), len(live)
+    if n_h + n_p == 0:
+        return 0, live
+    take = pa.array(live)
+    persons = pa.concat_arrays([holders, _arrow_text(pl["person_id"]).take(take)])
+    mark = np.r_[np.zeros(n_h, dtype=np.int8), np.ones(n_p, dtype=np.int8)]
+    starts = pa.array(pl["start_date"].to_numpy(dtype="datetime64[ns]")[live], pa.timestamp("ns"), from_pandas=True)
+    start = pa.concat_arrays([pa.nulls(n_h, pa.timestamp("ns")), starts])
+    ids = pa.concat_arrays([pa.nulls(n_h, pa.large_string()), _arrow_text(pl["placement_id"]).take(take)])
+    keys = [("person", "ascending"), ("mark", "ascending"), ("start", "ascending"), ("id", "ascending")]
+    # arrow's sort is stable and puts missing values last, as pandas' sort_values does
+    order = pc.sort_indices(pa.table({"person": persons, "mark": mark, "start": start, "id": ids}),
+                            sort_keys=keys).to_numpy()
+    holder = mark[order] == 0
+    first = _run_starts(persons.take(pa.array(order)))
+    last = np.r_[first[1:], True]
+    has_plan = holder[first][np.cumsum(first) - 1]  # a person's run starts with a plan holder row
+    return int((first & holder).sum()), live[order[last & has_plan & ~holder] - n_h]
+
+
+def current_placements(tables: Tables, day: pd.Timestamp) -> pd.DataFrame:
+    """One placement per child with a plan in force on ``day``: the spell in force that day with
+    the latest start (ties broken by ``placement_id``). Children with a plan but no placement in
+    force are not in the result. Rows are in ``person_id`` order."""
+    pl = tables["placements"][["placement_id", "person_id", "setting_type", "start_date", "end_date", "annual_cost"]]
+    return pl.iloc[_placed_children(tables, day)[1]]
+
+
+def _k5(t: Tables, q: Quarter) -> list[dict]:
+    children, rows_placed = _placed_children(t, q.end)
+    counts = t["placements"]["setting_type"].iloc[rows_placed].value_counts()
+    rows = []
+    for st, label in SETTING_TYPE.items():
+        n = int(counts.get(st, 0))
+        better = "down" if st == "inmss" else ("up" if st in MAINSTREAM_SETTINGS else "context")
+        rows.append(_row(f"K5_{st}_pct", f"Children with a plan placed in: {label}", n, children,
+                         _pct(n, children), "%", better))
+    n_main = int(counts.reindex(list(MAINSTREAM_SETTINGS)).fillna(0).sum())
+    rows.append(_row("K5_mainstream_pct", "Children with a plan in mainstream schools (incl. resourced provision)",
+                     n_main, children, _pct(n_main, children), "%", "up"))
+    n_none = children - len(rows_placed)
+    rows.append(_row("K5_no_placement_pct", "Children with a plan and no placement recorded", n_none, children,
+                     _pct(n_none, children), "%", "down"))
+    return rows
+
+
+def _k6(t: Tables, q: Quarter) -> list[dict]:
+    a = t["annual_reviews"][["due_date", "meeting_date", "decision_date"]]
+    due = a[_in(a["due_date"], q)]
+    on_time = (due["meeting_date"] <= due["due_date"]) & (
+        due["decision_date"] <= due["meeting_date"] + pd.Timedelta(days=REVIEW_DECISION_DAYS))
+    n, d = int(on_time.fillna(False).sum()), len(due)
+    return [_row("K6", "Annual reviews due in the quarter held on time with a decision within 4 weeks", n, d,
+                 _pct(n, d), "%", "up")]
+
+
+def _k7(t: Tables, q: Quarter) -> list[dict]:
+    h = t["health_waits"][["service", "referral_date", "first_contact_date"]]
+    rows = []
+    for g in HEALTH_GROUPS:
+        hg = h[h["service"].isin([sv for sv, grp in HEALTH_SERVICE_GROUP.items() if grp == g])]
+        seen = hg[_in(hg["first_contact_date"], q)]
+        days = (seen["first_contact_date"] - seen["referral_date"]).dt.days
+        n_seen = len(seen)
+        within = int((days <= EIGHTEEN_WEEKS_DAYS).sum())
+        waiting = hg[(hg["referral_date"] <= q.end) & (hg["first_contact_date"].isna() | (hg["first_contact_date"] > q.end))]
+        wait_days = (q.end - waiting["referral_date"]).dt.days
+        label = g.replace("_", " ")
+        median = float(days.median()) / 7.0 if n_seen else math.nan
+        longest = float(wait_days.max()) / 7.0 if len(waiting) else math.nan
+        rows += [
+            _row(f"K7_{g}_median_weeks", f"Median wait to first contact, {label} (seen in quarter)", math.nan,
+                 n_seen, median, "weeks", "down"),
+            _row(f"K7_{g}_pct_within_18_weeks", f"Seen within 18 weeks, {label}", within, n_seen,
+                 _pct(within, n_seen), "%", "up"),
+            _row(f"K7_{g}_waiting_list", f"Still waiting at quarter end, {label}", len(waiting), math.nan,
+                 len(waiting), "count", "down"),
+            _row(f"K7_{g}_longest_wait_weeks", f"Longest wait at quarter end, {label}", math.nan, len(waiting),
+                 longest, "weeks", "down"),
+        ]
+    return rows
+
+
+def _k8(t: Tables, q: Quarter) -> list[dict]:
+    ex = t["exclusions"][["sen_status", "kind", "start_date"]]
+    susp = ex[(ex["kind"] == "suspension") & _in(ex["start_date"], q)]
+    n_by = susp["sen_status"].value_counts()
+    sp = t["school_population"]
+    census = _latest_date_on_or_before(sp["census_date"], q.end)
+    pupils = (sp[sp["census_date"] == census].groupby("sen_status")["pupils"].sum()
+              if census is not None else pd.Series(dtype=float))
+    rows, rates = [], {}
+    for status, label in SEN_STATUS.items():
+        n, d = int(n_by.get(status, 0)), float(pupils.get(status, math.nan))
+        rates[status] = 100.0 * n / d if d and not math.isnan(d) else math.nan
+        rows.append(_row(f"K8_{status}_per_100", f"Suspensions per 100 pupils, {label}", n, d, rates[status],
+                         "per 100", "down"))
+    ratio = rates["ehcp"] / rates["none"] if rates["none"] else math.nan
+    rows.append(_row("K8_ratio_ehcp_to_none", "Suspension rate, pupils with an EHC plan vs pupils with no SEN",
+                     int(n_by.get("ehcp", 0)), int(n_by.get("none", 0)), ratio, "ratio", "down"))
+    return rows
+
+
+def _k9(t: Tables, q: Quarter) -> list[dict]:
+    tr = t["transitions"]
+    census = _latest_date_on_or_before(tr["census_date"], q.end)
+    at = tr[tr["census_date"] == census] if census is not None else tr.iloc[0:0]
+    over14 = at[at["age"] >= 14]
+    n_tp, d_tp = int(_flag(over14["has_transition_plan"]).sum()), len(over14)
+    y1617 = at[at["age"].between(16, 17) & (at["activity"] != "unknown")]
+    n_neet, d_neet = int((y1617["activity"] == "neet").sum()), len(y1617)
+    return [
+        _row("K9_transition_plan_pct", "Young people 14+ with a plan who have a transition plan", n_tp, d_tp,
+             _pct(n_tp, d_tp), "%", "up"),
+        _row("K9_neet_pct", "16-17 year olds with a plan who are NEET (activity known)", n_neet, d_neet,
+             _pct(n_neet, d_neet), "%", "down"),
+    ]
+
+
+def _k10(t: Tables, q: Quarter) -> list[dict]:
+    b = t["hnb_budget"]
+    sel = b[(b["as_at_quarter"].astype("string") == str(q)) & (b["financial_year"].astype("string") == q.financial_year)]
+    budget = float(sel["budget"].sum()) if len(sel) else math.nan
+    outturn = float(sel["forecast_outturn"].sum()) if len(sel) else math.nan
+    variance = outturn - budget
+    rows = [
+        _row("K10_variance_gbp", f"High needs forecast outturn minus budget, {q.financial_year}", outturn, budget,
+             variance, "£", "down"),
+        _row("K10_variance_pct", f"High needs forecast variance as % of budget, {q.financial_year}", variance,
+             budget, _pct(variance, budget) if len(sel) else math.nan, "%", "down"),
+    ]
+    pl = t["placements"][["setting_type", "start_date", "end_date", "annual_cost"]]
+    live = pl[_in_force(pl["start_date"], pl["end_date"], q.end)]
+    cost = live.groupby("setting_type")["annual_cost"].agg(["sum", "count"])
+    for st, label in SETTING_TYPE.items():
+        total = float(cost["sum"].get(st, 0.0))
+        n = int(cost["count"].get(st, 0))
+        rows.append(_row(f"K10_cost_{st}_gbp", f"Average annual cost per placement, {label}", total, n,
+                         total / n if n else math.nan, "£", "down"))
+    return rows
+
+
+def _k11(t: Tables, q: Quarter) -> list[dict]:
+    c = progress_counts(t["pap_actions"], q)
+    total = c["total"]
+    better = {"grey": "down", "red": "down", "amber": "context", "green": "up", "blue": "up"}
+    rows = [_row(f"K11_{b}", f"Priority Action Plan actions rated {b}", c[b], total, c[b], "count", better[b])
+            for b in BRAG_ORDER]
+    rows += [
+        _row("K11_moved_up", "PAP actions moved up the BRAG scale since last quarter", c["moved_up"], total,
+             c["moved_up"], "count", "up"),
+        _row("K11_moved_down", "PAP actions moved down the BRAG scale since last quarter", c["moved_down"], total,
+             c["moved_down"], "count", "down"),
+        _row("K11_overdue", "PAP actions overdue (past due and not green or blue)", c["overdue"], total,
+             c["overdue"], "count", "down"),
+    ]
+    return rows
+
+
+# ----- national comparators --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _read_comparators(path: str, mtime: float) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype={"kpi": str, "source": str, "definition": str})
+    df["period_end"] = pd.to_datetime(df["period_end"], format="%Y-%m-%d")
+    return df
+
+
+def load_national_comparators(config: Config | None = None, path: "str | Path | None" = None) -> pd.DataFrame:
+    """England comparators (``kpi``, ``year``, ``period_end``, ``value``, ``unit``, ``definition``,
+    ``source``) from ``<reference_dir>/national_comparators.csv``; empty frame if the file is absent."""
+    p = Path(path) if path is not None else (Path(config.reference_dir) / COMPARATORS_FILE if config else None)
+    if p is None or not p.is_file():
+        return pd.DataFrame(columns=["kpi", "year", "period_end", "value", "unit", "definition", "source"])
+    return _read_comparators(str(p), p.stat().st_mtime).copy()
+
+
+def national_for(comparators: pd.DataFrame, kpis: Iterable[str], quarter: Quarter) -> pd.DataFrame:
+    """For each KPI id, the latest England value whose period ended on or before the quarter's end.
+
+    Returns a frame ``kpi``, ``national_value``, ``national_year`` (KPIs without one are absent).
+    """
+    c = comparators[comparators["kpi"].isin(list(kpis)) & (comparators["period_end"] <= quarter.end)]
+    c = c.sort_values(["kpi", "period_end"]).drop_duplicates("kpi", keep="last")
+    return c.rename(columns={"value": "national_value", "year": "national_year"})[
+        ["kpi", "national_value", "national_year"]]
+
+
+# ----- assembly --------------------------------------------------------------------------------
+
+
+def _core_frame(core: Callable[[Tables, Quarter], list[dict]], tables: Tables, q: Quarter) -> pd.DataFrame:
+    return pd.DataFrame(core(tables, q), columns=_CORE)
+
+
+def _comparators(tables: Tables, config: Config) -> pd.DataFrame:
+    given = tables.get("national_comparators")
+    return given if given is not None else load_national_comparators(config)
+
+
+def _finish(cur: pd.DataFrame, prev: pd.DataFrame | None, quarter: Quarter, config: Config,
+            comparators: pd.DataFrame) -> pd.DataFrame:
+    """Add period, previous values, targets, RAG and comparators to core rows."""
+    if prev is not None:
+        prev = prev[["kpi", "value", "numerator", "denominator"]].rename(columns={
+            "value": "previous_value", "numerator": "previous_numerator", "denominator": "previous_denominator"})
+        cur = cur.merge(prev, on="kpi", how="left")
+    else:
+        cur = cur.assign(previous_value=math.nan, previous_numerator=math.nan, previous_denominator=math.nan)
+    cur["period"] = str(quarter)
+    targets = [config.kpi_targets.get(k) if config is not None else None for k in cur["kpi"]]
+    cur["target"] = [t.target if t else math.nan for t in targets]
+    cur["better"] = [t.better if t else b for t, b in zip(targets, cur["better"])]
+    cur["rag"] = pd.Series([rag(v, t) for v, t in zip(cur["value"], targets)], index=cur.index, dtype=object)
+    cur["change"] = cur["value"] - cur["previous_value"]
+    nat = national_for(comparators, cur["kpi"], quarter)
+    cur = cur.merge(nat, on="kpi", how="left")
+    cur["national_value"] = cur["national_value"].astype(float)
+    cur["national_year"] = cur["national_year"].astype("Int64")
+    return cur[COLUMNS]
+
+
+def _assemble(core: Callable[[Tables, Quarter], list[dict]], tables: Tables, quarter: Quarter,
+              config: Config, with_previous: bool = True) -> pd.DataFrame:
+    cur = _core_frame(core, tables, quarter)
+    prev = _core_frame(core, tables, quarter.previous) if with_previous else None
+    return _finish(cur, prev, quarter, config, _comparators(tables, config))
+
+
+def k1_timeliness(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K1: EHC plans issued within 20 weeks (``K1`` excluding exceptions, ``K1_all`` all cases).
+
+    Definition: of new plans issued in the quarter (``plan_issued_date`` in the quarter), with no
+    permitted exception for ``K1`` (``exception`` false), the % whose ``plan_issued_date -
+    request_date`` is at most 140 days (20 weeks). A quarter with no plans issued gives NaN.
+    Source: SEN2 guidance (timeliness of new plans, excluding exceptions); SEND Regulations 2014
+    reg. 13; board strategic outcome 4 (seeds/000). National: DfE SEN2, England, calendar year.
+    """
+    return _assemble(_k1, tables, quarter, config)
+
+
+def k2_refusal_rate(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K2: refusal-to-assess rate.
+
+    Definition: of requests with an assessment decision (``decision`` not empty) whose
+    ``decision_date`` falls in the quarter, the % with ``decision == "refuse"``.
+    Source: SEN2 requests (decided not to assess); seeds/000 outcome 3 ("reduction in unsuccessful
+    EHC plan assessment referrals"). National: DfE SEN2 requests, refused / (assessed + refused).
+    """
+    return _assemble(_k2, tables, quarter, config)
+
+
+def k3_assessment_conversion(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K3: assessment conversion.
+
+    Definition: of assessments completed in the quarter (``decision == "assess"``, ``outcome`` in
+    ``plan_issued`` / ``no_plan`` and ``outcome_date`` in the quarter), the % with a plan issued.
+    Withdrawn and open requests are not completed assessments. Source: SEN2 assessments.
+    """
+    return _assemble(_k3, tables, quarter, config)
+
+
+def k4_plans_in_force(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K4: EHC plans in force at quarter end, and per 10,000 residents aged 0-25.
+
+    Definition: distinct people with a plan spell in force on the quarter's last day
+    (``plan_start_date <= end`` and ``plan_end_date`` empty or ``>= end``). The rate divides by the
+    population aged 0-25 of the calendar year in which the quarter ends (the latest earlier year
+    when that one is absent). Source: SEN2 caseload (plans maintained); ONS mid-year estimates.
+    """
+    return _assemble(_k4, tables, quarter, config)
+
+
+def k5_placement_mix(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K5: placement mix of children with a plan at quarter end.
+
+    Definition: denominator = people with a plan in force on the quarter's last day; numerator =
+    those whose placement in force that day is of each ``setting_type`` (``K5_<setting_type>_pct``;
+    a person with two placements in force that day counts once, in the one with the latest start).
+    Headlines: ``K5_mainstream_pct`` (``MAINSTREAM_SETTINGS``) and ``K5_inmss_pct``. Refinement:
+    ``K5_no_placement_pct`` holds children with no placement recorded, so the mix sums to 100.
+    Source: SEN2 caseload by establishment type; seeds/000 outcome 3. National: DfE SEN2 caseload.
+    """
+    return _assemble(_k5, tables, quarter, config)
+
+
+def k6_annual_reviews(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K6: annual reviews on time.
+
+    Definition: of reviews whose ``due_date`` falls in the quarter, the % whose meeting was held
+    by the due date (``meeting_date <= due_date``) and whose decision was notified within 4 weeks
+    of the meeting (``decision_date <= meeting_date + 28 days``). A review not yet held counts in
+    the denominator, not the numerator. Source: SEND Code of Practice 9.176-9.185 (reg. 20).
+    """
+    return _assemble(_k6, tables, quarter, config)
+
+
+def k7_health_waits(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K7: children's health waits per group (``neurodevelopmental``, ``integrated_therapies``).
+
+    Definition, per :data:`sendlib.data.schema.HEALTH_SERVICE_GROUP` group: of referrals first seen in
+    the quarter, the median weeks from ``referral_date`` to ``first_contact_date`` and the % seen
+    within 18 weeks (126 days); the waiting list at quarter end (referred on or before the last
+    day, no first contact by then) and its longest wait in weeks. Source: seeds/000 outcome 7;
+    NHS Constitution 18-week referral-to-treatment standard.
+    """
+    return _assemble(_k7, tables, quarter, config)
+
+
+def k8_suspensions(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K8: suspensions per 100 pupils by SEN status, and the EHCP : no-SEN ratio.
+
+    Definition: suspensions (``kind == "suspension"``) starting in the quarter, per 100 pupils of
+    the same SEN status on roll at the latest January census on or before the quarter's end
+    (summed over phases). A quarterly rate, not annualised. The ratio divides the EHCP rate by the
+    no-SEN rate (its numerator and denominator columns hold the two suspension counts).
+    Source: DfE suspensions and permanent exclusions statistics; seeds/000 outcome 3.
+    """
+    return _assemble(_k8, tables, quarter, config)
+
+
+def k9_preparing_for_adulthood(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K9: preparing for adulthood.
+
+    Definition: at the latest ``transitions`` census on or before the quarter's end,
+    ``K9_transition_plan_pct`` = % of young people aged 14+ with a plan who have a transition
+    plan; ``K9_neet_pct`` = % of 16-17 year olds with a plan whose activity is ``neet``, of those
+    whose activity is known (DfE NEET convention: ``unknown`` is excluded from the denominator).
+    Source: seeds/000 outcome 8; DfE NEET and participation statistics.
+    """
+    return _assemble(_k9, tables, quarter, config)
+
+
+def k10_high_needs_spend(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K10: high needs spend.
+
+    Definition: ``K10_variance_gbp`` = forecast outturn minus budget, summed over all budget lines
+    of the quarter's financial year as forecast at that quarter (``as_at_quarter``); numerator is
+    the forecast outturn and denominator the budget (pounds). ``K10_variance_pct`` = variance as %
+    of budget. ``K10_cost_<setting_type>_gbp`` = mean ``annual_cost`` of placements in force on the
+    quarter's last day (every placement, denominator = placements). Source: s251 high needs
+    budget monitoring; DSG deficit management (Delivering Better Value).
+    """
+    return _assemble(_k10, tables, quarter, config)
+
+
+def k11_pap_progress(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K11: Priority Action Plan progress (see :mod:`sendlib.models.pap`).
+
+    Definition: actions by BRAG at quarter end (``K11_grey`` .. ``K11_blue``), moved up / down
+    the BRAG scale since last quarter, and overdue (due before the quarter's last day and not
+    green or blue). Counts; denominator = actions rated. Source: seeds/001 (DfE BRAG definitions).
+    """
+    return _assemble(_k11, tables, quarter, config)
+
+
+#: The dashboard's headline variants (tiles and trend charts), in board order.
+HEADLINE_KPIS = [
+    "K1", "K1_all", "K2", "K3", "K4", "K4_rate_per_10k", "K5_mainstream_pct", "K5_inmss_pct", "K6",
+    "K7_neurodevelopmental_median_weeks", "K7_neurodevelopmental_pct_within_18_weeks",
+    "K7_integrated_therapies_median_weeks", "K7_integrated_therapies_pct_within_18_weeks",
+    "K8_ehcp_per_100", "K8_ratio_ehcp_to_none", "K9_transition_plan_pct", "K9_neet_pct",
+    "K10_variance_gbp", "K10_variance_pct", "K11_red", "K11_overdue",
+]
+
+#: KPI family -> its function, in the dashboard's order.
+KPI_FUNCTIONS: dict[str, Callable[[Tables, Quarter, Config], pd.DataFrame]] = {
+    "K1": k1_timeliness,
+    "K2": k2_refusal_rate,
+    "K3": k3_assessment_conversion,
+    "K4": k4_plans_in_force,
+    "K5": k5_placement_mix,
+    "K6": k6_annual_reviews,
+    "K7": k7_health_waits,
+    "K8": k8_suspensions,
+    "K9": k9_preparing_for_adulthood,
+    "K10": k10_high_needs_spend,
+    "K11": k11_pap_progress,
+}
+_CORES = {"K1": _k1, "K2": _k2, "K3": _k3, "K4": _k4, "K5": _k5, "K6": _k6, "K7": _k7, "K8": _k8,
+          "K9": _k9, "K10": _k10, "K11": _k11}
+
+
+def compute_kpis(tables: Tables, quarter: Quarter, config: Config, *, with_previous: bool = True) -> pd.DataFrame:
+    """Every KPI (K1-K11) for the quarter in the tidy shape (:data:`COLUMNS`), in dashboard order.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Canonical tables (:func:`sendlib.data.loaders.load_tables`); optionally ``national_comparators``
+        to override the shipped comparators file.
+    quarter : Quarter
+        The reporting quarter.
+    config : Config
+        Supplies the targets (``kpi_targets``) and the comparators' folder (``reference_dir``).
+    with_previous : bool
+        Compute the previous quarter too (``previous_value``, ``change``); default True.
+    """
+    q = Quarter.parse(quarter)
+    cur = pd.DataFrame([r for core in _CORES.values() for r in core(tables, q)], columns=_CORE)
+    prev = (pd.DataFrame([r for core in _CORES.values() for r in core(tables, q.previous)], columns=_CORE)
+            if with_previous else None)
+    return _finish(cur, prev, q, config, _comparators(tables, config))
+
+
+def kpi_history(tables: Tables, quarters: Iterable["Quarter | str"], config: Config) -> pd.DataFrame:
+    """:func:`compute_kpis` for each quarter (oldest first), stacked: the data for trend charts.
+
+    ``previous_value`` and ``change`` are filled from the stack (each quarter's previous
+    quarter is computed only when it is not itself in ``quarters``).
+    """
+    qs = [Quarter.parse(q) for q in quarters]
+    frames = [compute_kpis(tables, q, config, with_previous=(i == 0)) for i, q in enumerate(qs)]
+    hist = pd.concat(frames, ignore_index=True)
+    # fill previous values from the preceding quarter in the stack where contiguous
+    order = {str(q): i for i, q in enumerate(qs)}
+    prev_label = {str(q): str(q.previous) for q in qs}
+    look = hist.set_index(["period", "kpi"])[["value", "numerator", "denominator"]]
+    for i, q in enumerate(qs[1:], start=1):
+        p = prev_label[str(q)]
+        mask = (hist["period"] == str(q)).to_numpy()
+        if p in order:
+            prev = look.loc[p].reindex(hist.loc[mask, "kpi"])
+            hist.loc[mask, "previous_value"] = prev["value"].to_numpy()
+            hist.loc[mask, "previous_numerator"] = prev["numerator"].to_numpy()
+            hist.loc[mask, "previous_denominator"] = prev["denominator"].to_numpy()
+        else:
+            filled = compute_kpis(tables, q, config, with_previous=True).set_index("kpi").reindex(hist.loc[mask, "kpi"])
+            for col in ["previous_value", "previous_numerator", "previous_denominator"]:
+                hist.loc[mask, col] = filled[col].to_numpy()
+    hist["change"] = hist["value"] - hist["previous_value"]
+    return hist[COLUMNS]
+
+
+def quarter_rows(history: pd.DataFrame, quarter: "Quarter | str") -> pd.DataFrame:
+    """The rows of a :func:`kpi_history` frame for one quarter: the same table as
+    :func:`compute_kpis` for that quarter (when its previous quarter is in the history too)."""
+    return history[history["period"] == str(Quarter.parse(quarter))].reset_index(drop=True)
+
+
+def wait_distribution(tables: Tables, quarter: Quarter,
+                      bands_weeks: tuple[int, ...] = (0, 6, 12, 18, 26, 52)) -> pd.DataFrame:
+    """Health waits by band of weeks, per K7 group: those first seen in the quarter (by their wait)
+    and those still waiting at quarter end (by their wait so far).
+
+    Returns a frame ``group``, ``status`` (``seen in quarter`` / ``waiting at quarter end``),
+    ``band`` (``0-6``, ..., ``52+`` weeks, ordered categorical), ``referrals`` (count).
+    """
+    h = tables["health_waits"]
+    group = h["service"].map(HEALTH_SERVICE_GROUP)
+    seen_mask = _in(h["first_contact_date"], quarter)
+    wait_mask = (h["referral_date"] <= quarter.end) & (h["first_contact_date"].isna() | (h["first_contact_date"] > quarter.end))
+    weeks = pd.concat([
+        ((h.loc[seen_mask, "first_contact_date"] - h.loc[seen_mask, "referral_date"]).dt.days / 7.0)
+        .to_frame("weeks").assign(group=group[seen_mask], status="seen in quarter"),
+        ((quarter.end - h.loc[wait_mask, "referral_date"]).dt.days / 7.0)
+        .to_frame("weeks").assign(group=group[wait_mask], status="waiting at quarter end"),
+    ], ignore_index=True)
+    edges = list(bands_weeks) + [np.inf]
+    labels = [f"{a}-{b}" for a, b in zip(bands_weeks[:-1], bands_weeks[1:])] + [f"{bands_weeks[-1]}+"]
+    weeks["band"] = pd.cut(weeks["weeks"], bins=edges, labels=labels, right=False)
+    grid = pd.MultiIndex.from_product([list(HEALTH_GROUPS), ["seen in quarter", "waiting at quarter end"], labels],
+                                      names=["group", "status", "band"])
+    out = weeks.groupby(["group", "status", "band"], observed=True).size().reindex(grid, fill_value=0)
+    out = out.rename("referrals").reset_index()
+    out["band"] = pd.Categorical(out["band"], categories=labels, ordered=True)
+    return out
+
+
+# ----- publication -----------------------------------------------------------------------------
+
+
+def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int = 10) -> pd.DataFrame:
+    """The KPI table made safe to publish (small-number suppression, :mod:`sendlib.publish.disclosure`).
+
+    Rules by kind of row: counts (``unit == "count"``): value, numerator and previous value are
+    counts (1 to threshold-1 shown as ``<5``); fractions, rates, medians and averages: numerator and
+    denominator are counts and the value (and previous value) is not shown on a denominator below
+    ``min_denominator`` or a suppressed numerator; budget variances (``K10_variance_*``) are money
+    and left alone. ``change`` is blanked wherever either of its values is not shown. The frame the
+    models use is never changed: this returns a copy.
+    """
+    from sendlib.publish.disclosure import suppress_table  # output-time only
+
+    if frame.empty:
+        return frame.copy()
+    kind = np.select(
+        [frame["kpi"].str.startswith("K10_variance"), frame["unit"] == "count", frame["unit"] == "£"],
+        ["money", "count", "average"], default="fraction")
+    parts = []
+    for k, sub in frame.groupby(kind, sort=False):
+        if k == "money":
+            safe = sub.astype({c: object for c in ["numerator", "denominator", "value", "previous_value", "change"]})
+        elif k == "count":
+            safe = suppress_table(sub, counts=["value", "numerator", "previous_value"], threshold=threshold,
+                                  min_denominator=min_denominator)
+        elif k == "average":  # numerator is total pounds: hide it with the average on small bases
+            safe = suppress_table(sub, counts=["denominator"],
+                                  percentages={"value": "denominator", "numerator": "denominator",
+                                               "previous_value": "previous_denominator"},
+                                  threshold=threshold, min_denominator=min_denominator)
+        else:
+            safe = suppress_table(sub, counts=["numerator", "denominator", "previous_numerator"],
+                                  percentages={"value": ("numerator", "denominator"),
+                                               "previous_value": ("previous_numerator", "previous_denominator")},
+                                  threshold=threshold, min_denominator=min_denominator)
+        parts.append(safe)
+    out = pd.concat(parts).loc[frame.index]
+    hidden = ["", f"<{threshold}", "c"]
+    value_shown = ~out["value"].isin(hidden)
+    out["change"] = out["change"].astype(object).where(value_shown & ~out["previous_value"].isin(hidden), "")
+    out["rag"] = out["rag"].astype(object).where(value_shown, None)  # no RAG for a value not shown
+    return out.drop(columns=["previous_numerator", "previous_denominator"])
