@@ -25,8 +25,9 @@ def quarter_lock(output_dir: "str | Path", quarter: str) -> Iterator[Path]:
 
     The lock is the operating system's (:class:`filelock.FileLock`), released when the run ends
     or its process dies; who holds it (process, host, start time) is written beside it in
-    ``.<quarter>.lock.json`` for the message a second run prints. Raises :class:`ReportFailed`
-    at once when another run holds it.
+    ``.<quarter>.lock.json`` for the message a second run prints, and removed at the end. The
+    empty lock file itself stays: deleting it could let two later runs lock two different files.
+    Raises :class:`ReportFailed` at once when another run holds it.
     """
     import socket
 

@@ -17,7 +17,7 @@ import pytest
 from sendlib.data import dfe
 from sendlib.core.errors import DataError, UsageError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXTRACT = REPO / "data" / "reference" / "dfe"
 SHARED = REPO.parent / "shared" / "reference" / "dfe"
 

@@ -12,7 +12,7 @@ from sendlib.models.forecast.backtest import BacktestSettings, run_backtest
 from sendlib.models.forecast.scenario import load_scenario, parse_scenario
 from sendlib.core.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny(**kw):

@@ -18,7 +18,7 @@ from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.models.kpi import compute_kpis
 from sendlib.data.schema import TABLES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: references the tiler must keep: (table, column) -> (table, column) it points at
 REFERENCES = [

@@ -88,22 +88,27 @@ def county():
 
 
 def test_every_section_gets_the_same_projection_through_the_years_it_asks_for(county, tmp_path):
-    from sendlib.models.finance.demand import census_years_needed, demand_projection
-    from sendlib.report.shared import report_projection, run_through_year
+    from sendlib.core.quarters import Quarter
+    from sendlib.models import chain
+    from sendlib.models.finance.demand import census_years_needed
+    from sendlib.models.forecast.scenario import load_scenario
+    from sendlib.notebook import NotebookContext
 
     cfg, tables = county
     q = "2026-27Q2"
-    forecast = report_projection(cfg, tables, q, years=3, sims=40, run_cache=tmp_path)
+    ctx = NotebookContext(config=cfg, quarter=Quarter.parse(q), tables=tables, run_cache=tmp_path)
+    forecast = ctx.projection(years=3, sims=40)
     assert forecast.years == [2027, 2028, 2029] and forecast.n_sims == 40
-    full = report_projection(cfg, tables, q, sims=40, run_cache=tmp_path)
-    assert full.years[-1] == run_through_year(cfg, q) == census_years_needed(q, 5)[-1]
+    full = ctx.projection(sims=40)
+    assert full.years[-1] == chain.run_through_year(q, cfg.report.horizon_years) == census_years_needed(q, 5)[-1]
     np.testing.assert_array_equal(full.draws[:, :3, :], forecast.draws)
     assert len(list(tmp_path.glob("projection-*.pkl"))) == 1  # computed once for both
-    # without a run cache the same numbers are computed directly
-    direct = report_projection(cfg, tables, q, years=3, sims=40)
+    # without a run cache the model computes the same numbers directly
+    scenario = load_scenario(cfg.scenario_file("", "forecast"))
+    direct = chain.quarter_projection(tables, q, scenario, horizon_years=cfg.report.horizon_years, years=3, sims=40)
     np.testing.assert_array_equal(direct.draws, forecast.draws)
     # finance prices the same projection, with overflow to INMSS moved but the total unchanged
-    priced = demand_projection(cfg, tables, q, 5, sims=40, run_cache=tmp_path)
+    priced = ctx.projection(through_year=census_years_needed(q, 5)[-1], sims=40, overflow=True)
     assert priced.years == full.years
     np.testing.assert_allclose(priced.draws.sum(axis=2), full.draws.sum(axis=2), rtol=1e-5)
     assert len(list(tmp_path.glob("overflow-*.pkl"))) == 1

@@ -12,7 +12,7 @@ import pytest
 
 from sendlib.data.schema import identifying_columns
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["02_kpi_dashboard", "03_pap_tracker"]
 PARAMETERS = {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False,
               "run_cache": ""}

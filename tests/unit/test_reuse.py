@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib import quality
+from sendlib.quality import gate as quality
+from sendlib.report.runner import default_validator, longest_first
 from sendlib.report import runcache
 from sendlib.core.config import load_config
 from sendlib.core.errors import ValidationFailed
@@ -34,34 +35,34 @@ def counted(monkeypatch):
 
 
 def test_an_identical_validation_is_reused_and_any_change_validates_again(tmp_path, counted):
-    cfg = load_config()
+    cfg = load_config().with_output_dir(tmp_path)
     tables = {"t": pd.DataFrame({"x": [1, 2]})}
-    first = quality.assert_valid_reusing(cfg, tables, tmp_path)
-    again = quality.assert_valid_reusing(cfg, {"t": pd.DataFrame({"x": [1, 2]})}, tmp_path)
+    first = default_validator(cfg, tables)
+    again = default_validator(cfg, {"t": pd.DataFrame({"x": [1, 2]})})
     assert len(counted) == 1 and first.reused_key is None and again.reused_key is not None
     assert again.to_dict()["reused_from_cache"] is True
-    quality.assert_valid_reusing(cfg, {"t": pd.DataFrame({"x": [1, 3]})}, tmp_path)  # one value changed
-    quality.assert_valid_reusing(cfg, {"t": pd.DataFrame({"x": [1.0, 2.0]})}, tmp_path)  # dtype changed
+    default_validator(cfg, {"t": pd.DataFrame({"x": [1, 3]})})  # one value changed
+    default_validator(cfg, {"t": pd.DataFrame({"x": [1.0, 2.0]})})  # dtype changed
     assert len(counted) == 3
 
 
 def test_fresh_validates_again_and_keeps_the_new_result(tmp_path, counted):
-    cfg = load_config()
+    cfg = load_config().with_output_dir(tmp_path)
     tables = {"t": pd.DataFrame({"x": [1, 2]})}
-    quality.assert_valid_reusing(cfg, tables, tmp_path)
-    assert quality.assert_valid_reusing(cfg, tables, tmp_path, reuse=False).reused_key is None
-    assert quality.assert_valid_reusing(cfg, tables, tmp_path).reused_key is not None
+    default_validator(cfg, tables)
+    assert default_validator(cfg, tables, fresh=True).reused_key is None
+    assert default_validator(cfg, tables).reused_key is not None
     assert len(counted) == 2
 
 
 def test_a_failed_validation_is_never_stored(tmp_path, counted):
-    cfg = load_config()
+    cfg = load_config().with_output_dir(tmp_path)
     bad = {"t": pd.DataFrame({"x": [-1]})}
     for _ in range(2):
         with pytest.raises(ValidationFailed):
-            quality.assert_valid_reusing(cfg, bad, tmp_path)
+            default_validator(cfg, bad)
     assert len(counted) == 2
-    assert not list(tmp_path.glob("validation-*.pkl"))
+    assert not list(tmp_path.rglob("validation-*.pkl"))
 
 
 def test_validation_key_depends_on_the_extract_date_and_the_rules(tmp_path, monkeypatch):
@@ -82,8 +83,6 @@ def test_reused_keeps_a_few_results_per_kind_and_computes_when_there_is_no_store
 
 
 def test_notebooks_start_longest_first_by_the_previous_pack(tmp_path):
-    from sendlib.report import longest_first
-
     nbs = [Path(f"/nb/{s}.ipynb") for s in ("01_a", "02_b", "03_c", "04_new")]
     assert longest_first(nbs, tmp_path / "missing.json") == nbs
     manifest = tmp_path / "manifest.json"

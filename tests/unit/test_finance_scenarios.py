@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import io
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sendlib.models.finance import ASSUMPTIONS, load_scenarios, parse_scenarios
 from sendlib.core.quarters import Quarter
 from test_finance import QUARTER, projection, scenario_dict, tables
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config" / "scenarios" / "dsg.yaml"
 
 
@@ -146,8 +145,7 @@ def fake_inputs(monkeypatch):
     """The CLI on the hand-made tables and projection (no data folder, no forecast needed)."""
     monkeypatch.setattr("sendlib.data.loaders.load_tables", lambda cfg, names=None: tables())
     monkeypatch.setattr("sendlib.data.loaders.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
-    monkeypatch.setattr("sendlib.models.finance.demand.demand_projection",
-                        lambda cfg, t, q, horizon, **kw: projection(3))
+    monkeypatch.setattr("sendlib.models.chain.quarter_projection", lambda tables, quarter, scenario, **kw: projection(3))
 
 
 def _write(tmp_path: Path, d: dict) -> Path:

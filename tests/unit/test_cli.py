@@ -60,5 +60,5 @@ def test_data_model_doc_is_generated_from_the_schema():
 
     from sendlib.data.schema import data_model_markdown
 
-    doc = Path(__file__).resolve().parent.parent / "docs" / "data-model.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
     assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.data.schema > docs/data-model.md"

@@ -6,7 +6,6 @@ notebooks written here.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from sendlib.report import notebook_tools as nt
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 PARAMS = 'quarter = "latest"\nconfig_path = ""\ndata_dir = ""\ntables_dir = ""\nvalidated = False\n'
 

@@ -24,7 +24,7 @@ from sendlib.models.pap import BRAG_ORDER, DELIVERED, action_status, progress_co
 from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection
 from sendlib.core.quarters import Quarter
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DFE = ROOT / "data" / "reference" / "dfe"
 
 

@@ -8,13 +8,14 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from sendlib import quality as q
+from sendlib.quality import gate, settings, suites
+from sendlib.quality import rules as qrules
 from sendlib.core.config import PROJECT_ROOT, load_config
 from sendlib.data.loaders import coerce
 from sendlib.core.errors import ConfigError, ValidationFailed
 from sendlib.data.schema import TABLES
 
-SETTINGS = q.load_settings()
+SETTINGS = settings.load_settings()
 
 
 def frame(name: str, rows: list[dict]) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def request(rid, pid, date, outcome="open", issued=""):
 
 
 def test_every_schema_column_has_its_schema_rules():
-    rules = q.declare_rules(SETTINGS)
+    rules = qrules.declare_rules(SETTINGS)
     for name, schema in TABLES.items():
         by_rule = {}
         for r in rules[name]:
@@ -56,26 +57,26 @@ def test_every_schema_column_has_its_schema_rules():
                 assert col.name in by_rule["code_list"]
             if col.min_value is not None or col.max_value is not None:
                 assert col.name in by_rule["range"]
-    assert [r.rule for r in rules[q.SCHEMA]] == ["type"]
+    assert [r.rule for r in rules[settings.SCHEMA]] == ["type"]
 
 
 def test_compound_keys_use_compound_uniqueness():
-    rules = {r.rule: r for r in q.declare_rules(SETTINGS)["ehcp_plans"]}
+    rules = {r.rule: r for r in qrules.declare_rules(SETTINGS)["ehcp_plans"]}
     assert rules["key_unique"].expectation == "ExpectCompoundColumnsToBeUnique"
     assert rules["key_unique"].kwargs == {"column_list": ["person_id", "plan_start_date"]}
 
 
 def test_money_ceiling_from_config_and_places_positive():
-    ranges = {r.columns[0]: r.kwargs for r in q.declare_rules(SETTINGS)["hnb_budget"] if r.rule == "range"}
+    ranges = {r.columns[0]: r.kwargs for r in qrules.declare_rules(SETTINGS)["hnb_budget"] if r.rule == "range"}
     assert ranges["budget"] == {"column": "budget", "min_value": 0, "max_value": 200_000_000}
-    places = [r for r in q.declare_rules(SETTINGS)["capacity"] if r.rule == "range"][0]
+    places = [r for r in qrules.declare_rules(SETTINGS)["capacity"] if r.rule == "range"][0]
     assert places.kwargs["min_value"] == 1
 
 
 def test_future_dates_allowed_only_where_configured():
-    cols = {r.columns[0] for r in q.declare_rules(SETTINGS)["capacity"] if r.rule == "not_after_extract"}
+    cols = {r.columns[0] for r in qrules.declare_rules(SETTINGS)["capacity"] if r.rule == "not_after_extract"}
     assert cols == set()
-    cols = {r.columns[0] for r in q.declare_rules(SETTINGS)["placements"] if r.rule == "not_after_extract"}
+    cols = {r.columns[0] for r in qrules.declare_rules(SETTINGS)["placements"] if r.rule == "not_after_extract"}
     assert cols == {"start_date", "end_date"}
 
 
@@ -83,27 +84,27 @@ def test_settings_errors_name_the_key(tmp_path):
     bad = tmp_path / "quality.yaml"
     bad.write_text("money_ceilings_gbp:\n  placements.no_such_column: {max: 1}\n")
     with pytest.raises(ConfigError, match="money_ceilings_gbp.placements.no_such_column"):
-        q.load_settings(bad)
+        settings.load_settings(bad)
     bad.write_text("volume: {min_ratio_of_trailing_median: 2}\n")
     with pytest.raises(ConfigError, match="min_ratio_of_trailing_median"):
-        q.load_settings(bad)
+        settings.load_settings(bad)
 
 
 # ----- derived checks ---------------------------------------------------------------------------
 
 
 def test_placement_inside_plan_life_by_hand():
-    plans = q.with_row_numbers(frame("ehcp_plans", [plan("P1", "2020-01-01", "2022-12-31"), plan("P2", "2021-01-01")]))
-    plc = q.with_row_numbers(frame("placements", [
+    plans = qrules.with_row_numbers(frame("ehcp_plans", [plan("P1", "2020-01-01", "2022-12-31"), plan("P2", "2021-01-01")]))
+    plc = qrules.with_row_numbers(frame("placements", [
         placement("A", "P1", "2020-02-01", "2021-07-31"),  # inside
         placement("B", "P1", "2019-09-01", "2020-07-31"),  # starts before the plan
         placement("C", "P1", "2022-09-01"),                # open, but the plan ended
         placement("D", "P2", "2021-09-01"),                # open inside an open plan
         placement("E", "P9", "2021-09-01"),                # no plan: left to person_has_plan
     ]))
-    got = q._inside_plan_life(plc, plans, 0).tolist()
+    got = qrules._inside_plan_life(plc, plans, 0).tolist()
     assert got == [True, False, False, True, True]
-    assert q._inside_plan_life(plc, plans, 200).tolist() == [True, True, False, True, True]
+    assert qrules._inside_plan_life(plc, plans, 200).tolist() == [True, True, False, True, True]
 
 
 def test_cross_table_checks_by_hand():
@@ -118,7 +119,7 @@ def test_cross_table_checks_by_hand():
                                           plan("P5", "2020-05-01", birth="1990-01")]),
         "placements": frame("placements", [placement("A", "P1", "2020-06-01"), placement("B", "P7", "2020-06-01")]),
     }
-    d = q.derive_frames(tables, cfg, pd.Timestamp("2024-03-31"), SETTINGS)
+    d = qrules.derive_frames(tables, cfg, pd.Timestamp("2024-03-31"), SETTINGS)
     assert d["ehcp_requests"]["chk__plan_issued_has_plan"].tolist() == [True, False, True]
     assert d["ehcp_requests"]["chk__plan_issued_date_matches_outcome"].tolist() == [True, True, False]
     assert d["ehcp_plans"]["chk__request_exists"].tolist() == [True, False, True]
@@ -131,7 +132,7 @@ def test_not_after_extract_and_locality():
     cfg = load_config()
     t = {"ehcp_requests": frame("ehcp_requests", [request("R1", "P1", "2024-03-31"), request("R2", "P2", "2024-04-01")])}
     t["ehcp_requests"].loc[1, "locality"] = "atlantis"
-    d = q.derive_frames(t, cfg, pd.Timestamp("2024-03-31"), SETTINGS)["ehcp_requests"]
+    d = qrules.derive_frames(t, cfg, pd.Timestamp("2024-03-31"), SETTINGS)["ehcp_requests"]
     assert d["chk__not_after_extract__request_date"].tolist() == [True, False]
     assert d["chk__locality_known"].tolist() == [True, False]
 
@@ -141,7 +142,7 @@ def test_volume_band_and_continuity_by_hand():
     dates = (["2018-04-15"] * 10 + ["2018-07-15"] * 10 + ["2018-10-15"] * 10 + ["2019-01-15"] * 10
              + ["2019-04-15"] * 4 + ["2019-10-15"] * 10 + ["2020-01-15"] * 10)
     t = {"ehcp_requests": frame("ehcp_requests", [request(f"R{i}", f"P{i}", d) for i, d in enumerate(dates)])}
-    v = q.volume_frame(t, pd.Timestamp("2020-03-31"), SETTINGS)
+    v = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), SETTINGS)
     assert v["quarter"].tolist() == ["2018-19Q1", "2018-19Q2", "2018-19Q3", "2018-19Q4",
                                      "2019-20Q1", "2019-20Q2", "2019-20Q3", "2019-20Q4"]
     assert v["rows"].tolist() == [10, 10, 10, 10, 4, 0, 10, 10]
@@ -160,16 +161,16 @@ def test_seasonal_tables_compare_the_same_quarter():
     for fy in (2018, 2019):
         dates += [f"{fy}-05-10"] * 20 + [f"{fy}-07-10"] * 5 + [f"{fy}-11-10"] * 20 + [f"{fy + 1}-02-10"] * 20
     t = {"exclusions": frame("exclusions", [ex(i, d) for i, d in enumerate(dates)])}
-    v = q.volume_frame(t, pd.Timestamp("2020-03-31"), s)
+    v = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), s)
     assert v["chk__volume_in_band"].all()  # 2019-20Q2: 5 vs last year's Q2 5
-    v2 = q.volume_frame(t, pd.Timestamp("2020-03-31"), replace(s, seasonal_tables=frozenset()))
+    v2 = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), replace(s, seasonal_tables=frozenset()))
     assert not v2["chk__volume_in_band"].all()  # against the trailing median of 20s it fails
 
 
 def test_schema_frame_flags_a_wrong_dtype():
     t = {"placements": frame("placements", [placement("A", "P1", "2020-06-01")])}
     t["placements"]["annual_cost"] = t["placements"]["annual_cost"].astype(str)
-    s = q.schema_frame(t)
+    s = qrules.schema_frame(t)
     bad = s[~s["chk__type_matches"]]
     assert bad["column"].tolist() == ["annual_cost"]
 
@@ -178,7 +179,7 @@ def test_scrub_keeps_row_numbers_only_for_identifying_columns():
     r = {"expectation_config": {"kwargs": {"column": "person_id"}, "meta": {"columns": ["person_id"]}},
          "result": {"partial_unexpected_list": ["P000001"], "partial_unexpected_counts": [{"value": "P000001", "count": 2}],
                     "partial_unexpected_index_list": [{"_row": 3, "person_id": "P000001"}]}}
-    out = q.scrub_result(r, "placements")
+    out = gate.scrub_result(r, "placements")
     assert "P000001" not in json.dumps(out)
     assert out["result"]["partial_unexpected_index_list"] == [{"_row": 3}]
 
@@ -187,18 +188,18 @@ def test_scrub_keeps_row_numbers_only_for_identifying_columns():
 
 
 def test_committed_suites_equal_a_regeneration():
-    committed = q.committed_suites(PROJECT_ROOT / "expectations")
-    built = q.build_suites(q.load_settings())
+    committed = suites.committed_suites(PROJECT_ROOT / "expectations")
+    built = suites.build_suites(settings.load_settings())
     assert sorted(committed) == sorted(built), "run `python -m sendlib.quality build` and commit expectations/"
     for name, suite in built.items():
-        assert q.normalise_suite(committed[name]) == q.normalise_suite(suite.to_json_dict()), (
+        assert suites.normalise_suite(committed[name]) == suites.normalise_suite(suite.to_json_dict()), (
             f"expectations/expectations/{name}_suite.json is stale: run `python -m sendlib.quality build`")
 
 
 def test_committed_project_has_a_checkpoint_and_validation_definition_per_suite():
     root = PROJECT_ROOT / "expectations"
-    names = set(q.committed_suites(root))
-    assert {p.stem for p in (root / "checkpoints").glob("*.json")} == {f"{q.CHECKPOINT}__{n}" for n in names}
+    names = set(suites.committed_suites(root))
+    assert {p.stem for p in (root / "checkpoints").glob("*.json")} == {f"{settings.CHECKPOINT}__{n}" for n in names}
     assert {p.stem for p in (root / "validation_definitions").glob("*.json")} == {f"{n}_validation" for n in names}
     assert (root / "great_expectations.yml").is_file()
 
@@ -214,7 +215,7 @@ def test_validate_tables_small_frames_report_and_assert(tmp_path):
                                            placement("B", "P2", "2020-06-01", cost="-5"),
                                            placement("C", "P3", "2020-06-01")]),
     }
-    report = q.validate_tables(cfg, tables, docs_dir=tmp_path / "docs")
+    report = gate.validate_tables(cfg, tables, docs_dir=tmp_path / "docs")
     assert not report.success
     msgs = {(f.table, f.column, f.rule): f for f in report.failures}
     cost = msgs[("placements", "annual_cost", "range")]
@@ -226,4 +227,4 @@ def test_validate_tables_small_frames_report_and_assert(tmp_path):
     assert f.loc["placements", "passed"] + f.loc["placements", "failed"] == f.loc["placements", "rules"]
     assert (tmp_path / "docs" / "index.html").is_file()
     with pytest.raises(ValidationFailed, match="table 'placements', column 'annual_cost'"):
-        q.assert_valid(cfg, tables)
+        gate.assert_valid(cfg, tables)

@@ -7,7 +7,7 @@ import pytest
 from sendlib.core.config import DEFAULT_CONFIG, load_config
 from sendlib.core.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_config_resolves_paths_from_its_own_folder(monkeypatch, tmp_path):

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import subprocess
-import sys
 from contextlib import redirect_stdout
 
 import pandas as pd

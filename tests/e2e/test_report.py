@@ -1,0 +1,272 @@
+"""The quarterly report run (sendlib.report): small notebooks written here, then the real pack.
+
+The fast tests build a tiny project in a temporary folder: a config, a data folder holding a
+``metadata.yaml`` (extract date 2025-10-15, so ``latest`` is 2025-26Q2) and one CSV, and three
+notebooks that each take the five common parameters. The canonical tables are passed in directly
+(two people: P000123 born 2014-03, P000456 born 2016-11) and the quality gate is replaced by a
+stub, so these tests exercise the runner, not the models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sendlib.core.errors import EXIT_REPORT, ReportFailed, ValidationFailed
+from sendlib.report import outputs, runner
+from report_factory import CODE_MARKER, TABLES, build_project, make_notebook
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+
+
+
+
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A tiny project: config, data folder, reference folder, three notebooks."""
+    return build_project(tmp_path)
+
+
+
+
+def _passes(config, tables):
+    return {"success": True, "n_checks": 3}
+
+
+def run(config, **kw):
+    kw.setdefault("tables", TABLES)
+    kw.setdefault("validator", _passes)
+    kw.setdefault("jobs", 2)
+    kw.setdefault("quiet", True)
+    return runner.run_report(config, "latest", **kw)
+
+
+def _tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ----- the whole run, small notebooks ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_report_writes_a_complete_pack_and_reruns_identically(project):
+    result = run(project)
+    out = project.output_dir / "2025-26Q2"
+    assert result.status == "ok" and result.output_dir == out and result.exit_code == 0
+
+    # one HTML per notebook, no code, no prompts, no stderr or warnings, a TOC, the stylesheet
+    for stem in ("01_alpha", "02_beta", "03_gamma"):
+        page = (out / f"{stem}.html").read_text(encoding="utf-8")
+        assert CODE_MARKER not in page
+        # nbconvert marks a code input as jp-InputArea-editor / jp-CodeMirrorEditor with a highlight
+        # div (markdown cells also sit in a jp-InputArea, so that class alone is not code)
+        for marker in ("jp-InputArea-editor", "jp-CodeMirrorEditor", "hl-ipython3", "jp-InputPrompt",
+                       "jp-OutputPrompt", "jp-CodeCell jp-mod-noOutputs"):
+            assert marker not in page, marker
+        assert "STRAY_WARNING_TEXT" not in page and "STDERR_NOISE" not in page
+        assert "Reporting quarter 2025-26Q2" in page  # stdout is kept; the quarter was injected
+        assert 'href="assets/report.css"' in page
+        assert '<nav class="toc"' in page and 'href="#Findings"' in page
+        assert "<script src=" not in page  # no CDN: opens offline
+    assert (out / "assets" / "report.css").is_file()
+    assert "data:image/png;base64," in (out / "01_alpha.html").read_text(encoding="utf-8")
+
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for stem, title in (("01_alpha", "Alpha section"), ("02_beta", "Beta section"), ("03_gamma", "Gamma section")):
+        assert f'href="{stem}.html"' in index and title in index
+    assert index.count("badge-ok") == 3 and "2025-26Q2" in index
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["quarter"] == "2025-26Q2" and manifest["status"] == "ok"
+    assert manifest["parameters"] == {"quarter": "2025-26Q2", "config_path": str(project.path),
+                                      "data_dir": str(project.data_dir), "tables_dir": "tables",
+                                      "validated": True}
+    data_files = {p.name for p in project.data_dir.iterdir()}
+    assert set(manifest["inputs"]["sha256"]["data"]) == data_files == {"metadata.yaml", "ehcp_plans.csv"}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in manifest["inputs"]["sha256"]["data"].values())
+    assert set(manifest["inputs"]["sha256"]["reference"]) == {"sen2.csv"}
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["config"]["sha256"])
+    assert manifest["packages"]["papermill"] and manifest["packages"]["pandas"]
+    assert manifest["validation"]["success"] is True
+    assert [n["status"] for n in manifest["notebooks"]] == ["ok", "ok", "ok"]
+    assert {"validate", "notebooks", "total"} <= set(manifest["timings_seconds"])
+    assert manifest["checks"]["identifier_scan"]["ids_checked"] == 2
+    assert "git_commit" in manifest and "sendlib_version" in manifest
+
+    assert (out / "tables" / "01_alpha__counts.csv").is_file()
+    assert (out / "dsg_scenarios.xlsx").is_file()  # the finance workbook contract
+    assert "dsg_scenarios.xlsx" in index
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_alpha.ipynb", "02_beta.ipynb",
+                                                                     "03_gamma.ipynb"]
+    assert (out / "run.log").read_text(encoding="utf-8").count(": ok in ") == 3
+    # nothing left behind: no temporary folder, no lock holder, nothing written to data (the empty
+    # lock file stays: the operating system's lock on it is what counts, and it was released)
+    assert sorted(p.name for p in project.output_dir.iterdir()) == [".2025-26Q2.lock", "2025-26Q2"]
+    assert {p.name for p in project.data_dir.iterdir()} == data_files
+
+    # a second run with the same inputs: byte-identical tables, the pack replaced in place
+    first_tables = _tree_bytes(out / "tables")
+    first_manifest = (out / "manifest.json").read_bytes()
+    run(project)
+    assert _tree_bytes(out / "tables") == first_tables
+    assert (out / "manifest.json").read_bytes() != first_manifest  # new run, new timings
+    assert sorted(p.name for p in project.output_dir.iterdir()) == ["2025-26Q2"]
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_fails_the_run_but_not_the_others_or_the_previous_pack(project, tmp_path):
+    run(project)
+    good = project.output_dir / "2025-26Q2"
+    before = _tree_bytes(good)
+
+    make_notebook(project.notebooks_dir, "02_beta", fail=True)
+    with pytest.raises(ReportFailed) as info:
+        run(project)
+    assert info.value.exit_code == EXIT_REPORT
+    message = str(info.value)
+    assert "02_beta" in message and "RuntimeError: told to fail by its parameter" in message
+    assert _tree_bytes(good) == before  # previous good output untouched
+
+    failed = [p for p in project.output_dir.iterdir() if p.name.startswith("failed-2025-26Q2-")]
+    assert len(failed) == 1 and failed[0].name in message
+    folder = failed[0]
+    for stem in ("01_alpha", "02_beta", "03_gamma"):
+        assert (folder / f"{stem}.html").is_file()  # the others ran; the failed one shows where it stopped
+    assert "did not complete" in (folder / "02_beta.html").read_text(encoding="utf-8")
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert index.count("badge-ok") == 2 and index.count("badge-failed") == 1
+    assert "RuntimeError: told to fail by its parameter" in index
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    assert [n["status"] for n in manifest["notebooks"]] == ["ok", "failed", "ok"]
+    assert [p.name for p in project.output_dir.glob(".*")] == [".2025-26Q2.lock"]  # no temporary folder left
+
+
+@pytest.mark.slow
+def test_a_person_id_in_any_output_fails_the_run_without_printing_it(project):
+    make_notebook(project.notebooks_dir, "03_gamma", leak="P000123")
+    with pytest.raises(ReportFailed) as info:
+        run(project)
+    message = str(info.value)
+    assert "identifier scan" in message and "P000123" not in message
+    assert not (project.output_dir / "2025-26Q2").exists()
+    folder = next(project.output_dir.glob("failed-2025-26Q2-*"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    files = {f["file"] for f in manifest["checks"]["findings"] if f["check"] == "identifier scan"}
+    assert "notebooks/03_gamma.ipynb" in files and "03_gamma.html" in files
+    assert "P000123" not in json.dumps(manifest)
+
+
+@pytest.mark.slow
+def test_only_runs_the_named_notebooks(project):
+    result = run(project, only=["beta", "01_alpha"], jobs=1)
+    assert [n.stem for n in result.notebooks] == ["01_alpha", "02_beta"]
+    assert not (result.output_dir / "03_gamma.html").exists()
+
+
+def test_validation_failure_writes_nothing(project):
+    def gate(config, tables):
+        raise ValidationFailed("ehcp_plans: 3 rows fail 'plan_start_date is a date'")
+
+    with pytest.raises(ValidationFailed):
+        run(project, validator=gate)
+    assert not project.output_dir.exists()
+
+
+def test_lock_refuses_a_second_run_and_is_freed_when_its_process_dies(project, tmp_path):
+    out = tmp_path / "outputs"
+    with outputs.quarter_lock(out, "2025-26Q2") as lock:
+        holder = json.loads((out / ".2025-26Q2.lock.json").read_text())
+        assert holder["pid"] == os.getpid()
+        with pytest.raises(ReportFailed, match=f"another report run.*process {os.getpid()}"):
+            with outputs.quarter_lock(out, "2025-26Q2"):
+                pass
+        with pytest.raises(ReportFailed, match="another report run"):
+            run(project)  # the whole run stops at the lock, before writing anything
+        assert not [p for p in out.iterdir() if not p.name.startswith(".2025-26Q2.lock")]
+    assert not (out / ".2025-26Q2.lock.json").exists()
+
+    # a run that dies holding the lock does not block the next one: the OS frees the lock
+    code = ("import sys, time\nfrom sendlib.report.outputs import quarter_lock\n"
+            f"with quarter_lock({str(out)!r}, '2025-26Q2'):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        with pytest.raises(ReportFailed, match=f"process {child.pid}"):
+            with outputs.quarter_lock(out, "2025-26Q2"):
+                pass
+    finally:
+        child.kill()
+        child.wait()
+    with outputs.quarter_lock(out, "2025-26Q2") as again:
+        assert again == lock
+
+
+# ----- the pieces ------------------------------------------------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+# ----- end to end on the shipped synthetic county -------------------------------------------------
+
+
+def _real_pack_available() -> str | None:
+    if not list((REPO / "notebooks").glob("*.ipynb")):
+        return "notebooks/ has no notebooks yet"
+    if not (REPO / "data" / "raw" / "ehcp_plans.csv").is_file():
+        return "data/raw has not been generated"
+    try:
+        import sendlib.quality  # noqa: F401
+    except ImportError:
+        return "sendlib.quality is not available yet"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_real_pack_available() is not None, reason=str(_real_pack_available()))
+def test_end_to_end_on_the_shipped_data(tmp_path):
+    from sendlib.cli import main
+
+    code = main(["report", "--quarter", "latest", "--output-dir", str(tmp_path), "--quiet"])
+    packs = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert code == 0, f"report failed: {[p.name for p in packs]}; see run.log in the failed- folder"
+    (out,) = packs
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok"
+    notebooks = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert [n["stem"] for n in manifest["notebooks"]] == notebooks
+    for stem in notebooks:
+        page = (out / f"{stem}.html").read_text(encoding="utf-8")
+        assert "jp-InputArea-editor" not in page and "Traceback" not in page
+    assert list((out / "tables").glob("*.csv")), "the notebooks published no tables"
+    data_files = {p.relative_to(REPO / "data" / "raw").as_posix() for p in (REPO / "data" / "raw").rglob("*")
+                  if p.is_file() and not p.name.startswith(".")}
+    assert set(manifest["inputs"]["sha256"]["data"]) == data_files
+
+
+
+
+
+

@@ -1,0 +1,37 @@
+"""The high needs / DSG notebook runs and writes the finance workbook beside the tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+import pandas as pd
+import pytest
+
+from sendlib.models.finance import read_comparison
+
+
+
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = REPO / "notebooks" / "06_high_needs_dsg.ipynb"
+
+
+@pytest.mark.slow
+def test_notebook_writes_the_workbook_beside_the_tables(tmp_path):
+    if not (REPO / "data" / "raw" / "ehcp_plans.csv").is_file():
+        pytest.skip("data/raw has not been generated")
+    import papermill as pm
+
+    tables_dir = tmp_path / "pack" / "tables"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"),
+                        parameters={"tables_dir": str(tables_dir), "validated": True, "draws": 300},
+                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    book = tmp_path / "pack" / "dsg_scenarios.xlsx"
+    assert book.is_file()
+    published = pd.read_csv(tables_dir / "06_high_needs_dsg__comparison.csv")
+    sheet = read_comparison(book)
+    pd.testing.assert_frame_equal(sheet.astype(published.dtypes.to_dict()), published)
+    for g in published.groupby("scenario"):
+        d = g[1]
+        assert (d["cumulative_balance_gbp"] == d["opening_balance_gbp"] + d["in_year_balance_gbp"]).all()
