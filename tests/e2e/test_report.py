@@ -120,7 +120,7 @@ def test_report_writes_a_complete_pack_and_reruns_identically(project):
     run(project)
     assert _tree_bytes(out / "tables") == first_tables
     assert (out / "manifest.json").read_bytes() != first_manifest  # new run, new timings
-    assert sorted(p.name for p in project.output_dir.iterdir()) == ["2025-26Q2"]
+    assert sorted(p.name for p in project.output_dir.iterdir()) == [".2025-26Q2.lock", "2025-26Q2"]
 
 
 @pytest.mark.slow
