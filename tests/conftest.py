@@ -10,7 +10,6 @@ from sendlib.core.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_RAW = REPO / "data" / "raw"
-SHARED_DFE = REPO.parent / "shared" / "reference" / "dfe"
 
 
 @pytest.fixture(scope="session")

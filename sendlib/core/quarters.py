@@ -193,11 +193,6 @@ def third_thursday_of_january(year: int) -> pd.Timestamp:
     return first + pd.Timedelta(days=offset + 14)
 
 
-def financial_year_of(date: "dt.date | pd.Timestamp | str") -> str:
-    """Financial year label (``2025-26``) of a date."""
-    return Quarter.containing(date).financial_year
-
-
 def parse_financial_year(text: str) -> int:
     """Start year of a financial year label (``2025-26`` -> 2025); lenient like quarters."""
     m = re.match(r"^\s*(?:fy\s*)?(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$", str(text).lower())

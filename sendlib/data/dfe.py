@@ -393,62 +393,6 @@ def _read_file_cached(path: str, mtime_ns: int, size: int, measures: "tuple[str,
     return read_ees(path, measures=None if measures is None else list(measures), totals_only=totals_only, table=table)
 
 
-# One reader per file, for discoverability (2025 release family, then 2022 release).
-def read_caseload(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """EHC plans at each January census, 2019 onwards (2025 release ``caseload.csv``)."""
-    return read_file("caseload", dfe_dir, measures, totals_only)
-
-
-def read_requests(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Requests for an EHC needs assessment and their outcomes per calendar year (``requests.csv``)."""
-    return read_file("requests", dfe_dir, measures, totals_only)
-
-
-def read_assessments(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """EHC needs assessments and outcomes per calendar year (``assessments.csv``)."""
-    return read_file("assessments", dfe_dir, measures, totals_only)
-
-
-def read_timeliness(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Plans issued within 20 weeks per calendar year (``timeliness_20_week.csv``)."""
-    return read_file("timeliness_20_week", dfe_dir, measures, totals_only)
-
-
-def read_newplans(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """New EHC plans per calendar year by setting (``newplans.csv``)."""
-    return read_file("newplans", dfe_dir, measures, totals_only)
-
-
-def read_ceased_plans(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Plans ceased per calendar year by reason (``ceased_plans.csv``)."""
-    return read_file("ceased_plans", dfe_dir, measures, totals_only)
-
-
-def read_annual_reviews(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Annual reviews per calendar year (``annual_reviews.csv``)."""
-    return read_file("annual_reviews", dfe_dir, measures, totals_only)
-
-
-def read_sen_needs(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """EHC plans at January by primary need (``sen_needs_all_plans.csv``)."""
-    return read_file("sen_needs_all_plans", dfe_dir, measures, totals_only)
-
-
-def read_age_caseload_2022(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Statements and EHC plans at January 2010-2022 by age band (2022 ``sen2_age_caseload.csv``)."""
-    return read_file("sen2_age_caseload", dfe_dir, measures, totals_only)
-
-
-def read_estab_caseload_2022(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Statements and EHC plans at January 2010-2022 by establishment (2022 ``sen2_estab_caseload.csv``)."""
-    return read_file("sen2_estab_caseload", dfe_dir, measures, totals_only)
-
-
-def read_mi_2022(dfe_dir=None, measures=None, totals_only=False) -> pd.DataFrame:
-    """Requests, assessments, new plans and 20-week timeliness 2014-2021 (2022 ``sen2_mi.csv``)."""
-    return read_file("sen2_mi", dfe_dir, measures, totals_only)
-
-
 # --------------------------------------------------------------------------------------------
 # combined series per authority
 # --------------------------------------------------------------------------------------------

@@ -382,7 +382,7 @@ TABLES: dict[str, TableSchema] = {
         ),
         TableSchema(
             "pap_actions",
-            "Priority Action Plan actions (seeds/001) with their BRAG rating at each quarter end.",
+            "Priority Action Plan actions (docs/sources.md) with their BRAG rating at each quarter end.",
             (
                 _c("ref", "str", "PAP reference, e.g. 3A1"),
                 _c("objective", "str", "Action text"),
@@ -413,7 +413,7 @@ def data_model_markdown() -> str:
         "",
         "Generated from `sendlib/schema.py` by `python -m sendlib.data.schema > docs/data-model.md`;",
         "do not edit by hand. Dates are ISO `YYYY-MM-DD`, money is pounds, codes follow SEN2 where",
-        "one exists. Changes from the brief's starting model: `ehcp_requests.outcome_date` and the",
+        "one exists. Beyond the SEN2 return's fields: `ehcp_requests.outcome_date` and the",
         "`refused` outcome (so K2/K3 need no inference); `ehcp_plans.request_id` (links a plan to its",
         "request; empty for plans older than the case data or transferred in); `placements.placement_id`;",
         "`hnb_budget.as_at_quarter` (the forecast outturn changes every quarter); `dsg_income` item",

@@ -19,7 +19,7 @@ shape, one row per variant (:data:`COLUMNS`):
 ``national_year``       the year that figure is for (calendar year, or January census year)
 ``previous_numerator``, ``previous_denominator`` the previous quarter's (so outputs can suppress it too)
 
-Definitions follow ``kpis.md`` (the brief) and the SEN2 guidance; every refinement is in the
+Definitions follow the SEN2 guidance and the SEND Code of Practice (``docs/sources.md``); every refinement is in the
 function's docstring and in ``docs/kpis.md``. All dates are inclusive: a quarter runs from its
 first to its last day, and a spell is "in force on day d" when ``start <= d`` and its end is
 empty or ``>= d``. Targets come only from the config: a KPI without one has no RAG.
@@ -454,7 +454,7 @@ def k1_timeliness(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFr
     permitted exception for ``K1`` (``exception`` false), the % whose ``plan_issued_date -
     request_date`` is at most 140 days (20 weeks). A quarter with no plans issued gives NaN.
     Source: SEN2 guidance (timeliness of new plans, excluding exceptions); SEND Regulations 2014
-    reg. 13; board strategic outcome 4 (seeds/000). National: DfE SEN2, England, calendar year.
+    reg. 13; board strategic outcome 4 (``docs/sources.md``). National: DfE SEN2, England, calendar year.
     """
     return _assemble(_k1, tables, quarter, config)
 
@@ -464,7 +464,7 @@ def k2_refusal_rate(tables: Tables, quarter: Quarter, config: Config) -> pd.Data
 
     Definition: of requests with an assessment decision (``decision`` not empty) whose
     ``decision_date`` falls in the quarter, the % with ``decision == "refuse"``.
-    Source: SEN2 requests (decided not to assess); seeds/000 outcome 3 ("reduction in unsuccessful
+    Source: SEN2 requests (decided not to assess); board strategic outcome 3 ("reduction in unsuccessful
     EHC plan assessment referrals"). National: DfE SEN2 requests, refused / (assessed + refused).
     """
     return _assemble(_k2, tables, quarter, config)
@@ -499,7 +499,7 @@ def k5_placement_mix(tables: Tables, quarter: Quarter, config: Config) -> pd.Dat
     a person with two placements in force that day counts once, in the one with the latest start).
     Headlines: ``K5_mainstream_pct`` (``MAINSTREAM_SETTINGS``) and ``K5_inmss_pct``. Refinement:
     ``K5_no_placement_pct`` holds children with no placement recorded, so the mix sums to 100.
-    Source: SEN2 caseload by establishment type; seeds/000 outcome 3. National: DfE SEN2 caseload.
+    Source: SEN2 caseload by establishment type; board strategic outcome 3. National: DfE SEN2 caseload.
     """
     return _assemble(_k5, tables, quarter, config)
 
@@ -521,7 +521,7 @@ def k7_health_waits(tables: Tables, quarter: Quarter, config: Config) -> pd.Data
     Definition, per :data:`sendlib.data.schema.HEALTH_SERVICE_GROUP` group: of referrals first seen in
     the quarter, the median weeks from ``referral_date`` to ``first_contact_date`` and the % seen
     within 18 weeks (126 days); the waiting list at quarter end (referred on or before the last
-    day, no first contact by then) and its longest wait in weeks. Source: seeds/000 outcome 7;
+    day, no first contact by then) and its longest wait in weeks. Source: board strategic outcome 7 (``docs/sources.md``);
     NHS Constitution 18-week referral-to-treatment standard.
     """
     return _assemble(_k7, tables, quarter, config)
@@ -534,7 +534,7 @@ def k8_suspensions(tables: Tables, quarter: Quarter, config: Config) -> pd.DataF
     the same SEN status on roll at the latest January census on or before the quarter's end
     (summed over phases). A quarterly rate, not annualised. The ratio divides the EHCP rate by the
     no-SEN rate (its numerator and denominator columns hold the two suspension counts).
-    Source: DfE suspensions and permanent exclusions statistics; seeds/000 outcome 3.
+    Source: DfE suspensions and permanent exclusions statistics; board strategic outcome 3.
     """
     return _assemble(_k8, tables, quarter, config)
 
@@ -546,7 +546,7 @@ def k9_preparing_for_adulthood(tables: Tables, quarter: Quarter, config: Config)
     ``K9_transition_plan_pct`` = % of young people aged 14+ with a plan who have a transition
     plan; ``K9_neet_pct`` = % of 16-17 year olds with a plan whose activity is ``neet``, of those
     whose activity is known (DfE NEET convention: ``unknown`` is excluded from the denominator).
-    Source: seeds/000 outcome 8; DfE NEET and participation statistics.
+    Source: board strategic outcome 8; DfE NEET and participation statistics.
     """
     return _assemble(_k9, tables, quarter, config)
 
@@ -569,7 +569,7 @@ def k11_pap_progress(tables: Tables, quarter: Quarter, config: Config) -> pd.Dat
 
     Definition: actions by BRAG at quarter end (``K11_grey`` .. ``K11_blue``), moved up / down
     the BRAG scale since last quarter, and overdue (due before the quarter's last day and not
-    green or blue). Counts; denominator = actions rated. Source: seeds/001 (DfE BRAG definitions).
+    green or blue). Counts; denominator = actions rated. Source: the Priority Action Plan update, May 2024 (``docs/sources.md``).
     """
     return _assemble(_k11, tables, quarter, config)
 
@@ -685,49 +685,3 @@ def wait_distribution(tables: Tables, quarter: Quarter,
     out = out.rename("referrals").reset_index()
     out["band"] = pd.Categorical(out["band"], categories=labels, ordered=True)
     return out
-
-
-# ----- publication -----------------------------------------------------------------------------
-
-
-def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int = 10) -> pd.DataFrame:
-    """The KPI table made safe to publish (small-number suppression, :mod:`sendlib.publish.disclosure`).
-
-    Rules by kind of row: counts (``unit == "count"``): value, numerator and previous value are
-    counts (1 to threshold-1 shown as ``<5``); fractions, rates, medians and averages: numerator and
-    denominator are counts and the value (and previous value) is not shown on a denominator below
-    ``min_denominator`` or a suppressed numerator; budget variances (``K10_variance_*``) are money
-    and left alone. ``change`` is blanked wherever either of its values is not shown. The frame the
-    models use is never changed: this returns a copy.
-    """
-    from sendlib.publish.disclosure import suppress_table  # output-time only
-
-    if frame.empty:
-        return frame.copy()
-    kind = np.select(
-        [frame["kpi"].str.startswith("K10_variance"), frame["unit"] == "count", frame["unit"] == "£"],
-        ["money", "count", "average"], default="fraction")
-    parts = []
-    for k, sub in frame.groupby(kind, sort=False):
-        if k == "money":
-            safe = sub.astype({c: object for c in ["numerator", "denominator", "value", "previous_value", "change"]})
-        elif k == "count":
-            safe = suppress_table(sub, counts=["value", "numerator", "previous_value"], threshold=threshold,
-                                  min_denominator=min_denominator)
-        elif k == "average":  # numerator is total pounds: hide it with the average on small bases
-            safe = suppress_table(sub, counts=["denominator"],
-                                  percentages={"value": "denominator", "numerator": "denominator",
-                                               "previous_value": "previous_denominator"},
-                                  threshold=threshold, min_denominator=min_denominator)
-        else:
-            safe = suppress_table(sub, counts=["numerator", "denominator", "previous_numerator"],
-                                  percentages={"value": ("numerator", "denominator"),
-                                               "previous_value": ("previous_numerator", "previous_denominator")},
-                                  threshold=threshold, min_denominator=min_denominator)
-        parts.append(safe)
-    out = pd.concat(parts).loc[frame.index]
-    hidden = ["", f"<{threshold}", "c"]
-    value_shown = ~out["value"].isin(hidden)
-    out["change"] = out["change"].astype(object).where(value_shown & ~out["previous_value"].isin(hidden), "")
-    out["rag"] = out["rag"].astype(object).where(value_shown, None)  # no RAG for a value not shown
-    return out.drop(columns=["previous_numerator", "previous_denominator"])

@@ -1,6 +1,6 @@
 """Priority Action Plan (PAP) tracker: the 34 actions by BRAG, movement and overdue actions.
 
-The PAP (seeds/001) groups its actions into five priority areas; an action's area is the first
+The PAP (``docs/sources.md``: Priority Action Plan update, May 2024) groups its actions into five priority areas; an action's area is the first
 character of its reference (``1.4`` -> 1, ``2B:3`` -> 2, ``3A1`` -> 3). Each action is rated every
 quarter on the DfE's BRAG scale (:data:`sendlib.data.schema.BRAG_ORDER`: grey, red, amber, green,
 blue, in order of progress).

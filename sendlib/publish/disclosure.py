@@ -126,3 +126,44 @@ def small_counts(df: pd.DataFrame, counts: Sequence[str], threshold: int = 5) ->
         v = pd.to_numeric(df[col], errors="coerce")
         mask |= ((v >= 1) & (v < threshold)).fillna(False).to_numpy()
     return df[mask]
+
+
+def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int = 10) -> pd.DataFrame:
+    """A KPI table (:func:`sendlib.models.kpi.compute_kpis`) made safe to publish.
+
+    Rules by kind of row: counts (``unit == "count"``): value, numerator and previous value are
+    counts (1 to threshold-1 shown as ``<5``); fractions, rates, medians and averages: numerator and
+    denominator are counts and the value (and previous value) is not shown on a denominator below
+    ``min_denominator`` or a suppressed numerator; budget variances (``K10_variance_*``) are money
+    and left alone. ``change`` is blanked wherever either of its values is not shown. The frame the
+    models use is never changed: this returns a copy.
+    """
+    if frame.empty:
+        return frame.copy()
+    kind = np.select(
+        [frame["kpi"].str.startswith("K10_variance"), frame["unit"] == "count", frame["unit"] == "£"],
+        ["money", "count", "average"], default="fraction")
+    parts = []
+    for k, sub in frame.groupby(kind, sort=False):
+        if k == "money":
+            safe = sub.astype({c: object for c in ["numerator", "denominator", "value", "previous_value", "change"]})
+        elif k == "count":
+            safe = suppress_table(sub, counts=["value", "numerator", "previous_value"], threshold=threshold,
+                                  min_denominator=min_denominator)
+        elif k == "average":  # numerator is total pounds: hide it with the average on small bases
+            safe = suppress_table(sub, counts=["denominator"],
+                                  percentages={"value": "denominator", "numerator": "denominator",
+                                               "previous_value": "previous_denominator"},
+                                  threshold=threshold, min_denominator=min_denominator)
+        else:
+            safe = suppress_table(sub, counts=["numerator", "denominator", "previous_numerator"],
+                                  percentages={"value": ("numerator", "denominator"),
+                                               "previous_value": ("previous_numerator", "previous_denominator")},
+                                  threshold=threshold, min_denominator=min_denominator)
+        parts.append(safe)
+    out = pd.concat(parts).loc[frame.index]
+    hidden = ["", f"<{threshold}", "c"]
+    value_shown = ~out["value"].isin(hidden)
+    out["change"] = out["change"].astype(object).where(value_shown & ~out["previous_value"].isin(hidden), "")
+    out["rag"] = out["rag"].astype(object).where(value_shown, None)  # no RAG for a value not shown
+    return out.drop(columns=["previous_numerator", "previous_denominator"])

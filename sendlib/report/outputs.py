@@ -1,7 +1,7 @@
 """The output folder: one run per quarter at a time, and a pack replaced only when complete.
 
-``quarter_lock`` holds an operating-system file lock (``filelock``: ``fcntl`` on Linux and macOS,
-``msvcrt`` on Windows) on ``<output_dir>/.<quarter>.lock``; the OS releases it when the process
+``quarter_lock`` holds an operating-system file lock (the ``filelock`` library, the same on Linux,
+macOS and Windows) on ``<output_dir>/.<quarter>.lock``; the OS releases it when the process
 ends, however it ends, so a lock left by a crashed run never blocks the next one.
 ``replace_atomically`` moves a finished pack into place by renames.
 """

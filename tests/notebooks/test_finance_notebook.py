@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib.models.finance import read_comparison
+from sendlib.publish.finance_workbook import read_comparison
 
 
 

@@ -66,10 +66,8 @@ def test_scenario_file_loads_and_rejects_unknown_keys():
 
 
 def _dfe_dir():
-    for d in (ROOT / "data" / "reference" / "dfe", Path("/work/shared/reference/dfe")):
-        if any(d.rglob("caseload.csv")):
-            return d
-    return None
+    d = ROOT / "data" / "reference" / "dfe"
+    return d if any(d.rglob("caseload.csv")) else None
 
 
 @pytest.mark.skipif(_dfe_dir() is None, reason="DfE SEN2 extract not present")

@@ -1,7 +1,7 @@
 """sendlib.data.dfe: readers and series, on hand-built files and on the real DfE figures.
 
 Real-data facts were checked by hand against the DfE files and the release's own headlines
-(/work/shared/reference/dfe/README.md): England 353,995 EHC plans in January 2019 and 638,745 in
+(DfE, Education, health and care plans, June 2025 release: docs/sources.md): England 353,995 EHC plans in January 2019 and 638,745 in
 January 2025; Oxfordshire (931) 3,554 (January 2019) and 4,627 (January 2021); England's 20-week
 rate excluding exceptions 50.3% (2023) and 46.4% (2024).
 """

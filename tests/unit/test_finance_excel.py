@@ -10,7 +10,8 @@ import yaml
 from openpyxl import load_workbook
 
 from sendlib.cli import main
-from sendlib.models.finance import parse_scenarios, read_comparison, run_finance, write_workbook
+from sendlib.models.finance import parse_scenarios, run_finance
+from sendlib.publish.finance_workbook import read_comparison, write_workbook
 from sendlib.core.quarters import Quarter
 from test_finance import QUARTER, projection, scenario_dict, tables
 

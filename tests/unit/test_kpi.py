@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from sendlib.models import kpi
+from sendlib.publish.disclosure import suppress_kpis
 from sendlib.core.config import KpiTarget, load_config
 from sendlib.core.quarters import Quarter
 from sendlib.data.schema import TABLES
@@ -383,7 +384,7 @@ def test_suppress_kpis_hides_small_numbers_but_not_money():
         dict(kpi="K10_variance_gbp", unit="£", numerator=4.12e6, denominator=4e6, value=1.2e5, previous_value=0.0, change=1.2e5, previous_denominator=4e6),
         dict(kpi="K10_cost_inmss_gbp", unit="£", numerator=70000.0, denominator=1, value=70000.0, previous_value=65000.0, change=5000.0, previous_denominator=1),
     ])
-    safe = kpi.suppress_kpis(f).set_index("kpi")
+    safe = suppress_kpis(f).set_index("kpi")
     assert safe.loc["K4", "value"] == "<5" and safe.loc["K4", "change"] == ""
     assert safe.loc["K2", "numerator"] == "<5" and safe.loc["K2", "value"] == "" and safe.loc["K2", "change"] == ""
     assert safe.loc["K6", "value"] == 80.0 and safe.loc["K6", "previous_value"] == "" and safe.loc["K6", "change"] == ""

@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sendlib.data.loaders import load_tables, resolve_quarter
-    from sendlib.models.kpi import compute_kpis, suppress_kpis
+    from sendlib.models.kpi import compute_kpis
+    from sendlib.publish.disclosure import suppress_kpis
 
     cfg = config_from_args(args)
     tables = load_tables(cfg)

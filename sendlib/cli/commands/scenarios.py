@@ -37,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sendlib.data.loaders import load_tables, resolve_quarter
-    from sendlib.models.finance import load_scenarios, run_finance, write_workbook
+    from sendlib.models.finance import load_scenarios, run_finance
+    from sendlib.publish.finance_workbook import write_workbook
     from sendlib.models import chain
     from sendlib.models.finance.demand import census_years_needed
     from sendlib.models.forecast.scenario import load_scenario

@@ -1,12 +1,11 @@
-"""High needs block and DSG deficit scenarios (models.md section 3).
+"""High needs block and DSG deficit scenarios (``docs/finance.md``).
 
 Load a scenario file (:func:`load_scenarios`), then :func:`run_finance` with the placement
-projection (forecast -> sufficiency) and the ``hnb_budget`` / ``dsg_income`` tables; write the
-workbook with :func:`write_workbook`. See ``docs/finance.md``.
+projection (forecast -> sufficiency) and the ``hnb_budget`` / ``dsg_income`` tables. The finance
+workbook is written by :mod:`sendlib.publish.finance_workbook`.
 """
 
 from sendlib.models.finance.dsg import DSG_CATEGORIES, SETTING_TO_CATEGORY, template_finance, template_placements, template_wide
-from sendlib.models.finance.excel import read_comparison, write_report_workbook, write_workbook
 from sendlib.models.finance.model import (
     FinanceBase,
     SimOutput,
@@ -27,6 +26,6 @@ __all__ = [
     "ASSUMPTIONS", "COMPARISON_COLUMNS", "DSG_CATEGORIES", "SETTING_TO_CATEGORY", "FinanceBase", "FinanceResults",
     "Scenario", "ScenarioFile", "SimOutput", "assumptions_table", "build_base", "carry_forward_balance",
     "central_params", "describe_scenarios", "fan_table", "invest_to_save", "load_scenarios", "parse_scenarios",
-    "probability_table", "read_comparison", "run_finance", "run_monte_carlo", "setting_counts", "simulate",
-    "template_finance", "template_placements", "template_wide", "tornado_table", "write_report_workbook", "write_workbook", "yearly_table", "reconciliation_text",
+    "probability_table", "run_finance", "run_monte_carlo", "setting_counts", "simulate",
+    "template_finance", "template_placements", "template_wide", "tornado_table", "yearly_table", "reconciliation_text",
 ]

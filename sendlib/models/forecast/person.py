@@ -318,17 +318,6 @@ def _population_for(population: pd.DataFrame, years: list[int]) -> np.ndarray:
     return np.nan_to_num(out)
 
 
-def _binom(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binomial draws computed only where ``n > 0`` (most cells of a small county are empty)."""
-    out = np.zeros_like(n)
-    nz = np.flatnonzero(n)
-    if nz.size:
-        pp = p[0] if p.strides[0] == 0 else None  # a per-cell row broadcast over simulations
-        pz = pp[nz % n.shape[1]] if pp is not None else p.ravel()[nz]
-        out.flat[nz] = rng.binomial(n.flat[nz], pz)
-    return out
-
-
 def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int = 1000, seed: int | None = 0,
              settings: PersonSettings | None = None) -> tuple[list[int], np.ndarray, np.ndarray]:
     """Simulate the stock ``horizon`` years ahead.

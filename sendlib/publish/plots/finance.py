@@ -126,19 +126,3 @@ def tornado_chart(tornado: pd.DataFrame, scenario: str | None = None, top: int =
                   ylabel="Assumption (low, high)", source=source, alt_text=alt)
 
 
-def income_expenditure_chart(comparison: pd.DataFrame, scenario: str, source: str = SOURCE) -> ChartResult:
-    """Income against expenditure per year for one scenario (the in-year gap between them)."""
-    c = comparison[comparison["scenario"] == scenario]
-    years = c["financial_year"].tolist()
-    x = np.arange(len(years))
-    fig, ax = plt.subplots()
-    ax.bar(x - 0.2, c["income_gbp"], width=0.4, color=PALETTE[1], label="income")
-    ax.bar(x + 0.2, c["expenditure_gbp"], width=0.4, color=PALETTE[2], label="expenditure", hatch="..", edgecolor="white")
-    ax.set_xticks(x, years)
-    ax.yaxis.set_major_formatter(FuncFormatter(_millions))
-    ax.legend(loc="upper left")
-    gap = float(c["in_year_balance_gbp"].iloc[-1]) if len(c) else 0.0
-    title = (f"{scenario}: spending exceeds income by {_m(gap)} in {years[-1]}" if gap < 0
-             else f"{scenario}: income covers spending in {years[-1]}")
-    alt = f"Bar chart of high needs income and expenditure by financial year, scenario {scenario}."
-    return finish(fig, ax, title=title, xlabel="Financial year", ylabel="£ millions a year", source=source, alt_text=alt)
