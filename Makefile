@@ -11,7 +11,7 @@ QUARTER ?= latest
 CONFIG ?= config/default.yaml
 JOBS ?=
 
-.PHONY: help install report test lab validate kpis bench expectations synth notebooks-clean clean
+.PHONY: help install report test test-fast lint format lab validate kpis bench expectations synth notebooks-clean clean
 
 help: ## List the targets
 	@echo "sendlib: make <target>"
@@ -29,8 +29,19 @@ install: $(STAMP) ## Create .venv and install sendlib with its dev extras
 report: $(STAMP) ## Run the quarterly report (QUARTER=latest by default) into outputs/<quarter>/
 	$(BIN)/sendlib report --quarter $(QUARTER) --config $(CONFIG) $(if $(JOBS),--jobs $(JOBS),)
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the whole test suite (what CI runs): unit, notebooks, end-to-end, browser
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests that execute no notebook, report or browser (tests/unit, under a minute)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(STAMP) ## Check lint and formatting (ruff), as the test suite does
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Fix what ruff can fix and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lab: $(STAMP) ## Open JupyterLab on the notebooks with a registered `sendlib` kernel
 	$(BIN)/python -m ipykernel install --sys-prefix --name sendlib --display-name "Python (sendlib)" >/dev/null

@@ -10,7 +10,7 @@
   both with the per-step timings from each ``manifest.json`` (validation, each notebook's
   execution, HTML export, checks).
 
-The issue's targets (issue 10): report pack <= 20 s wall and <= 6x the import floor, warm.
+Targets: warm, <= 20 s wall and <= 6x the import floor; fresh (nothing reused), <= 30 s wall.
 ``--repeat N`` runs of each (default 3); the notebooks run on ``--jobs`` kernels (default: cores).
 Not a timed test: run on demand with ``make bench`` or
 ``.venv/bin/python benchmarks/bench_report.py [--repeat N] [--jobs N]``.
@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  step {step:<18} median {statistics.median(values):7.2f} s")
         for stem, values in notebooks.items():
             print(f"  notebook {stem:<26} median {statistics.median(values):7.2f} s")
-    w = statistics.median(warm[0])
-    print(f"targets (warm): <= 20 s wall: {'met' if w <= 20 else 'not met'} ({w:.2f} s); <= 6x the floor: "
-          f"{'met' if w <= 6 * floor else 'not met'} ({w / floor:.1f}x)")
+    w, f = statistics.median(warm[0]), statistics.median(fresh[0])
+    print(f"targets: warm <= 20 s wall: {'met' if w <= 20 else 'not met'} ({w:.2f} s); warm <= 6x the floor: "
+          f"{'met' if w <= 6 * floor else 'not met'} ({w / floor:.1f}x); fresh <= 30 s wall: "
+          f"{'met' if f <= 30 else 'not met'} ({f:.2f} s)")
     return 0
 
 
