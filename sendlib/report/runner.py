@@ -177,15 +177,9 @@ class _Run:
 def reuse_store(config: Config) -> Path | None:
     """Where results are kept for later runs with identical inputs (``<output_dir>/.cache``), or
     None when the config's ``report.reuse`` is false."""
-    if _report_option(config, "reuse") is False:
+    if not config.report.reuse:
         return None
     return Path(config.output_dir) / CACHE_DIR
-
-
-def _report_option(config: Config, key: str, default: Any = None) -> Any:
-    """``report.<key>`` from the config (``default`` when unset or the section is missing)."""
-    section = config.report if isinstance(config.report, Mapping) else {}
-    return section.get(key, default)
 
 
 def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -223,10 +217,7 @@ def _now() -> str:
 
 
 def _default_jobs(config: Config) -> int:
-    configured = _report_option(config, "jobs")
-    if configured:
-        return max(1, int(configured))
-    return max(1, os.cpu_count() or 1)
+    return config.report.jobs or max(1, os.cpu_count() or 1)
 
 
 def longest_first(notebooks: Sequence[Path], previous_manifest: Path) -> list[Path]:
@@ -308,8 +299,8 @@ def run_report(
     nb_dir = Path(notebooks_dir).expanduser().resolve() if notebooks_dir else config.notebooks_dir
     notebooks = discover_notebooks(nb_dir, only)
     n_jobs = max(1, int(jobs)) if jobs else _default_jobs(config)
-    if timeout is None and _report_option(config, "cell_timeout_seconds"):
-        timeout = float(_report_option(config, "cell_timeout_seconds"))
+    if timeout is None:
+        timeout = config.report.cell_timeout_seconds
 
     # Kernels start now and import what the notebooks import while this process loads and
     # validates the data; nothing is submitted to them unless the gate passes.
@@ -449,7 +440,7 @@ def _check_outputs(run: _Run) -> tuple[list[Finding], list[Finding], list[str]]:
 def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     """Check the outputs, write the manifest and index, then publish the pack or keep it aside."""
     findings, small, changed = _check_outputs(run)
-    small_mode = str(_report_option(run.config, "small_count_check", "fail"))
+    small_mode = run.config.report.small_count_check
     for f in findings + small:
         (LOG.warning if (f in small and small_mode == "warn") else LOG.error)("%s", f)
     failing = findings + (small if small_mode != "warn" else [])
