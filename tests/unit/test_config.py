@@ -74,3 +74,52 @@ def test_database_url_comes_from_the_environment(tmp_path, monkeypatch):
         cfg.database_url("population")
     monkeypatch.setenv("MY_DB_URL", "sqlite:///x.db")
     assert cfg.database_url("population") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("report: {horizon_yearz: 5}\n", "report.horizon_yearz: unknown key"),
+        ("report: {horizon_years: 0}\n", "report.horizon_years: Input should be greater than or equal to 1"),
+        ("report: {jobs: many}\n", "report.jobs: Input should be a valid integer"),
+        ("report: {small_count_check: ignore}\n", "report.small_count_check: Input should be 'fail' or 'warn'"),
+        ("suppression: {threshold: 0}\n", "suppression.threshold: Input should be greater than or equal to 1"),
+        ("tables: {population: {format: sql, url_env: X}}\n", "tables.population: Value error, a sql source needs"),
+    ],
+)
+def test_errors_name_the_file_the_key_and_the_rule(tmp_path, text, expected):
+    p = _write(tmp_path, "authority: {name: X, dfe_code: '1'}\n" + text)
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert str(err.value).startswith(f"config file {p}: ")
+    assert expected in str(err.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    p = _write(tmp_path, "authority: {name: X}\nreport: {horizon_years: -1, jobz: 2}\n")
+    message = str(pytest.raises(ConfigError, load_config, p).value)
+    assert "authority.dfe_code: is required" in message
+    assert "report.horizon_years" in message and "report.jobz: unknown key" in message
+
+
+def test_report_defaults_are_declared_once_in_the_model(tmp_path):
+    cfg = load_config(_write(tmp_path, "authority: {name: X, dfe_code: 931}\nreport:\n"))
+    assert cfg.dfe_code == "931"  # a number in YAML is still a code
+    assert (cfg.report.horizon_years, cfg.report.reuse, cfg.report.jobs) == (5, True, None)
+    assert cfg.report.small_count_check == "fail" and cfg.report.cell_timeout_seconds is None
+
+
+def test_scenario_files_resolve_from_the_config_then_the_scenarios_folder(tmp_path, monkeypatch):
+    from sendlib.core.errors import UsageError
+
+    p = _write(tmp_path, "authority: {name: X, dfe_code: '1'}\npaths: {scenarios_dir: sc}\n"
+               "report: {forecast_scenario: sc/f.yaml}\n")
+    (tmp_path / "sub" / "sc").mkdir()
+    (tmp_path / "sub" / "sc" / "f.yaml").write_text("name: f\n")
+    (tmp_path / "sub" / "sc" / "other.yaml").write_text("name: o\n")
+    cfg = load_config(p)
+    assert cfg.scenario_file("", "forecast") == tmp_path / "sub" / "sc" / "f.yaml"
+    assert cfg.scenario_file("other.yaml", "sufficiency") == tmp_path / "sub" / "sc" / "other.yaml"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="dsg scenario file not found"):
+        cfg.scenario_file("", "dsg")
