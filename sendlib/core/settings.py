@@ -10,12 +10,13 @@ that failed, for every key that is wrong, and is raised as the caller's error cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sendlib.core.errors import ConfigError
 
@@ -47,6 +48,8 @@ def read_yaml_mapping(path: str | Path, what: str, error: type[Exception] = Conf
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise error(f"{what} {p} is not valid YAML: {exc}") from exc
+    except ValueError as exc:  # a value YAML reads as a date but is no date, e.g. 2025-02-30
+        raise error(f"{what} {p}: a value is not a valid date ({exc}); write dates as YYYY-MM-DD") from exc
     if not isinstance(raw, dict):
         raise error(f"{what} {p} must be a mapping of keys")
     return raw
@@ -102,3 +105,17 @@ def load_settings_file(
     """Read the YAML file at ``path`` and validate it against ``model`` (:func:`parse_settings`)."""
     raw = read_yaml_mapping(path, what, error)
     return parse_settings(model, raw, f"{what} {path}", error, context)
+
+
+def errors_at(problems: Iterable[tuple[tuple[str | int, ...], str, Any]], title: str = "settings") -> ValidationError:
+    """An error to raise from a validator whose rule is about keys below the one it validates.
+
+    ``problems`` are ``(loc, rule, given)``: ``loc`` is relative to what the validator checks
+    (a model or a field) and pydantic prefixes it with the path to there, so the message names
+    the exact key, e.g. ``scenarios.mitigated.assumptions.block_transfer_pct.value`` for a rule
+    checked on the whole file. Use it for cross-field rules (dates in order, a value above a cap
+    set elsewhere in the file); a rule about the validated key itself simply raises ``ValueError``.
+    """
+    details = [InitErrorDetails(type=PydanticCustomError("value_error", rule), loc=tuple(loc), input=given)
+               for loc, rule, given in problems]
+    return ValidationError.from_exception_data(title, details)

@@ -57,13 +57,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, Callable, Generic, Literal, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
+from pydantic import (AfterValidator, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, ValidationInfo,
+                      model_validator)
 
-
-from sendlib.core.settings import read_yaml_mapping
+from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
 from sendlib.core.errors import UsageError
 from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 from sendlib.core.quarters import third_thursday_of_january
@@ -78,17 +79,6 @@ CAPACITY_COLUMNS = ("setting_id", "name", "setting_type", "phase", "designation"
                     "places", "open_date", "close_date", "status")
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TOP_KEYS = {
-    "name", "description", "source", "as_of", "extends",
-    "phases", "designation_map", "unmatched_designation", "usable_places_pct", "match_within", "baseline_excess",
-    "include_proposed", "add_settings", "change_open_date", "change_close_date",
-}
-_REQUIRED = ("name", "source", "as_of", "phases", "designation_map", "unmatched_designation",
-             "usable_places_pct", "match_within", "baseline_excess", "include_proposed")
-_ADD_KEYS = {"setting_id", "name", "setting_type", "phase", "designation", "locality", "places",
-             "open_date", "close_date", "status", "source"}
-_ADD_REQUIRED = ("setting_id", "name", "setting_type", "phase", "designation", "locality",
-                 "places", "open_date", "source")
 
 
 # ----- scenario ---------------------------------------------------------------------------------
@@ -128,6 +118,9 @@ class SufficiencyScenario:
         ``setting_id -> date`` (``change_close_date`` may map to ``None``: no closure).
     sources : mapping
         ``key -> source`` for every assumption, for the assumptions log.
+
+    A scenario file is read by :class:`SufficiencyScenarioFile`, which holds the file's rules;
+    this object is what the model functions use (tests build it directly).
     """
 
     name: str
@@ -165,177 +158,247 @@ def _origin(path: "Path | str | None") -> str:
     return f"scenario file {path}" if path else "scenario"
 
 
-def _parse_date(value: Any, key: str, origin: str, allow_none: bool = False) -> "pd.Timestamp | None":
+# ----- the scenario file: keys, types and rules ------------------------------------------------------
+
+
+def _code(codes: Sequence[str] | Mapping[str, str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in codes:
+            raise ValueError(f"'{value}' is not a {what}; expected one of {list(codes)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _as_text(value: Any) -> Any:
+    """Identifiers YAML reads as numbers (``setting_id: 101``) are text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _sourced(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must say where the assumption comes from")
+    return value
+
+
+def _census_date(value: Any) -> dt.date:
+    """A date written YYYY-MM-DD (quoted or not) that exists."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        if allow_none:
-            return None
-        raise UsageError(f"{origin}: {key} needs a date (YYYY-MM-DD)")
+        raise ValueError("needs a date (YYYY-MM-DD)")
     if isinstance(value, dt.datetime):
-        return pd.Timestamp(value.date())
+        return value.date()
     if isinstance(value, dt.date):
-        return pd.Timestamp(value)
+        return value
     text = str(value).strip()
     if not _DATE_RE.match(text):
-        raise UsageError(f"{origin}: {key} '{value}' is not a date in the form YYYY-MM-DD")
+        raise ValueError(f"'{value}' is not a date in the form YYYY-MM-DD")
     try:
-        return pd.Timestamp(dt.date.fromisoformat(text))
-    except ValueError as exc:
-        raise UsageError(f"{origin}: {key} '{value}' is not a date that exists") from exc
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date that exists") from None
 
 
-def _assumption(raw: Mapping[str, Any], key: str, origin: str) -> tuple[Any, str]:
-    """An assumption written as ``{value: ..., source: ...}``; returns (value, source)."""
-    spec = raw[key]
-    if not isinstance(spec, dict) or "value" not in spec or not str(spec.get("source") or "").strip():
-        raise UsageError(f"{origin}: {key} must be a mapping with 'value' and 'source' (where the assumption comes from)")
-    extra = set(spec) - {"value", "source", "note"}
-    if extra:
-        raise UsageError(f"{origin}: unknown key(s) {key}.{sorted(extra)}; expected value, source, note")
-    return spec["value"], str(spec["source"])
+def _census_date_or_none(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _census_date(value)
+
+
+def _date_as_text(value: Any) -> Any:
+    """``as_of: 2026-11-23`` written without quotes is read as text, as with quotes."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _null_is(empty: Callable[[], Any]) -> BeforeValidator:
+    """A key written with nothing after it (YAML null) is empty: ``""``, ``()`` or ``{}``."""
+    return BeforeValidator(lambda value: empty() if value is None else value)
+
+
+def _include_proposed(value: Any) -> Any:
+    if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(s, str) and s for s in value)):
+        return value
+    raise ValueError("must be true, false or a list of setting_id")
+
+
+Phase = Annotated[str, _code(PHASE, "phase code")]
+Designation = Annotated[str, _code(DESIGNATION, "designation")]
+PrimaryNeed = Annotated[str, _code(PRIMARY_NEED, "primary need code")]
+SpecialistSetting = Annotated[str, _code(SPECIALIST_SETTINGS, "specialist setting type")]
+#: an identifier or label (a number is read as text)
+Label = Annotated[str, BeforeValidator(_as_text), AfterValidator(_not_blank)]
+#: where a figure or a what-if comes from
+Source = Annotated[str, AfterValidator(_sourced)]
+CensusDate = Annotated[dt.date, BeforeValidator(_census_date)]
+CensusDateOrNone = Annotated[dt.date | None, BeforeValidator(_census_date_or_none)]
+T = TypeVar("T")
+
+
+class Assumed(SettingsModel, Generic[T]):
+    """An assumption: ``{value: ..., source: ...}`` (and an optional ``note``)."""
+
+    value: T
+    source: Source
+    note: str = ""
+
+
+class AddedSetting(SettingsModel):
+    """``add_settings[i]``: a what-if capacity row (capacity table columns plus its source)."""
+
+    setting_id: Label
+    name: Label
+    setting_type: SpecialistSetting
+    phase: Phase
+    designation: Designation
+    locality: Label
+    places: Annotated[StrictInt, Field(gt=0)]
+    open_date: CensusDate
+    close_date: CensusDateOrNone = None
+    status: Literal["open", "pipeline", "proposed"] = "pipeline"
+    source: Source
+
+    @model_validator(mode="after")
+    def _closes_after_it_opens(self) -> AddedSetting:
+        if self.close_date is not None and self.close_date <= self.open_date:
+            raise errors_at([(("close_date",), f"must be after its open_date ({self.open_date})", str(self.close_date))])
+        return self
+
+
+class OpenDateChange(SettingsModel):
+    """``change_open_date.<setting_id>``: a new open date and where it comes from."""
+
+    date: CensusDate
+    source: Source
+    note: str = ""
+
+
+class CloseDateChange(SettingsModel):
+    """``change_close_date.<setting_id>``: a new close date (null: the setting does not close)."""
+
+    date: CensusDateOrNone
+    source: Source
+    note: str = ""
+
+
+class SufficiencyScenarioFile(SettingsModel):
+    """A sufficiency scenario file (``config/scenarios/sufficiency.yaml``, or a what-if that
+    ``extends`` one: its keys replace the parent file's, whose ``description`` is not inherited).
+
+    Every assumption is stated in the file with its source (no defaults); the what-if keys
+    (``add_settings``, ``change_open_date``, ``change_close_date``) are empty unless written.
+    Setting ids a what-if names are checked against the capacity table when it is applied
+    (:func:`capacity_in_scenario`).
+    """
+
+    name: Label
+    description: Annotated[str, _null_is(str)] = ""
+    source: str
+    as_of: Annotated[str, BeforeValidator(_date_as_text)]
+    #: the file this one extends (relative to this file's folder), already merged in
+    extends: str | None = None
+    phases: Assumed[Annotated[tuple[Phase, ...], Field(min_length=1)]]
+    designation_map: Assumed[dict[PrimaryNeed, Designation]]
+    unmatched_designation: Assumed[Designation]
+    usable_places_pct: Assumed[Annotated[StrictFloat, Field(gt=0, le=200)]]
+    match_within: Assumed[Literal["locality", "county"]]
+    baseline_excess: Assumed[Literal["none", "hold"]]
+    #: true / false, or the setting_id of the ``proposed`` rows to count
+    include_proposed: Assumed[Annotated[StrictBool | tuple[str, ...], BeforeValidator(_include_proposed)]]
+    add_settings: Annotated[tuple[AddedSetting, ...], _null_is(tuple)] = ()
+    change_open_date: Annotated[dict[Label, OpenDateChange], _null_is(dict)] = Field(default_factory=dict)
+    change_close_date: Annotated[dict[Label, CloseDateChange], _null_is(dict)] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_extended_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """``extends: <file>``: the keys of this file over those of the file it names."""
+        if not isinstance(data, Mapping) or data.get("extends") in (None, ""):
+            return data
+        parent = data["extends"]
+        if not isinstance(parent, str):
+            raise errors_at([(("extends",), "must be a file name", parent)])
+        here = (info.context or {}).get("path")
+        seen = (Path(here).expanduser().resolve(),) if here else ()
+        folder = seen[0].parent if seen else Path.cwd()
+        base_path = Path(parent).expanduser()
+        try:
+            base = read_scenario_mapping(base_path if base_path.is_absolute() else folder / base_path, seen)
+        except UsageError as exc:
+            raise errors_at([(("extends",), str(exc), parent)]) from None
+        base.pop("description", None)
+        return {**base, **data}
+
+    @model_validator(mode="after")
+    def _added_once(self) -> SufficiencyScenarioFile:
+        first: dict[tuple[str, str], int] = {}
+        problems = []
+        for i, s in enumerate(self.add_settings):
+            j = first.setdefault((s.setting_id, s.phase), i)
+            if j != i:
+                problems.append((("add_settings", i), f"lists {s.setting_id} ({s.phase}) again (as add_settings.{j})",
+                                 s.setting_id))
+        if problems:
+            raise errors_at(problems)
+        return self
+
+    def scenario(self, path: "Path | str | None" = None) -> SufficiencyScenario:
+        """The scenario the model functions use (dates as timestamps, what-ifs as capacity rows)."""
+        sources: dict[str, str] = {key: getattr(self, key).source for key in (
+            "phases", "designation_map", "unmatched_designation", "usable_places_pct", "match_within",
+            "baseline_excess", "include_proposed")}
+        rows = []
+        for s in self.add_settings:
+            rows.append({
+                "setting_id": s.setting_id, "name": s.name, "setting_type": s.setting_type, "phase": s.phase,
+                "designation": s.designation, "locality": s.locality, "places": s.places,
+                "open_date": pd.Timestamp(s.open_date),
+                "close_date": None if s.close_date is None else pd.Timestamp(s.close_date), "status": s.status,
+            })
+            sources[f"add_settings.{s.setting_id}.{s.phase}"] = s.source
+        for sid, change in self.change_open_date.items():
+            sources[f"change_open_date.{sid}"] = change.source
+        for sid, change in self.change_close_date.items():
+            sources[f"change_close_date.{sid}"] = change.source
+        include = self.include_proposed.value
+        return SufficiencyScenario(
+            name=self.name,
+            phases=tuple(self.phases.value),
+            designation_map=dict(self.designation_map.value),
+            unmatched_designation=self.unmatched_designation.value,
+            usable_places_pct=float(self.usable_places_pct.value),
+            match_within=self.match_within.value,
+            baseline_excess=self.baseline_excess.value,
+            include_proposed=include if isinstance(include, bool) else False,
+            include_setting_ids=() if isinstance(include, bool) else tuple(include),
+            add_settings=_as_capacity(pd.DataFrame(rows)) if rows else _empty_capacity(),
+            change_open_date={sid: pd.Timestamp(c.date) for sid, c in self.change_open_date.items()},
+            change_close_date={sid: None if c.date is None else pd.Timestamp(c.date)
+                               for sid, c in self.change_close_date.items()},
+            description=self.description,
+            source=self.source,
+            as_of=self.as_of,
+            sources=sources,
+            path=Path(path) if path else None,
+        )
 
 
 def parse_scenario(raw: Mapping[str, Any], *, path: "Path | str | None" = None) -> SufficiencyScenario:
-    """Validate a scenario mapping (already merged with the file it ``extends``).
+    """Validate a scenario mapping (:class:`SufficiencyScenarioFile`); ``path`` is the file it was
+    read from (an ``extends`` is found beside it; without a path, in the current directory).
 
     Raises
     ------
     UsageError
-        Naming the key: unknown key, missing assumption or source, bad date, unknown code,
-        negative or zero places, a duplicated added setting.
+        Naming the file, the key and the rule: unknown key, missing assumption or source, bad
+        date, unknown code, negative or zero places, a duplicated added setting.
     """
-    origin = _origin(path)
-    if not isinstance(raw, Mapping):
-        raise UsageError(f"{origin}: must be a mapping of keys")
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise UsageError(f"{origin}: unknown key(s) {unknown}; expected some of {sorted(_TOP_KEYS)}")
-    missing = [k for k in _REQUIRED if k not in raw]
-    if missing:
-        raise UsageError(f"{origin}: missing key(s) {missing} (every assumption is stated in the scenario)")
-    sources: dict[str, str] = {}
-
-    phases, sources["phases"] = _assumption(raw, "phases", origin)
-    if not isinstance(phases, list) or not phases:
-        raise UsageError(f"{origin}: phases.value must be a list of phases")
-    bad = [p for p in phases if p not in PHASE]
-    if bad:
-        raise UsageError(f"{origin}: phases.value {bad} not phase codes; expected some of {list(PHASE)}")
-
-    dmap, sources["designation_map"] = _assumption(raw, "designation_map", origin)
-    if not isinstance(dmap, dict):
-        raise UsageError(f"{origin}: designation_map.value must map primary need -> designation")
-    for need, des in dmap.items():
-        if need not in PRIMARY_NEED:
-            raise UsageError(f"{origin}: designation_map.value.{need} is not a primary need code "
-                             f"(expected one of {list(PRIMARY_NEED)})")
-        if des not in DESIGNATION:
-            raise UsageError(f"{origin}: designation_map.value.{need}: '{des}' is not a designation "
-                             f"(expected one of {list(DESIGNATION)})")
-
-    unmatched, sources["unmatched_designation"] = _assumption(raw, "unmatched_designation", origin)
-    if unmatched not in DESIGNATION:
-        raise UsageError(f"{origin}: unmatched_designation.value '{unmatched}' is not a designation")
-
-    usable, sources["usable_places_pct"] = _assumption(raw, "usable_places_pct", origin)
-    if isinstance(usable, bool) or not isinstance(usable, (int, float)) or not 0 < float(usable) <= 200:
-        raise UsageError(f"{origin}: usable_places_pct.value must be a number above 0 and at most 200, not {usable!r}")
-
-    match, sources["match_within"] = _assumption(raw, "match_within", origin)
-    if match not in ("locality", "county"):
-        raise UsageError(f"{origin}: match_within.value must be 'locality' or 'county', not {match!r}")
-
-    held, sources["baseline_excess"] = _assumption(raw, "baseline_excess", origin)
-    if held not in ("none", "hold"):
-        raise UsageError(f"{origin}: baseline_excess.value must be 'none' or 'hold', not {held!r}")
-
-    inc, sources["include_proposed"] = _assumption(raw, "include_proposed", origin)
-    if isinstance(inc, bool):
-        include_all, include_ids = inc, ()
-    elif isinstance(inc, list) and all(isinstance(s, str) and s for s in inc):
-        include_all, include_ids = False, tuple(inc)
-    else:
-        raise UsageError(f"{origin}: include_proposed.value must be true, false or a list of setting_id")
-
-    add_rows = []
-    for i, item in enumerate(raw.get("add_settings") or []):
-        key = f"add_settings[{i}]"
-        if not isinstance(item, dict):
-            raise UsageError(f"{origin}: {key} must be a mapping of capacity columns")
-        extra = sorted(set(item) - _ADD_KEYS)
-        if extra:
-            raise UsageError(f"{origin}: unknown key(s) {key}.{extra}; expected some of {sorted(_ADD_KEYS)}")
-        miss = [k for k in _ADD_REQUIRED if item.get(k) in (None, "")]
-        if miss:
-            raise UsageError(f"{origin}: {key} is missing {miss}")
-        key = f"add_settings[{i}] ({item['setting_id']})"
-        if item["setting_type"] not in SPECIALIST_SETTINGS:
-            raise UsageError(f"{origin}: {key}.setting_type '{item['setting_type']}' is not one of {list(SPECIALIST_SETTINGS)}")
-        if item["phase"] not in PHASE:
-            raise UsageError(f"{origin}: {key}.phase '{item['phase']}' is not one of {list(PHASE)}")
-        if item["designation"] not in DESIGNATION:
-            raise UsageError(f"{origin}: {key}.designation '{item['designation']}' is not one of {list(DESIGNATION)}")
-        places = item["places"]
-        if isinstance(places, bool) or not isinstance(places, int):
-            raise UsageError(f"{origin}: {key}.places must be a whole number, not {places!r}")
-        if places <= 0:
-            raise UsageError(f"{origin}: {key}.places must be positive, not {places}")
-        status = item.get("status", "pipeline")
-        if status not in ("open", "pipeline", "proposed"):
-            raise UsageError(f"{origin}: {key}.status '{status}' is not open, pipeline or proposed")
-        opened = _parse_date(item["open_date"], f"{key}.open_date", origin)
-        closed = _parse_date(item.get("close_date"), f"{key}.close_date", origin, allow_none=True)
-        if closed is not None and closed <= opened:
-            raise UsageError(f"{origin}: {key}.close_date must be after its open_date")
-        add_rows.append({
-            "setting_id": str(item["setting_id"]), "name": str(item["name"]),
-            "setting_type": item["setting_type"], "phase": item["phase"],
-            "designation": item["designation"], "locality": str(item["locality"]),
-            "places": places, "open_date": opened, "close_date": closed, "status": status,
-        })
-        sources[f"add_settings.{item['setting_id']}.{item['phase']}"] = str(item["source"])
-    add = _empty_capacity() if not add_rows else _as_capacity(pd.DataFrame(add_rows))
-    dup = add.duplicated(["setting_id", "phase"])
-    if dup.any():
-        row = add[dup].iloc[0]
-        raise UsageError(f"{origin}: add_settings lists {row['setting_id']} ({row['phase']}) twice")
-
-    changes: dict[str, dict[str, Any]] = {}
-    for which in ("change_open_date", "change_close_date"):
-        spec = raw.get(which) or {}
-        if not isinstance(spec, dict):
-            raise UsageError(f"{origin}: {which} must map setting_id -> {{date: YYYY-MM-DD, source: ...}}")
-        parsed: dict[str, Any] = {}
-        for sid, entry in spec.items():
-            key = f"{which}.{sid}"
-            if not isinstance(entry, dict) or "date" not in entry or not str(entry.get("source") or "").strip():
-                raise UsageError(f"{origin}: {key} must be a mapping with 'date' and 'source'")
-            extra = sorted(set(entry) - {"date", "source", "note"})
-            if extra:
-                raise UsageError(f"{origin}: unknown key(s) {key}.{extra}; expected date, source, note")
-            parsed[str(sid)] = _parse_date(entry["date"], f"{key}.date", origin,
-                                           allow_none=which == "change_close_date")
-            sources[key] = str(entry["source"])
-        changes[which] = parsed
-
-    return SufficiencyScenario(
-        name=str(raw["name"]),
-        phases=tuple(phases),
-        designation_map={str(k): str(v) for k, v in dmap.items()},
-        unmatched_designation=str(unmatched),
-        usable_places_pct=float(usable),
-        match_within=str(match),
-        baseline_excess=str(held),
-        include_proposed=include_all,
-        include_setting_ids=include_ids,
-        add_settings=add,
-        change_open_date=changes["change_open_date"],
-        change_close_date=changes["change_close_date"],
-        description=str(raw.get("description") or ""),
-        source=str(raw["source"]),
-        as_of=str(raw["as_of"]),
-        sources=sources,
-        path=Path(path) if path else None,
-    )
+    context = {"path": Path(path)} if path else {}
+    return parse_settings(SufficiencyScenarioFile, raw, _origin(path), UsageError, context).scenario(path)
 
 
 def read_scenario_mapping(path: "str | Path", _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -362,7 +425,7 @@ def read_scenario_mapping(path: "str | Path", _seen: tuple[Path, ...] = ()) -> d
 def load_scenario(path: "str | Path") -> SufficiencyScenario:
     """Load and validate a sufficiency scenario file (see ``config/scenarios/sufficiency.yaml``)."""
     p = Path(path).expanduser().resolve()
-    return parse_scenario(read_scenario_mapping(p), path=p)
+    return parse_scenario(read_yaml_mapping(p, "scenario file", UsageError), path=p)
 
 
 def assumptions_table(scenario: SufficiencyScenario) -> pd.DataFrame:

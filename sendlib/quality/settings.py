@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import pandas as pd
-
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
 from sendlib.core.config import PROJECT_ROOT, Config
-from sendlib.core.settings import read_yaml_mapping
+from sendlib.core.settings import SettingsModel, load_settings_file
 from sendlib.core.errors import ConfigError
 from sendlib.data.schema import TABLES
 
@@ -94,22 +94,141 @@ DATE_ORDER: dict[str, list[tuple[str, str]]] = {
 LOCALITY_TABLES = ("ehcp_requests", "ehcp_plans", "capacity")
 
 
-@dataclass(frozen=True)
-class QualitySettings:
-    """Thresholds from ``config/quality.yaml`` (see that file for sources)."""
+class _Section(SettingsModel):
+    """A section of ``quality.yaml``; an empty section (``volume:`` with nothing under it) is all defaults."""
 
-    min_ratio_of_trailing_median: float = 0.5
-    trailing_quarters: int = 4
-    min_history_quarters: int = 4
-    extract_date_fallback: pd.Timestamp | None = None
-    future_allowed: frozenset[str] = frozenset()
-    money_ceilings: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    plan_life_tolerance_days: int = 0
-    path: Path | None = None
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+def _table_column(key: str) -> str:
+    table, _, column = key.partition(".")
+    if table not in TABLES or column not in TABLES[table].column_names:
+        raise ValueError(f"'{key}' is not a table.column of the schema")
+    return key
+
+
+def _event_table(key: str) -> str:
+    if key not in TABLES or not TABLES[key].event_date:
+        raise ValueError(f"'{key}' is not a table with an event date")
+    return key
+
+
+def _null_is_no_items(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _null_is_no_entries(value: Any) -> Any:
+    return {} if value is None else value
+
+
+#: ``<table>.<column>`` of a schema column
+TableColumn = Annotated[str, AfterValidator(_table_column)]
+#: a table whose schema has an event date (volume is counted by it)
+EventTable = Annotated[str, AfterValidator(_event_table)]
+
+
+class VolumeSettings(_Section):
+    """``volume:``: the row-count band per quarter and which quarters it checks."""
+
+    min_ratio_of_trailing_median: float = Field(0.5, ge=0, le=1)
+    trailing_quarters: int = Field(4, ge=1)
+    min_history_quarters: int = Field(4, ge=1)
     check_last_quarters: int = 12
-    seasonal_tables: frozenset[str] = frozenset()
+    seasonal_tables: Annotated[frozenset[EventTable], BeforeValidator(_null_is_no_items)] = frozenset()
     seasonal_years: int = 3
-    lag_quarters: Mapping[str, int] = field(default_factory=dict)
+    lag_quarters: Annotated[dict[EventTable, int], BeforeValidator(_null_is_no_entries)] = Field(
+        default_factory=dict)
+    source: str = ""
+
+
+class DatesSettings(_Section):
+    """``dates:``: the extract date when the data folder gives none, and columns that may be in the future."""
+
+    #: None: today's date
+    extract_date_fallback: dt.date | None = None
+    future_allowed: Annotated[frozenset[TableColumn], BeforeValidator(_null_is_no_items)] = frozenset()
+    source: str = ""
+
+
+class MoneyCeiling(SettingsModel):
+    """``money_ceilings_gbp.<table>.<column>:``: plausible range of a money column, pounds."""
+
+    min: float | None = None
+    max: float
+    source: str = ""
+
+
+class PlacementSettings(_Section):
+    """``placements:``: how far a placement may run outside its plan's life."""
+
+    plan_life_tolerance_days: int = Field(0, ge=0)
+    source: str = ""
+
+
+class QualitySettings(SettingsModel):
+    """Thresholds from ``config/quality.yaml`` (see that file for sources): the file as read, plus
+    the flat names the gate's rules use (``s.trailing_quarters``, ``s.money_ceilings``, ...)."""
+
+    volume: VolumeSettings = Field(default_factory=VolumeSettings)
+    dates: DatesSettings = Field(default_factory=DatesSettings)
+    money_ceilings_gbp: Annotated[dict[TableColumn, MoneyCeiling], BeforeValidator(_null_is_no_entries)] = (
+        Field(default_factory=dict))
+    placements: PlacementSettings = Field(default_factory=PlacementSettings)
+    #: the file read (None: built in code)
+    _path: Path | None = PrivateAttr(None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def min_ratio_of_trailing_median(self) -> float:
+        return self.volume.min_ratio_of_trailing_median
+
+    @property
+    def trailing_quarters(self) -> int:
+        return self.volume.trailing_quarters
+
+    @property
+    def min_history_quarters(self) -> int:
+        return self.volume.min_history_quarters
+
+    @property
+    def check_last_quarters(self) -> int:
+        return self.volume.check_last_quarters
+
+    @property
+    def seasonal_tables(self) -> frozenset[str]:
+        return self.volume.seasonal_tables
+
+    @property
+    def seasonal_years(self) -> int:
+        return self.volume.seasonal_years
+
+    @property
+    def lag_quarters(self) -> Mapping[str, int]:
+        return self.volume.lag_quarters
+
+    @property
+    def extract_date_fallback(self) -> pd.Timestamp | None:
+        d = self.dates.extract_date_fallback
+        return None if d is None else pd.Timestamp(d)
+
+    @property
+    def future_allowed(self) -> frozenset[str]:
+        return self.dates.future_allowed
+
+    @property
+    def money_ceilings(self) -> Mapping[str, tuple[float | None, float]]:
+        """``table.column -> (min or None, max)``."""
+        return {key: (c.min, c.max) for key, c in self.money_ceilings_gbp.items()}
+
+    @property
+    def plan_life_tolerance_days(self) -> int:
+        return self.placements.plan_life_tolerance_days
 
 
 def quality_path(config: Config | None) -> Path:
@@ -121,53 +240,10 @@ def quality_path(config: Config | None) -> Path:
     return DEFAULT_QUALITY_PATH
 
 
-def load_settings(path: "str | Path | None" = None) -> QualitySettings:
-    """Read and check the quality thresholds; errors name the key (``ConfigError``, exit 2)."""
+def load_settings(path: str | Path | None = None) -> QualitySettings:
+    """Read and check the quality thresholds; an error names the file, the key and the rule
+    (``ConfigError``, exit 2)."""
     p = Path(path) if path else DEFAULT_QUALITY_PATH
-    raw = read_yaml_mapping(p, "quality thresholds file", ConfigError)
-    unknown = set(raw) - {"volume", "dates", "money_ceilings_gbp", "placements"}
-    if unknown:
-        raise ConfigError(f"quality file {p}: unknown section(s) {sorted(unknown)}")
-    vol = raw.get("volume") or {}
-    dates = raw.get("dates") or {}
-    try:
-        ratio = float(vol.get("min_ratio_of_trailing_median", 0.5))
-        trailing = int(vol.get("trailing_quarters", 4))
-        history = int(vol.get("min_history_quarters", 4))
-        tol = int((raw.get("placements") or {}).get("plan_life_tolerance_days", 0))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"quality file {p}: volume / placements values must be numbers ({exc})") from exc
-    if not 0 <= ratio <= 1 or trailing < 1 or history < 1 or tol < 0:
-        raise ConfigError(f"quality file {p}: volume.min_ratio_of_trailing_median must be 0-1, "
-                          "trailing_quarters and min_history_quarters >= 1, plan_life_tolerance_days >= 0")
-    fallback = dates.get("extract_date_fallback")
-    try:
-        fallback_ts = pd.Timestamp(fallback).normalize() if fallback else None
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"quality file {p}: dates.extract_date_fallback is not a date") from exc
-    allowed = frozenset(str(x) for x in dates.get("future_allowed") or [])
-    ceilings: dict[str, tuple[float | None, float | None]] = {}
-    for key, spec in (raw.get("money_ceilings_gbp") or {}).items():
-        table, _, column = str(key).partition(".")
-        if table not in TABLES or column not in TABLES[table].column_names:
-            raise ConfigError(f"quality file {p}: money_ceilings_gbp.{key} is not a table.column")
-        if not isinstance(spec, dict) or "max" not in spec:
-            raise ConfigError(f"quality file {p}: money_ceilings_gbp.{key} needs max (and optional min)")
-        ceilings[key] = (float(spec["min"]) if spec.get("min") is not None else None, float(spec["max"]))
-    for key in allowed:
-        table, _, column = key.partition(".")
-        if table not in TABLES or column not in TABLES[table].column_names:
-            raise ConfigError(f"quality file {p}: dates.future_allowed entry '{key}' is not a table.column")
-    try:
-        last_n = int(vol.get("check_last_quarters", 12))
-        seasonal_years = int(vol.get("seasonal_years", 3))
-        lags = {str(k): int(v) for k, v in (vol.get("lag_quarters") or {}).items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"quality file {p}: volume.check_last_quarters, seasonal_years and lag_quarters "
-                          f"must be whole numbers ({exc})") from exc
-    seasonal = frozenset(str(x) for x in vol.get("seasonal_tables") or [])
-    for key in set(lags) | seasonal:
-        if key not in TABLES or not TABLES[key].event_date:
-            raise ConfigError(f"quality file {p}: volume: '{key}' is not a table with an event date")
-    return QualitySettings(ratio, trailing, history, fallback_ts, allowed, ceilings, tol, p,
-                           last_n, seasonal, seasonal_years, lags)
+    settings = load_settings_file(QualitySettings, p, "quality thresholds file", ConfigError)
+    settings._path = p
+    return settings

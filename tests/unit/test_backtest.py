@@ -65,6 +65,27 @@ def test_scenario_file_loads_and_rejects_unknown_keys():
         parse_scenario({"person": {"incidence": {"trend": "exponential"}}})
 
 
+def test_scenario_file_errors_name_the_dotted_key_and_defaults_are_the_models():
+    with pytest.raises(UsageError, match=r"aggregate\.members\.1: .*'ensemble' is not a base method"):
+        parse_scenario({"aggregate": {"members": ["flow", "ensemble"]}})
+    with pytest.raises(UsageError, match=r"backtest\.select_fallback: .*'best' is not one of"):
+        parse_scenario({"backtest": {"select_fallback": "best"}})
+    with pytest.raises(UsageError, match=r"person\.moves\.trend") as exc:
+        parse_scenario({"person": {"moves": {"trend": "linear"}}, "simulation": {"sims": 0}})
+    assert "simulation.sims" in str(exc.value)  # every wrong key is listed
+    # a partial section keeps the other defaults (incidence stays damped); an empty one is all defaults
+    sc = parse_scenario({"person": {"incidence": {"multiplier": 0.9}}, "aggregate": None,
+                         "backtest": {"horizons": 2}})
+    assert sc.person.incidence.trend == "damped" and sc.person.incidence.multiplier == 0.9
+    assert sc.person.ceasing.trend == "constant" and sc.person.kappa_age == 20.0
+    assert sc.default_method == "mean_growth" and sc.sims == 1000 and sc.seed == 0
+    assert sc.backtest.horizons == 2 and sc.backtest.aggregate == sc.aggregate
+    # the aggregate methods' backend may be chosen in the file
+    assert parse_scenario({"aggregate": {"ets_backend": "statsmodels"}}).aggregate.ets_backend == "statsmodels"
+    with pytest.raises(UsageError, match=r"aggregate\.ets_backend"):
+        parse_scenario({"aggregate": {"ets_backend": "R"}})
+
+
 def _dfe_dir():
     d = ROOT / "data" / "reference" / "dfe"
     return d if any(d.rglob("caseload.csv")) else None

@@ -86,13 +86,13 @@ def test_mitigation_on_an_unknown_setting_type():
             "name": "banding", "kind": "unit_cost_change", "start_year": "2026-27", "change_pct": -3,
             "settings": ["special_school"], "source": "x", "as_of": "2025-01-01"})
     msg = _bad(edit)
-    assert "scenarios.mitigated.mitigations[1].settings" in msg and "special_school" in msg
+    assert "scenarios.mitigated.mitigations.1.settings.0" in msg and "special_school" in msg
 
 
 @pytest.mark.parametrize("year", ["2027-29", "27-28", 2027])
 def test_bad_start_year(year):
     msg = _bad(lambda d: d["scenarios"]["mitigated"]["mitigations"][0].update({"start_year": year}))
-    assert "scenarios.mitigated.mitigations[0].start_year" in msg
+    assert "scenarios.mitigated.mitigations.0.start_year" in msg
 
 
 def test_missing_source_and_bad_as_of():
@@ -131,6 +131,29 @@ def test_extends_merges_mitigations_by_name_and_can_disable():
     sf = parse_scenarios(d)
     assert sf.scenarios["user"].mitigations == ()
     assert len(sf.scenarios["mitigated"].mitigations) == 1
+
+
+def test_a_disabled_mitigation_must_still_be_a_valid_one():
+    d = scenario_dict()
+    d["scenarios"]["user"] = {"extends": "mitigated", "mitigations": [{"name": "new_idea", "kind": "fewer_new_plans",
+                                                                         "enabled": False}]}
+    msg = _bad(lambda x: x.update(d))
+    assert "scenarios.user.mitigations.1.reduction_pct: is required" in msg
+    d["scenarios"]["user"]["mitigations"][0]["reduction_pct"] = 10
+    msg = _bad(lambda x: x.update(d))
+    assert "scenarios.user.mitigations.1.start_year: is required" in msg
+
+
+def test_mitigation_keys_belong_to_its_kind_and_names_are_not_written_in_an_assumption():
+    msg = _bad(lambda d: d["scenarios"]["mitigated"]["mitigations"][0].update({"change_pct": -3}))
+    assert "scenarios.mitigated.mitigations.0.change_pct: unknown key for kind inmss_to_local" in msg
+    msg = _bad(lambda d: _unm(d)["schools_block_gbp"].update({"name": "schools_block_gbp"}))
+    assert "scenarios.unmitigated.assumptions.schools_block_gbp.name: unknown key" in msg
+
+
+def test_a_compare_to_outside_the_file_names_the_key():
+    msg = _bad(lambda d: d["scenarios"]["mitigated"].update({"compare_to": "baseline"}))
+    assert "scenarios.mitigated.compare_to: scenario 'baseline' is not in this file" in msg
 
 
 def test_every_assumption_has_a_description():

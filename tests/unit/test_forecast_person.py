@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sendlib.models.forecast import person
-from sendlib.models.forecast.scenario import PersonSettings, RateSpec
+from sendlib.models.forecast.scenario import PersonSettings, RateSpec, ShrinkageSpec, UncertaintySpec
 from sendlib.models.projection import PlacementProjection
 from sendlib.core.quarters import third_thursday_of_january
 
@@ -88,7 +88,7 @@ def county():
 @pytest.fixture(scope="module")
 def rates(county):
     tables, as_of = county
-    s = PersonSettings(window_years=8, kappa_age=5, kappa_band=20)
+    s = PersonSettings(window_years=8, shrinkage=ShrinkageSpec(kappa_age=5, kappa_band=20))
     return person.estimate_rates(tables["ehcp_plans"], tables["placements"], tables["population"], s, as_of=as_of)
 
 
@@ -143,7 +143,7 @@ def _fixed_rates(stock_age: int, n: int, cease: float = 0.0) -> person.Rates:
 
 
 POPN = pd.DataFrame([(y, a, 1000) for y in range(2020, 2036) for a in range(26)], columns=["year", "age", "population"])
-NO_NOISE = PersonSettings(rate_paths="none", incidence=RateSpec(trend="constant"), ceasing=RateSpec(trend="constant"))
+NO_NOISE = PersonSettings(uncertainty=UncertaintySpec(rate_paths="none"), incidence=RateSpec(trend="constant"), ceasing=RateSpec(trend="constant"))
 
 
 def test_ages_roll_on_and_cohort_leaves_after_25():

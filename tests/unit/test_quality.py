@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -152,8 +151,12 @@ def test_volume_band_and_continuity_by_hand():
     assert v["reference"].iloc[6] == 7.0
 
 
+def _with_volume(s: settings.QualitySettings, **changes) -> settings.QualitySettings:
+    return s.model_copy(update={"volume": s.volume.model_copy(update=changes)})
+
+
 def test_seasonal_tables_compare_the_same_quarter():
-    s = replace(SETTINGS, seasonal_tables=frozenset({"exclusions"}), lag_quarters={})
+    s = _with_volume(SETTINGS, seasonal_tables=frozenset({"exclusions"}), lag_quarters={})
     ex = lambda i, d: {"event_id": f"X{i}", "person_id": f"P{i}", "sen_status": "none", "kind": "suspension",
                        "start_date": d, "days": "1"}
     # Q2 (summer) always low: 5 vs 20 elsewhere; two years of history
@@ -163,7 +166,7 @@ def test_seasonal_tables_compare_the_same_quarter():
     t = {"exclusions": frame("exclusions", [ex(i, d) for i, d in enumerate(dates)])}
     v = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), s)
     assert v["chk__volume_in_band"].all()  # 2019-20Q2: 5 vs last year's Q2 5
-    v2 = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), replace(s, seasonal_tables=frozenset()))
+    v2 = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), _with_volume(s, seasonal_tables=frozenset()))
     assert not v2["chk__volume_in_band"].all()  # against the trailing median of 20s it fails
 
 
@@ -228,3 +231,20 @@ def test_validate_tables_small_frames_report_and_assert(tmp_path):
     assert (tmp_path / "docs" / "index.html").is_file()
     with pytest.raises(ValidationFailed, match="table 'placements', column 'annual_cost'"):
         gate.assert_valid(cfg, tables)
+
+
+def test_settings_refuse_unknown_keys_inside_a_section(tmp_path):
+    bad = tmp_path / "quality.yaml"
+    bad.write_text("volume:\n  trailing_quartrs: 4\nmoney_ceilings_gbp:\n  hnb_budget.budget: {min: 0}\n")
+    with pytest.raises(ConfigError) as exc:
+        settings.load_settings(bad)
+    msg = str(exc.value)
+    assert str(bad) in msg and "volume.trailing_quartrs: unknown key" in msg
+    assert "money_ceilings_gbp.hnb_budget.budget.max: is required" in msg
+    bad.write_text("volume:\n  seasonal_tables: [population]\n  lag_quarters:\n")
+    with pytest.raises(ConfigError, match=r"volume\.seasonal_tables\.0: .*'population' is not a table with an event date"):
+        settings.load_settings(bad)
+    bad.write_text("dates:\n  extract_date_fallback: 2025-03-31\nplacements:\n")
+    s = settings.load_settings(bad)
+    assert s.extract_date_fallback == pd.Timestamp("2025-03-31") and s.plan_life_tolerance_days == 0
+    assert s.trailing_quarters == 4 and s.lag_quarters == {} and s.path == bad

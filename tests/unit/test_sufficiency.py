@@ -321,12 +321,12 @@ def test_timeline_lists_proposed_but_marks_it_not_counted():
     (lambda r: r.update(add_settings=[{"setting_id": "N", "name": "n", "setting_type": "special_academy",
                                        "phase": "primary", "designation": "ASD", "locality": "north",
                                        "places": -8, "open_date": "2027-01-01", "source": "s"}]),
-     "add_settings[0] (N).places"),
+     "add_settings.0.places"),
     (lambda r: r.update(add_settings=[{"setting_id": "N", "name": "n", "setting_type": "inmss",
                                        "phase": "primary", "designation": "ASD", "locality": "north",
                                        "places": 8, "open_date": "2027-01-01", "source": "s"}]),
-     "add_settings[0] (N).setting_type"),
-    (lambda r: r.update(add_settings=[{"setting_id": "N", "places": 8}]), "add_settings[0]"),
+     "add_settings.0.setting_type"),
+    (lambda r: r.update(add_settings=[{"setting_id": "N", "places": 8}]), "add_settings.0.open_date"),
     (lambda r: r["designation_map"]["value"].update(AUT="ASD"), "designation_map.value.AUT"),
     (lambda r: r["designation_map"]["value"].update(ASD="autism"), "designation_map.value.ASD"),
     (lambda r: r.pop("phases"), "phases"),
@@ -390,6 +390,39 @@ def test_unknown_key_in_a_file_names_the_key(tmp_path):
     p.write_text(yaml.safe_dump(raw))
     with pytest.raises(UsageError, match="include_propsed"):
         load_scenario(p)
+
+
+def test_extends_is_resolved_beside_the_file_and_errors_name_the_key(tmp_path):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**RAW_SCENARIO, "description": "the base"}))
+    child = {"extends": "base.yaml", "name": "w", "source": "w", "as_of": "2026-11-23",
+             "include_proposed": {"value": ["P1"], "source": "what-if"}}
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump(child))
+    sc = load_scenario(tmp_path / "w.yaml")
+    assert sc.name == "w" and sc.include_setting_ids == ("P1",) and not sc.include_proposed
+    assert sc.phases == ("primary",) and sc.description == ""  # the parent's description is not inherited
+    assert parse_scenario(child, path=tmp_path / "w.yaml").sources["include_proposed"] == "what-if"
+    (tmp_path / "lost.yaml").write_text(yaml.safe_dump({**child, "extends": "nope.yaml"}))
+    with pytest.raises(UsageError, match=r"lost\.yaml: extends: scenario file not found"):
+        load_scenario(tmp_path / "lost.yaml")
+    (tmp_path / "loop.yaml").write_text(yaml.safe_dump({**child, "extends": "loop.yaml"}))
+    with pytest.raises(UsageError, match=r"extends: .*goes round in a circle"):
+        load_scenario(tmp_path / "loop.yaml")
+
+
+def test_added_settings_close_after_they_open_and_are_listed_once():
+    row = {"setting_id": "N", "name": "n", "setting_type": "special_academy", "phase": "primary",
+           "designation": "ASD", "locality": "north", "places": 8, "open_date": "2027-01-01", "source": "s"}
+    raw = copy.deepcopy(RAW_SCENARIO)
+    raw["add_settings"] = [{**row, "close_date": "2026-08-31"}]
+    with pytest.raises(UsageError, match=r"add_settings\.0\.close_date: must be after its open_date"):
+        parse_scenario(raw)
+    raw["add_settings"] = [row, {**row, "places": 4}]
+    with pytest.raises(UsageError, match=r"add_settings\.1: lists N \(primary\) again"):
+        parse_scenario(raw)
+    raw["add_settings"] = [row, {**row, "phase": "secondary"}]
+    raw["change_close_date"] = {"N": {"date": None, "source": "s"}}
+    sc = parse_scenario(raw)
+    assert sc.add_settings["phase"].tolist() == ["primary", "secondary"] and sc.change_close_date == {"N": None}
 
 
 # ----- today --------------------------------------------------------------------------------------

@@ -35,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give either --data-dir (case data) or --dfe-dir/--la (published data), not both")
     sc = load_scenario(args.scenario or None)
     if args.data_dir:
-        from dataclasses import replace
-
         from sendlib.data.loaders import load_tables
         from sendlib.models.forecast.person import census_years, snapshots
 
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         tot = snaps.groupby("year").size()
         series = pd.DataFrame({"old_la_code": cfg.dfe_code, "la_name": cfg.authority_name, "year": tot.index,
                                "ehc_plans": tot.to_numpy(float), "new_plans": float("nan")})
-        settings = replace(sc.backtest, min_errors=5)
+        settings = sc.backtest.model_copy(update={"min_errors": 5})
         result = backtest_published(series, settings, current_only=False)
     else:
         from sendlib.models.forecast.dfe_series import published_series

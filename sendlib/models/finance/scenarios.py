@@ -6,24 +6,30 @@ plan numbers, the setting-type -> budget-line map, the statutory override date, 
 (start year, effect, investment) and the uncertainty of each assumption (``low``/``high`` and a
 distribution). Nothing numeric that is an assumption lives in code. See ``docs/finance.md``.
 
-Every problem raises :class:`sendlib.core.errors.UsageError` whose message starts with the dotted key
-(``scenarios.mitigated.assumptions.unit_cost_inflation_pct.value``) and says what is expected.
+The file is declared by :class:`ScenarioFile` (sections :class:`StatutoryOverride`,
+:class:`DeficitThreshold`, :class:`BlockTransferCap`, :class:`BudgetLines`, and one
+:class:`Scenario` per name with its :class:`Assumption` and :class:`Mitigation` entries). Every
+problem raises :class:`sendlib.core.errors.UsageError` naming the file, the dotted key
+(``scenarios.mitigated.assumptions.unit_cost_inflation_pct.value``) and what is expected.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping
 
-import yaml
+from pydantic import (AfterValidator, BeforeValidator, Field, PrivateAttr, StrictBool, StringConstraints,
+                      ValidationInfo, field_validator, model_validator)
 
 from sendlib.core.errors import UsageError
 from sendlib.core.quarters import financial_year_label, parse_financial_year
+from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
 from sendlib.data.schema import HNB_LINE, SETTING_TYPE, SPECIALIST_SETTINGS
 
 #: Distributions an uncertain assumption may take. ``low``/``high`` are the minimum/maximum of a
@@ -73,71 +79,366 @@ for _line, _label in HNB_LINE.items():
         f"Annual growth of the part of '{_label}' not driven by plan numbers", "% a year",
         required=False, min_value=-100.0)
 
-_TOP_KEYS = {"version", "description", "statutory_override", "deficit_threshold", "block_transfer_cap",
-             "budget_lines", "scenarios"}
-_ASSUMPTION_KEYS = {"value", "low", "high", "distribution", "source", "as_of", "note"}
-_SCENARIO_KEYS = {"description", "extends", "compare_to", "assumptions", "mitigations"}
 _MITIGATION_KINDS = {
     "fewer_new_plans": {"reduction_pct", "settings"},
     "inmss_to_local": {"places", "to_setting"},
     "unit_cost_change": {"change_pct", "settings"},
 }
+#: keys a kind of mitigation must give, and what they are
+_MITIGATION_NEEDS = {
+    "fewer_new_plans": {"reduction_pct": "% of the projected growth in placements removed"},
+    "inmss_to_local": {"to_setting": "the local specialist setting children move to",
+                       "places": "cumulative local places by financial year, e.g. {\"2026-27\": 16}"},
+    "unit_cost_change": {"settings": "the setting types whose unit costs change", "change_pct": "% change"},
+}
 _MITIGATION_COMMON = {"name", "kind", "description", "start_year", "investment_gbp", "source", "as_of", "enabled"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 
 
-@dataclass(frozen=True)
-class Assumption:
-    """One assumption: central value, optional uncertainty, and provenance."""
+# ----- value types --------------------------------------------------------------------------------
+
+
+def _plain_number(value: Any) -> float:
+    """A plain number; text such as "3%" or "-2" is refused."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, str):
+        raise ValueError(
+            f"'{value}' is text, not a number; write a plain number without quotes, "
+            "% sign or commas (e.g. 3 for 3%, -2 for minus 2%)"
+        )
+    if not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_bounds(v: float, min_value: float | None, max_value: float | None) -> float:
+    if min_value is not None and v < min_value:
+        what = "negative" if min_value == 0 and v < 0 else f"below {min_value:g}"
+        raise ValueError(f"{v:g} is {what}; it must be at least {min_value:g}")
+    if max_value is not None and v > max_value:
+        raise ValueError(f"{v:g} is above the maximum {max_value:g}")
+    return v
+
+
+def _within(min_value: float | None = None, max_value: float | None = None) -> AfterValidator:
+    return AfterValidator(lambda v: _check_bounds(v, min_value, max_value))
+
+
+def _as_of(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date YYYY-MM-DD (when the figure was last checked), got {value!r}")
+
+
+def _financial_year(value: Any) -> int:
+    """A financial year label (``2026-27``) -> its start year."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a financial year in quotes like \"2026-27\", got {value!r}")
+    return parse_financial_year(value)  # a UsageError is a ValueError: reported at the key
+
+
+def _sourced_text(value: str) -> str:
+    if not value:
+        raise ValueError("required (say where the figure comes from)")
+    return value
+
+
+def _setting_type(value: str) -> str:
+    if value not in SETTING_TYPE:
+        raise ValueError(f"setting type '{value}' is unknown; expected one of {sorted(SETTING_TYPE)}")
+    return value
+
+
+def _budget_line(value: str) -> str:
+    if value not in HNB_LINE:
+        raise ValueError(f"budget line '{value}' is unknown; expected one of {sorted(HNB_LINE)}")
+    return value
+
+
+def _scenario_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError("a scenario name is lower case letters, digits and _ (max 24 characters), "
+                         "starting with a letter")
+    return value
+
+
+def _mitigation_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(f"lower case letters, digits and _, at most 24 characters (got {value!r})")
+    return value
+
+
+def _assumption_name(value: str) -> str:
+    if value not in ASSUMPTIONS:
+        close = difflib.get_close_matches(value, sorted(ASSUMPTIONS), n=1)
+        raise ValueError(f"unknown key (assumption '{value}')" + (f"; did you mean '{close[0]}'?" if close else "")
+                         + f"; expected one of {sorted(ASSUMPTIONS)}")
+    return value
+
+
+def _by_year(amounts: dict[int, float]) -> dict[int, float]:
+    return dict(sorted(amounts.items()))
+
+
+def _null_is(empty: Callable[[], Any]) -> BeforeValidator:
+    """A key written with nothing after it (YAML null) is empty: ``""``, ``()`` or ``{}``."""
+    return BeforeValidator(lambda value: empty() if value is None else value)
+
+
+#: a plain number (3 for 3%); text such as "3%" is refused
+Number = Annotated[float, BeforeValidator(_plain_number)]
+#: where a figure comes from (required, not empty)
+Source = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sourced_text)]
+#: when a figure was last checked, YYYY-MM-DD
+AsOf = Annotated[str, BeforeValidator(_as_of)]
+#: a financial year written "2026-27", read as its start year (2026)
+FinancialYear = Annotated[int, BeforeValidator(_financial_year)]
+SettingType = Annotated[str, AfterValidator(_setting_type)]
+Note = Annotated[str, BeforeValidator(lambda v: str(v or ""))]
+#: pounds (or places) by financial year, in year order
+YearAmounts = Annotated[dict[FinancialYear, Annotated[Number, _within(0.0)]], _null_is(dict), AfterValidator(_by_year)]
+
+
+# ----- the file's sections -------------------------------------------------------------------------
+
+
+class _Provenance(SettingsModel):
+    """Where a setting comes from and when it was last checked."""
+
+    source: Source
+    as_of: AsOf
+    note: Note = ""
+
+
+class StatutoryOverride(_Provenance):
+    """``statutory_override``: the financial year the override that keeps DSG deficits off general funds ends."""
+
+    end_financial_year: FinancialYear
+
+    @property
+    def value(self) -> int:
+        """Start year of the last financial year covered (2027 for 2027-28)."""
+        return self.end_financial_year
+
+
+class DeficitThreshold(_Provenance):
+    """``deficit_threshold``: the cumulative deficit (pounds, positive) the probability table reports against."""
+
+    deficit_gbp: Annotated[Number, _within(0.0)]
+
+    @property
+    def value(self) -> float:
+        return self.deficit_gbp
+
+
+class BlockTransferCap(_Provenance):
+    """``block_transfer_cap``: the largest schools block transfer without the Secretary of State's approval."""
+
+    pct_of_schools_block: Annotated[Number, _within(0.0, 100.0)]
+
+    @property
+    def value(self) -> float:
+        return self.pct_of_schools_block
+
+
+class BudgetLines(_Provenance):
+    """``budget_lines``: the high needs budget line each setting type is paid from, and the
+    plan-driven share of lines that are only partly driven by plan numbers."""
+
+    setting_to_line: dict[Annotated[str, AfterValidator(_setting_type)], Annotated[str, AfterValidator(_budget_line)]]
+    plan_driven_share: Annotated[dict[str, Annotated[Number, _within(0.0, 1.0)]], _null_is(dict)] = Field(
+        default_factory=dict)
+
+    @property
+    def value(self) -> None:
+        return None
+
+    @field_validator("setting_to_line")
+    @classmethod
+    def _every_setting_type(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [st for st in SETTING_TYPE if st not in value]
+        if missing:
+            raise ValueError(f"every setting type needs a budget line; missing {missing}")
+        return value
+
+    @field_validator("plan_driven_share")
+    @classmethod
+    def _mapped_lines_only(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        mapped = set((info.data.get("setting_to_line") or {}).values())
+        if "setting_to_line" in info.data:
+            bad = [line for line in value if line not in mapped]
+            if bad:
+                raise errors_at([((line,), f"'{line}' is not a line any setting type maps to", line) for line in bad])
+        return value
+
+
+class Assumption(SettingsModel):
+    """One assumption: central value, optional uncertainty, and provenance.
+
+    ``name`` is the key the assumption is written under (the reader sets it). With ``low`` and
+    ``high`` the distribution is ``triangular`` unless another is given; without, ``fixed``.
+    """
 
     name: str
-    value: float
-    source: str
-    as_of: str
-    low: float | None = None
-    high: float | None = None
-    distribution: str = "fixed"
-    note: str = ""
+    value: Number
+    low: Number | None = None
+    high: Number | None = None
+    distribution: Literal[DISTRIBUTIONS]  # type: ignore[valid-type]
+    source: Source
+    as_of: AsOf
+    note: Note = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_distribution(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "distribution" not in data:
+            uncertain = data.get("low") is not None and data.get("high") is not None
+            return {**data, "distribution": "triangular" if uncertain else "fixed"}
+        return data
+
+    @field_validator("value", "low", "high")
+    @classmethod
+    def _within_the_assumptions_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        spec = ASSUMPTIONS.get(info.data.get("name", ""))
+        if value is None or spec is None:
+            return value
+        return _check_bounds(value, spec.min_value, spec.max_value)
+
+    @model_validator(mode="after")
+    def _low_value_high(self) -> Assumption:
+        low, high = self.low, self.high
+        if (low is None) != (high is None):
+            raise ValueError("give both low and high, or neither")
+        if self.distribution != "fixed" and low is None:
+            raise errors_at([(("distribution",), f"'{self.distribution}' needs low and high", self.distribution)])
+        if low is not None and high is not None and not low <= self.value <= high:
+            raise ValueError(f"low ({low:g}) <= value ({self.value:g}) <= high ({high:g}) does not hold")
+        return self
 
     @property
     def is_uncertain(self) -> bool:
         return self.distribution != "fixed" and self.low is not None and self.high is not None and self.low < self.high
 
 
-@dataclass(frozen=True)
-class Mitigation:
+class Mitigation(SettingsModel):
     """A mitigation: what it changes from ``start_year`` (a financial-year start) and what it costs.
 
     ``kind``: ``fewer_new_plans`` (``reduction_pct`` of the growth in projected placements removed,
     early help), ``inmss_to_local`` (``places``: cumulative local specialist places by financial
     year, each taking a child from an independent / non-maintained special school into
     ``to_setting``), ``unit_cost_change`` (``change_pct`` on the unit costs of ``settings``,
-    e.g. banding).
+    e.g. banding). ``enabled: false`` drops it (a scenario that extends another uses this to
+    drop an inherited one); it must still be a valid mitigation.
+    """
+
+    name: Annotated[str, AfterValidator(_mitigation_name)]
+    kind: Literal["fewer_new_plans", "inmss_to_local", "unit_cost_change"]
+    start_year: FinancialYear
+    source: Source
+    as_of: AsOf
+    description: Note = ""
+    enabled: StrictBool = True
+    settings: tuple[SettingType, ...] = ()
+    reduction_pct: Annotated[Number, _within(0.0, 100.0)] = 0.0
+    change_pct: Annotated[Number, _within(-100.0)] = 0.0
+    places: YearAmounts = Field(default_factory=dict)
+    to_setting: SettingType = ""
+    investment_gbp: YearAmounts = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_of_its_kind(cls, data: Any) -> Any:
+        kind = data.get("kind") if isinstance(data, Mapping) else None
+        if kind not in _MITIGATION_KINDS:
+            return data
+        allowed = _MITIGATION_COMMON | _MITIGATION_KINDS[kind]
+        problems = [((str(k),), f"unknown key for kind {kind}; expected some of {sorted(allowed)}", data[k])
+                    for k in data if k not in allowed]
+        problems += [((k,), f"is required ({what})", None)
+                     for k, what in _MITIGATION_NEEDS[kind].items() if k not in data]
+        if problems:
+            raise errors_at(problems)
+        return data
+
+    @field_validator("settings")
+    @classmethod
+    def _some_settings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("expected a non-empty list of setting types")
+        return value
+
+    @field_validator("to_setting")
+    @classmethod
+    def _local_specialist(cls, value: str) -> str:
+        if value not in SPECIALIST_SETTINGS:
+            raise ValueError(f"'{value}' is not a local specialist setting {list(SPECIALIST_SETTINGS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _places_from_the_start(self) -> Mitigation:
+        early = [y for y in self.places if y < self.start_year]
+        if early:
+            raise errors_at([(("places", financial_year_label(early[0])),
+                              f"{financial_year_label(early[0])} is before start_year {financial_year_label(self.start_year)}",
+                              self.places[early[0]])])
+        return self
+
+
+class Scenario(SettingsModel):
+    """A fully resolved scenario (``extends`` applied; ``name`` is its key in the file).
+
+    ``compare_to``: the scenario its savings and payback are measured against (default
+    ``unmitigated`` for a scenario with mitigations, when the file has one).
     """
 
     name: str
-    kind: str
-    start_year: int
-    source: str
-    as_of: str
-    description: str = ""
-    settings: tuple[str, ...] = ()
-    reduction_pct: float = 0.0
-    change_pct: float = 0.0
-    places: Mapping[int, float] = field(default_factory=dict)
-    to_setting: str = ""
-    investment_gbp: Mapping[int, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A fully resolved scenario (``extends`` applied)."""
-
-    name: str
-    description: str
-    assumptions: Mapping[str, Assumption]
-    mitigations: tuple[Mitigation, ...] = ()
+    description: Annotated[str, _null_is(str)] = ""
     compare_to: str | None = None
+    assumptions: Annotated[dict[Annotated[str, AfterValidator(_assumption_name)], Assumption], _null_is(dict)] = (
+        Field(default_factory=dict))
+    mitigations: Annotated[tuple[Mitigation, ...], _null_is(tuple)] = ()
+
+    @field_validator("assumptions", mode="before")
+    @classmethod
+    def _named_by_key(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        written = [((str(k), "name"), "unknown key", v["name"]) for k, v in value.items()
+                   if isinstance(v, Mapping) and "name" in v]
+        if written:
+            raise errors_at(written)
+        return {k: {**v, "name": k} if isinstance(v, Mapping) else v for k, v in value.items()}
+
+    @field_validator("mitigations")
+    @classmethod
+    def _enabled_once_each(cls, value: tuple[Mitigation, ...]) -> tuple[Mitigation, ...]:
+        seen: set[str] = set()
+        problems = []
+        for i, m in enumerate(value):
+            if not m.enabled:
+                continue
+            if m.name in seen:
+                problems.append(((i, "name"), f"'{m.name}' appears twice", m.name))
+            seen.add(m.name)
+        if problems:
+            raise errors_at(problems)
+        return tuple(m for m in value if m.enabled)
+
+    @model_validator(mode="after")
+    def _required_assumptions(self) -> Scenario:
+        missing = [(("assumptions", name), f"required ({spec.description}, {spec.unit})", None)
+                   for name, spec in ASSUMPTIONS.items() if spec.required and name not in self.assumptions]
+        if missing:
+            raise errors_at(missing)
+        return self
 
     def value(self, name: str) -> float:
         """Central value of an assumption (the neutral value for an absent optional one)."""
@@ -149,126 +450,165 @@ class Scenario:
         return spec.neutral
 
 
-@dataclass(frozen=True)
-class Sourced:
-    """A file-level setting with provenance."""
-
-    value: Any
-    source: str
-    as_of: str
+class _ExtendsError(Exception):
+    def __init__(self, loc: tuple[str, ...], rule: str, given: Any) -> None:
+        super().__init__(rule)
+        self.problem = (loc, rule, given)
 
 
-@dataclass(frozen=True)
-class ScenarioFile:
-    """A validated scenario file."""
+def _resolve_extends(name: str, scen_raw: Mapping[str, Any], chain: list[str]) -> Any:
+    """Merge a scenario over its parent: assumptions replace by name, mitigations by ``name``."""
+    if name in chain:
+        raise _ExtendsError((name, "extends"), f"circular ({' -> '.join(chain + [name])})", name)
+    body = copy.deepcopy(scen_raw[name])
+    body = {} if body is None else body
+    if not isinstance(body, Mapping) or body.get("extends") is None:
+        return body
+    parent = body["extends"]
+    if parent not in scen_raw:
+        raise _ExtendsError((name, "extends"), f"scenario '{parent}' is not in this file; expected one of {sorted(scen_raw)}",
+                            parent)
+    base = _resolve_extends(parent, scen_raw, chain + [name])
+    if not isinstance(base, Mapping):  # the parent's own error is reported under its name
+        return {k: v for k, v in body.items() if k != "extends"}
+    merged = copy.deepcopy(dict(base))
+    merged.update({k: v for k, v in body.items() if k not in ("extends", "assumptions", "mitigations")})
+    merged["description"] = body.get("description", base.get("description", ""))
+    merged["compare_to"] = body.get("compare_to", base.get("compare_to"))
+    base_a, own_a = base.get("assumptions") or {}, body.get("assumptions") or {}
+    merged["assumptions"] = {**base_a, **own_a} if isinstance(base_a, Mapping) and isinstance(own_a, Mapping) else own_a
+    mits, own = list(base.get("mitigations") or []), body.get("mitigations") or []
+    if not isinstance(own, list):
+        merged["mitigations"] = own
+        return merged
+    for m in own:
+        idx = next((i for i, x in enumerate(mits) if isinstance(x, Mapping) and isinstance(m, Mapping)
+                    and x.get("name") == m.get("name")), None)
+        if idx is None:
+            mits.append(m)
+        else:
+            mits[idx] = {**mits[idx], **m}
+    merged["mitigations"] = mits
+    return merged
 
-    path: str
-    description: str
-    statutory_override_end: Sourced  # value: financial-year start (2027 for 2027-28)
-    deficit_threshold_gbp: Sourced  # value: a deficit size in pounds (positive)
-    block_transfer_cap_pct: Sourced
-    setting_to_line: Mapping[str, str]
-    plan_driven_share: Mapping[str, float]
-    budget_lines_source: Sourced
-    scenarios: Mapping[str, Scenario]
+
+class ScenarioFile(SettingsModel):
+    """A DSG scenario file (``config/scenarios/dsg.yaml``), validated, every ``extends`` resolved."""
+
+    version: int = 1
+    description: Annotated[str, _null_is(str)] = ""
+    statutory_override: StatutoryOverride
+    deficit_threshold: DeficitThreshold
+    block_transfer_cap: BlockTransferCap
+    budget_lines: BudgetLines
+    scenarios: dict[Annotated[str, AfterValidator(_scenario_name)], Scenario]
+    _path: str = PrivateAttr("<memory>")
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _resolve(cls, value: Any) -> Any:
+        """Each scenario merged over the one it ``extends``; its name and default ``compare_to`` set."""
+        if not isinstance(value, Mapping):
+            return value
+        out: dict[Any, Any] = {}
+        problems = []
+        for name in value:
+            try:
+                body = _resolve_extends(name, value, [])
+            except _ExtendsError as exc:
+                problems.append(exc.problem)
+                continue
+            if isinstance(body, Mapping):
+                if "name" in body:
+                    problems.append(((name, "name"), "unknown key", body["name"]))
+                body = {**body, "name": str(name)}
+                mits = body.get("mitigations")
+                enabled = isinstance(mits, list) and any(isinstance(m, Mapping) and m.get("enabled", True) is not False
+                                                         for m in mits)
+                if body.get("compare_to") is None and enabled and "unmitigated" in value and name != "unmitigated":
+                    body["compare_to"] = "unmitigated"
+            out[name] = body
+        if problems:
+            raise errors_at(problems)
+        return out
+
+    @field_validator("scenarios")
+    @classmethod
+    def _against_the_file(cls, value: dict[str, Scenario], info: ValidationInfo) -> dict[str, Scenario]:
+        """Rules that need the file's other sections: compare_to, growth of non-plan lines, the transfer cap."""
+        if not value:
+            raise ValueError("at least one scenario is required")
+        problems: list[tuple[tuple[str, ...], str, Any]] = []
+        lines = info.data.get("budget_lines")
+        cap = info.data.get("block_transfer_cap")
+        for name, sc in value.items():
+            if sc.compare_to is not None and sc.compare_to not in value:
+                problems.append(((name, "compare_to"), f"scenario '{sc.compare_to}' is not in this file", sc.compare_to))
+            if lines is not None:
+                for line in _non_plan_lines(lines):
+                    if f"{line}_growth_pct" not in sc.assumptions:
+                        problems.append(((name, "assumptions", f"{line}_growth_pct"),
+                                         f"required: budget line '{line}' has a part not driven by plan numbers, "
+                                         "so it needs its own growth rate", None))
+            bt = sc.assumptions.get("block_transfer_pct")
+            if cap is not None and bt is not None:
+                for fld in ("value", "low", "high"):
+                    v = getattr(bt, fld)
+                    if v is not None and v > cap.value:
+                        problems.append(((name, "assumptions", "block_transfer_pct", fld),
+                                         f"{v:g}% is above the cap of {cap.value:g}% (block_transfer_cap.pct_of_schools_block; "
+                                         "a higher transfer needs the Secretary of State's approval)", v))
+        if problems:
+            raise errors_at(problems)
+        return value
+
+    @property
+    def path(self) -> str:
+        """The file read (``<memory>`` for a mapping given in code)."""
+        return self._path
 
     @property
     def names(self) -> list[str]:
         return list(self.scenarios)
 
+    @property
+    def statutory_override_end(self) -> StatutoryOverride:
+        """``.value``: the financial-year start the override ends in (2027 for 2027-28)."""
+        return self.statutory_override
+
+    @property
+    def deficit_threshold_gbp(self) -> DeficitThreshold:
+        """``.value``: a deficit size in pounds (positive)."""
+        return self.deficit_threshold
+
+    @property
+    def block_transfer_cap_pct(self) -> BlockTransferCap:
+        return self.block_transfer_cap
+
+    @property
+    def setting_to_line(self) -> Mapping[str, str]:
+        return self.budget_lines.setting_to_line
+
+    @property
+    def plan_driven_share(self) -> Mapping[str, float]:
+        return self.budget_lines.plan_driven_share
+
+    @property
+    def budget_lines_source(self) -> BudgetLines:
+        """``.source`` and ``.as_of`` of the budget-line map."""
+        return self.budget_lines
+
     def non_plan_lines(self) -> list[str]:
         """Budget lines with a part not driven by plan numbers (they need a growth assumption)."""
-        mapped = set(self.setting_to_line.values())
-        return [ln for ln in HNB_LINE if ln not in mapped or self.plan_driven_share.get(ln, 1.0) < 1.0]
+        return _non_plan_lines(self.budget_lines)
 
 
-# ----- helpers --------------------------------------------------------------------------------------
+def _non_plan_lines(lines: BudgetLines) -> list[str]:
+    mapped = set(lines.setting_to_line.values())
+    return [ln for ln in HNB_LINE if ln not in mapped or lines.plan_driven_share.get(ln, 1.0) < 1.0]
 
 
-def _number(value: Any, key: str, *, min_value: float | None = None, max_value: float | None = None) -> float:
-    """A plain number; text such as "3%" or "-2" is refused with the key named."""
-    if isinstance(value, bool) or value is None:
-        raise UsageError(f"{key}: expected a number, got {value!r}")
-    if isinstance(value, str):
-        raise UsageError(
-            f"{key}: '{value}' is text, not a number; write a plain number without quotes, "
-            "% sign or commas (e.g. 3 for 3%, -2 for minus 2%)"
-        )
-    if not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise UsageError(f"{key}: expected a finite number, got {value!r}")
-    v = float(value)
-    if min_value is not None and v < min_value:
-        what = "negative" if min_value == 0 and v < 0 else f"below {min_value:g}"
-        raise UsageError(f"{key}: {v:g} is {what}; it must be at least {min_value:g}")
-    if max_value is not None and v > max_value:
-        raise UsageError(f"{key}: {v:g} is above the maximum {max_value:g}")
-    return v
-
-
-def _text(value: Any, key: str) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise UsageError(f"{key}: required (say where the figure comes from)")
-    if not isinstance(value, str):
-        raise UsageError(f"{key}: expected text, got {value!r}")
-    return value.strip()
-
-
-def _as_of(value: Any, key: str) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            pass
-    raise UsageError(f"{key}: expected a date YYYY-MM-DD (when the figure was last checked), got {value!r}")
-
-
-def _fy(value: Any, key: str) -> int:
-    """A financial year label (``2026-27``) -> its start year."""
-    if not isinstance(value, str):
-        raise UsageError(f"{key}: expected a financial year in quotes like \"2026-27\", got {value!r}")
-    try:
-        return parse_financial_year(value)
-    except UsageError as exc:
-        raise UsageError(f"{key}: {exc}") from exc
-
-
-def _mapping(value: Any, key: str) -> dict:
-    if not isinstance(value, dict):
-        raise UsageError(f"{key}: expected a mapping of keys to values, got {type(value).__name__}")
-    return value
-
-
-def _unknown(d: Mapping, allowed: set[str], key: str) -> None:
-    extra = sorted(set(map(str, d)) - allowed)
-    if extra:
-        import difflib
-
-        hints = []
-        for e in extra:
-            close = difflib.get_close_matches(e, sorted(allowed), n=1)
-            hints.append(f"'{key}.{e}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise UsageError(f"{key}: unknown key {', '.join(hints)}; expected some of {sorted(allowed)}")
-
-
-def _setting(value: Any, key: str) -> str:
-    if value not in SETTING_TYPE:
-        raise UsageError(f"{key}: setting type '{value}' is unknown; expected one of {sorted(SETTING_TYPE)}")
-    return str(value)
-
-
-def _sourced(raw: Any, key: str, field_name: str) -> tuple[Any, str, str]:
-    d = _mapping(raw, key)
-    _unknown(d, {field_name, "source", "as_of", "note"}, key)
-    if field_name not in d:
-        raise UsageError(f"{key}.{field_name}: required")
-    return d[field_name], _text(d.get("source"), f"{key}.source"), _as_of(d.get("as_of"), f"{key}.as_of")
-
-
-# ----- parsing --------------------------------------------------------------------------------------
+# ----- reading --------------------------------------------------------------------------------------
 
 
 def load_scenarios(path: "str | Path") -> ScenarioFile:
@@ -278,269 +618,19 @@ def load_scenarios(path: "str | Path") -> ScenarioFile:
     ------
     UsageError
         When the file is missing, not YAML, or any key is unknown or malformed; the message names
-        the key (e.g. ``scenarios.mitigated.mitigations[0].settings``).
+        the file and the key (e.g. ``scenarios.mitigated.mitigations.0.settings.1``).
     """
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise UsageError(f"scenario file not found: {p}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UsageError(f"scenario file {p} is not valid YAML: {exc}") from exc
-    try:
-        return parse_scenarios(raw, origin=str(p))
-    except UsageError as exc:
-        raise UsageError(f"scenario file {p}: {exc}") from exc
+    return parse_scenarios(read_yaml_mapping(p, "scenario file", UsageError), origin=str(p))
 
 
 def parse_scenarios(raw: Any, origin: str = "<memory>") -> ScenarioFile:
     """Validate an already-parsed scenario mapping (see :func:`load_scenarios`)."""
-    top = _mapping(raw, "scenario file")
-    _unknown(top, _TOP_KEYS, "(top level)")
-    for key in ("statutory_override", "deficit_threshold", "block_transfer_cap", "budget_lines", "scenarios"):
-        if key not in top:
-            raise UsageError(f"{key}: required section is missing")
-
-    v, s, a = _sourced(top["statutory_override"], "statutory_override", "end_financial_year")
-    override = Sourced(_fy(v, "statutory_override.end_financial_year"), s, a)
-    v, s, a = _sourced(top["deficit_threshold"], "deficit_threshold", "deficit_gbp")
-    threshold = Sourced(_number(v, "deficit_threshold.deficit_gbp", min_value=0.0), s, a)
-    v, s, a = _sourced(top["block_transfer_cap"], "block_transfer_cap", "pct_of_schools_block")
-    cap = Sourced(_number(v, "block_transfer_cap.pct_of_schools_block", min_value=0.0, max_value=100.0), s, a)
-
-    bl = _mapping(top["budget_lines"], "budget_lines")
-    _unknown(bl, {"setting_to_line", "plan_driven_share", "source", "as_of", "note"}, "budget_lines")
-    bl_src = Sourced(None, _text(bl.get("source"), "budget_lines.source"), _as_of(bl.get("as_of"), "budget_lines.as_of"))
-    s2l_raw = _mapping(bl.get("setting_to_line"), "budget_lines.setting_to_line")
-    s2l: dict[str, str] = {}
-    for st, line in s2l_raw.items():
-        k = f"budget_lines.setting_to_line.{st}"
-        _setting(st, k)
-        if line not in HNB_LINE:
-            raise UsageError(f"{k}: budget line '{line}' is unknown; expected one of {sorted(HNB_LINE)}")
-        s2l[str(st)] = str(line)
-    missing = [st for st in SETTING_TYPE if st not in s2l]
-    if missing:
-        raise UsageError(f"budget_lines.setting_to_line: every setting type needs a budget line; missing {missing}")
-    share: dict[str, float] = {}
-    for line, val in _mapping(bl.get("plan_driven_share") or {}, "budget_lines.plan_driven_share").items():
-        k = f"budget_lines.plan_driven_share.{line}"
-        if line not in set(s2l.values()):
-            raise UsageError(f"{k}: '{line}' is not a line any setting type maps to")
-        share[str(line)] = _number(val, k, min_value=0.0, max_value=1.0)
-
-    scen_raw = _mapping(top["scenarios"], "scenarios")
-    if not scen_raw:
-        raise UsageError("scenarios: at least one scenario is required")
-    for name in scen_raw:
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise UsageError(
-                f"scenarios.{name}: a scenario name is lower case letters, digits and _ (max 24 characters), "
-                "starting with a letter"
-            )
-        _unknown(_mapping(scen_raw[name], f"scenarios.{name}"), _SCENARIO_KEYS, f"scenarios.{name}")
-
-    resolved: dict[str, dict] = {}
-    for name in scen_raw:
-        resolved[name] = _resolve_extends(name, scen_raw, [])
-
-    sf_partial = dict(cap=cap.value)
-    scenarios: dict[str, Scenario] = {}
-    non_plan = [ln for ln in HNB_LINE if ln not in set(s2l.values()) or share.get(ln, 1.0) < 1.0]
-    for name, body in resolved.items():
-        scenarios[name] = _build_scenario(name, body, sf_partial, non_plan, scen_raw)
-    desc = top.get("description", "")
-    return ScenarioFile(
-        path=origin,
-        description=str(desc or ""),
-        statutory_override_end=override,
-        deficit_threshold_gbp=threshold,
-        block_transfer_cap_pct=cap,
-        setting_to_line=s2l,
-        plan_driven_share=share,
-        budget_lines_source=bl_src,
-        scenarios=scenarios,
-    )
-
-
-def _resolve_extends(name: str, scen_raw: Mapping[str, Any], chain: list[str]) -> dict:
-    """Merge a scenario over its parent: assumptions replace by name, mitigations by ``name``."""
-    if name in chain:
-        raise UsageError(f"scenarios.{name}.extends: circular ({' -> '.join(chain + [name])})")
-    body = copy.deepcopy(scen_raw[name]) or {}
-    parent = body.get("extends")
-    if parent is None:
-        return body
-    if parent not in scen_raw:
-        raise UsageError(f"scenarios.{name}.extends: scenario '{parent}' is not in this file; expected one of {sorted(scen_raw)}")
-    base = _resolve_extends(parent, scen_raw, chain + [name])
-    merged = copy.deepcopy(base)
-    merged["description"] = body.get("description", base.get("description", ""))
-    merged["compare_to"] = body.get("compare_to", base.get("compare_to"))
-    a = dict(_mapping(base.get("assumptions") or {}, f"scenarios.{parent}.assumptions"))
-    a.update(_mapping(body.get("assumptions") or {}, f"scenarios.{name}.assumptions"))
-    merged["assumptions"] = a
-    mits = list(base.get("mitigations") or [])
-    own = body.get("mitigations") or []
-    if not isinstance(own, list):
-        raise UsageError(f"scenarios.{name}.mitigations: expected a list of mitigations")
-    for m in own:
-        if not isinstance(m, dict):
-            raise UsageError(f"scenarios.{name}.mitigations: each mitigation is a mapping")
-        idx = next((i for i, x in enumerate(mits) if isinstance(x, dict) and x.get("name") == m.get("name")), None)
-        if idx is None:
-            mits.append(m)
-        else:
-            mits[idx] = {**mits[idx], **m}
-    merged["mitigations"] = mits
-    merged.pop("extends", None)
-    return merged
-
-
-def _build_scenario(name: str, body: Mapping[str, Any], sf: Mapping[str, Any], non_plan: list[str],
-                    scen_raw: Mapping[str, Any]) -> Scenario:
-    key = f"scenarios.{name}"
-    assumptions: dict[str, Assumption] = {}
-    araw = _mapping(body.get("assumptions") or {}, f"{key}.assumptions")
-    for aname, spec_raw in araw.items():
-        akey = f"{key}.assumptions.{aname}"
-        if aname not in ASSUMPTIONS:
-            import difflib
-
-            close = difflib.get_close_matches(str(aname), sorted(ASSUMPTIONS), n=1)
-            raise UsageError(
-                f"{akey}: unknown key (assumption '{aname}')" + (f"; did you mean '{close[0]}'?" if close else "")
-                + f"; expected one of {sorted(ASSUMPTIONS)}"
-            )
-        assumptions[aname] = _build_assumption(aname, spec_raw, akey)
-    for aname, spec in ASSUMPTIONS.items():
-        if spec.required and aname not in assumptions:
-            raise UsageError(f"{key}.assumptions.{aname}: required ({spec.description}, {spec.unit})")
-    for line in non_plan:
-        aname = f"{line}_growth_pct"
-        if aname not in assumptions:
-            raise UsageError(
-                f"{key}.assumptions.{aname}: required: budget line '{line}' has a part not driven by plan "
-                "numbers, so it needs its own growth rate"
-            )
-    bt = assumptions["block_transfer_pct"]
-    for fld in ("value", "low", "high"):
-        v = getattr(bt, fld)
-        if v is not None and v > sf["cap"]:
-            raise UsageError(
-                f"{key}.assumptions.block_transfer_pct.{fld}: {v:g}% is above the cap of {sf['cap']:g}% "
-                "(block_transfer_cap.pct_of_schools_block; a higher transfer needs the Secretary of State's approval)"
-            )
-
-    mits: list[Mitigation] = []
-    mraw = body.get("mitigations") or []
-    if not isinstance(mraw, list):
-        raise UsageError(f"{key}.mitigations: expected a list of mitigations")
-    seen: set[str] = set()
-    for i, m in enumerate(mraw):
-        mit = _build_mitigation(m, f"{key}.mitigations[{i}]")
-        if mit is None:
-            continue
-        if mit.name in seen:
-            raise UsageError(f"{key}.mitigations[{i}].name: '{mit.name}' appears twice")
-        seen.add(mit.name)
-        mits.append(mit)
-    compare_to = body.get("compare_to")
-    if compare_to is not None and compare_to not in scen_raw:
-        raise UsageError(f"{key}.compare_to: scenario '{compare_to}' is not in this file")
-    if compare_to is None and mits and "unmitigated" in scen_raw and name != "unmitigated":
-        compare_to = "unmitigated"
-    return Scenario(name=name, description=str(body.get("description") or ""), assumptions=assumptions,
-                    mitigations=tuple(mits), compare_to=compare_to)
-
-
-def _build_assumption(name: str, raw: Any, key: str) -> Assumption:
-    spec = ASSUMPTIONS[name]
-    if not isinstance(raw, dict):
-        raise UsageError(
-            f"{key}: expected a mapping with value, source and as_of (and optionally low, high, distribution), "
-            f"got {raw!r}"
-        )
-    _unknown(raw, _ASSUMPTION_KEYS, key)
-    if "value" not in raw:
-        raise UsageError(f"{key}.value: required")
-    bounds = dict(min_value=spec.min_value, max_value=spec.max_value)
-    value = _number(raw["value"], f"{key}.value", **bounds)
-    low = _number(raw["low"], f"{key}.low", **bounds) if "low" in raw else None
-    high = _number(raw["high"], f"{key}.high", **bounds) if "high" in raw else None
-    dist = raw.get("distribution", "triangular" if (low is not None and high is not None) else "fixed")
-    if dist not in DISTRIBUTIONS:
-        raise UsageError(f"{key}.distribution: '{dist}' is not one of {list(DISTRIBUTIONS)}")
-    if (low is None) != (high is None):
-        raise UsageError(f"{key}: give both low and high, or neither")
-    if dist != "fixed" and low is None:
-        raise UsageError(f"{key}.distribution: '{dist}' needs low and high")
-    if low is not None and high is not None and not low <= value <= high:
-        raise UsageError(f"{key}: low ({low:g}) <= value ({value:g}) <= high ({high:g}) does not hold")
-    return Assumption(
-        name=name, value=value, low=low, high=high, distribution=str(dist),
-        source=_text(raw.get("source"), f"{key}.source"), as_of=_as_of(raw.get("as_of"), f"{key}.as_of"),
-        note=str(raw.get("note") or ""),
-    )
-
-
-def _year_amounts(raw: Any, key: str, *, min_value: float | None = 0.0) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for fy, amount in _mapping(raw, key).items():
-        out[_fy(fy, f"{key}.{fy}")] = _number(amount, f"{key}.{fy}", min_value=min_value)
-    return dict(sorted(out.items()))
-
-
-def _build_mitigation(raw: Any, key: str) -> Mitigation | None:
-    if not isinstance(raw, dict):
-        raise UsageError(f"{key}: expected a mapping (name, kind, start_year, ...)")
-    kind = raw.get("kind")
-    if kind not in _MITIGATION_KINDS:
-        raise UsageError(f"{key}.kind: '{kind}' is not one of {sorted(_MITIGATION_KINDS)}")
-    _unknown(raw, _MITIGATION_COMMON | _MITIGATION_KINDS[kind], key)
-    if raw.get("enabled", True) is False:
-        return None
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise UsageError(f"{key}.name: required, lower case letters, digits and _ (got {name!r})")
-    if "start_year" not in raw:
-        raise UsageError(f"{key}.start_year: required (the financial year the mitigation starts, e.g. \"2026-27\")")
-    start = _fy(raw["start_year"], f"{key}.start_year")
-    investment = _year_amounts(raw.get("investment_gbp") or {}, f"{key}.investment_gbp")
-    common = dict(
-        name=name, kind=kind, start_year=start, description=str(raw.get("description") or ""),
-        source=_text(raw.get("source"), f"{key}.source"), as_of=_as_of(raw.get("as_of"), f"{key}.as_of"),
-        investment_gbp=investment,
-    )
-    settings: tuple[str, ...] = ()
-    if "settings" in raw:
-        lst = raw["settings"]
-        if not isinstance(lst, list) or not lst:
-            raise UsageError(f"{key}.settings: expected a non-empty list of setting types")
-        settings = tuple(_setting(s, f"{key}.settings") for s in lst)
-    if kind == "fewer_new_plans":
-        if "reduction_pct" not in raw:
-            raise UsageError(f"{key}.reduction_pct: required")
-        return Mitigation(**common, settings=settings,
-                          reduction_pct=_number(raw["reduction_pct"], f"{key}.reduction_pct", min_value=0.0, max_value=100.0))
-    if kind == "unit_cost_change":
-        if not settings:
-            raise UsageError(f"{key}.settings: required (the setting types whose unit costs change)")
-        if "change_pct" not in raw:
-            raise UsageError(f"{key}.change_pct: required")
-        return Mitigation(**common, settings=settings,
-                          change_pct=_number(raw["change_pct"], f"{key}.change_pct", min_value=-100.0))
-    # inmss_to_local
-    to = _setting(raw.get("to_setting"), f"{key}.to_setting")
-    if to not in SPECIALIST_SETTINGS:
-        raise UsageError(f"{key}.to_setting: '{to}' is not a local specialist setting {list(SPECIALIST_SETTINGS)}")
-    if "places" not in raw:
-        raise UsageError(f"{key}.places: required (cumulative local places by financial year, e.g. {{\"2026-27\": 16}})")
-    places = _year_amounts(raw["places"], f"{key}.places")
-    early = [y for y in places if y < start]
-    if early:
-        raise UsageError(f"{key}.places: {financial_year_label(early[0])} is before start_year {financial_year_label(start)}")
-    return Mitigation(**common, places=places, to_setting=to)
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"scenario file {origin} must be a mapping of keys, not {type(raw).__name__}")
+    sf = parse_settings(ScenarioFile, raw, f"scenario file {origin}", UsageError)
+    sf._path = origin
+    return sf
 
 
 def assumptions_table(sf: ScenarioFile) -> "pd.DataFrame":  # noqa: F821

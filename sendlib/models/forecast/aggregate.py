@@ -31,27 +31,34 @@ evidence in ``config/scenarios/forecast.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Annotated, Literal, Sequence
 
 import numpy as np
+from pydantic import AfterValidator
+
+from sendlib.core.settings import SettingsModel
 
 METHODS = ("naive_growth", "mean_growth", "no_change", "damped_ets", "flow", "ensemble")
 
 
-@dataclass(frozen=True)
-class AggregateSettings:
+def _base_method(name: str) -> str:
+    if name not in METHODS or name == "ensemble":
+        raise ValueError(f"'{name}' is not a base method; expected one of {[m for m in METHODS if m != 'ensemble']}")
+    return name
+
+
+class AggregateSettings(SettingsModel):
     """Parameters of the aggregate methods (read from the scenario file's ``aggregate`` section)."""
 
     k: int = 3
     flow_k: int = 3
-    ets_alphas: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 1.0)
-    ets_betas: Sequence[float] = (0.05, 0.2, 0.4, 0.7, 1.0)
-    ets_phis: Sequence[float] = (0.8, 0.9, 0.95, 0.98)
+    ets_alphas: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
+    ets_betas: tuple[float, ...] = (0.05, 0.2, 0.4, 0.7, 1.0)
+    ets_phis: tuple[float, ...] = (0.8, 0.9, 0.95, 0.98)
     ets_min_points: int = 5
-    ets_backend: str = "numpy"
-    members: Sequence[str] = ("mean_growth", "damped_ets", "flow")
-    extra: dict = field(default_factory=dict)
+    ets_backend: Literal["numpy", "statsmodels"] = "numpy"
+    #: ensemble members (geometric mean)
+    members: tuple[Annotated[str, AfterValidator(_base_method)], ...] = ("mean_growth", "damped_ets", "flow")
 
 
 def latest_run(y: np.ndarray) -> np.ndarray:

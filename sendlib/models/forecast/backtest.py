@@ -27,28 +27,46 @@ scenario file), starting from ``fallback`` when nothing has been observed yet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field
 
-from sendlib.models.forecast.aggregate import AggregateSettings, ensemble, forecast, latest_run
+from sendlib.core.settings import SettingsModel
+from sendlib.models.forecast.aggregate import METHODS, AggregateSettings, ensemble, forecast, latest_run
 
 INTERVALS = (0.8, 0.95)
 
 
-@dataclass(frozen=True)
-class BacktestSettings:
-    """What the backtest runs: methods, horizons, the selection rule and interval settings."""
+def _backtest_method(name: str) -> str:
+    if name not in METHODS and name != "select":
+        raise ValueError(f"'{name}' is not one of {[*METHODS, 'select']}")
+    return name
 
-    methods: Sequence[str] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble", "no_change")
+
+#: an aggregate method, or ``select`` (the selection rule, backtested)
+BacktestMethod = Annotated[str, AfterValidator(_backtest_method)]
+
+
+class BacktestSection(SettingsModel):
+    """The ``backtest:`` section of the forecast scenario file: methods, horizons, the selection
+    rule and interval settings."""
+
+    methods: tuple[BacktestMethod, ...] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble", "no_change")
     horizons: int = 3
-    select_candidates: Sequence[str] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble")
-    select_fallback: str = "ensemble"
+    select_candidates: tuple[BacktestMethod, ...] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble")
+    select_fallback: BacktestMethod = "ensemble"
     min_errors: int = 50
+
+
+class BacktestSettings(BacktestSection):
+    """What the backtest runs: the file's ``backtest`` section plus the aggregate methods'
+    parameters and, optionally, the first origin year scored."""
+
     first_origin: int | None = None
-    aggregate: AggregateSettings = field(default_factory=AggregateSettings)
+    aggregate: AggregateSettings = Field(default_factory=AggregateSettings)
 
 
 @dataclass
@@ -260,12 +278,10 @@ def forecast_published(series: pd.DataFrame, horizon: int, method: str, codes: S
         ``upper_80``, ``lower_95``, ``upper_95``, ``method``; plus the history as rows with
         ``kind`` = ``actual`` (``median`` = the published count) before the ``forecast`` rows.
     """
-    from dataclasses import replace
-
     from sendlib.models.forecast.dfe_series import to_wide
 
     s = settings or BacktestSettings()
-    bt = run_backtest(*_wide_args(series), settings=replace(s, methods=(method,), horizons=horizon))
+    bt = run_backtest(*_wide_args(series), settings=s.model_copy(update={"methods": (method,), "horizons": horizon}))
     errs = bt.cases
     all_codes, years, stock, new = to_wide(series)
     fc = forecast(method, stock, horizon, new, s.aggregate)
