@@ -26,7 +26,7 @@ from sendlib.core.config import Config, load_config
 from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.publish.disclosure import suppress_table
 from sendlib.core.quarters import Quarter
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 if TYPE_CHECKING:
     from sendlib.models import chain

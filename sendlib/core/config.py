@@ -120,7 +120,7 @@ class ConfigFile(SettingsModel):
     @field_validator("tables")
     @classmethod
     def _canonical_tables_only(cls, value: dict[str, TableSourceSettings]) -> dict[str, TableSourceSettings]:
-        from sendlib.data.schema import TABLES  # noqa: PLC0415  (the schema names the canonical tables)
+        from sendlib.core.schema import TABLES  # noqa: PLC0415  (the schema names the canonical tables)
 
         unknown = sorted(set(value) - set(TABLES))
         if unknown:

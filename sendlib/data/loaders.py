@@ -22,7 +22,7 @@ import yaml
 
 from sendlib.core.config import Config, TableSource, load_config
 from sendlib.core.errors import DataError
-from sendlib.data.schema import TABLES, Column, TableSchema
+from sendlib.core.schema import TABLES, Column, TableSchema
 
 METADATA_FILE = "metadata.yaml"
 
@@ -67,7 +67,7 @@ def load_table(name: str, config: Config | None = None, *, source: TableSource |
     Parameters
     ----------
     name : str
-        A table in :data:`sendlib.data.schema.TABLES`.
+        A table in :data:`sendlib.core.schema.TABLES`.
     config : Config, optional
         Where the table comes from (default: the repository's default config).
     source : TableSource, optional

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from sendlib.core.config import Config, KpiTarget
 from sendlib.models.pap import progress_counts
 from sendlib.core.quarters import Quarter
-from sendlib.data.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
+from sendlib.core.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -518,7 +518,7 @@ def k6_annual_reviews(tables: Tables, quarter: Quarter, config: Config) -> pd.Da
 def k7_health_waits(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
     """K7: children's health waits per group (``neurodevelopmental``, ``integrated_therapies``).
 
-    Definition, per :data:`sendlib.data.schema.HEALTH_SERVICE_GROUP` group: of referrals first seen in
+    Definition, per :data:`sendlib.core.schema.HEALTH_SERVICE_GROUP` group: of referrals first seen in
     the quarter, the median weeks from ``referral_date`` to ``first_contact_date`` and the % seen
     within 18 weeks (126 days); the waiting list at quarter end (referred on or before the last
     day, no first contact by then) and its longest wait in weeks. Source: board strategic outcome 7 (``docs/sources.md``);

@@ -2,7 +2,7 @@
 
 The PAP (``docs/sources.md``: Priority Action Plan update, May 2024) groups its actions into five priority areas; an action's area is the first
 character of its reference (``1.4`` -> 1, ``2B:3`` -> 2, ``3A1`` -> 3). Each action is rated every
-quarter on the DfE's BRAG scale (:data:`sendlib.data.schema.BRAG_ORDER`: grey, red, amber, green,
+quarter on the DfE's BRAG scale (:data:`sendlib.core.schema.BRAG_ORDER`: grey, red, amber, green,
 blue, in order of progress).
 
 Refinements (also in ``docs/kpis.md``):
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.core.quarters import Quarter
-from sendlib.data.schema import BRAG_ORDER
+from sendlib.core.schema import BRAG_ORDER
 
 #: Ratings that count as delivered for the overdue rule.
 DELIVERED = ("green", "blue")

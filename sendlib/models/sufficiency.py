@@ -9,7 +9,7 @@ Definitions (also in ``docs/sufficiency.md``)
 ---------------------------------------------
 Specialist demand
     Projected children with a plan in ``resourced_provision``, ``special_maintained`` or
-    ``special_academy`` (:data:`sendlib.data.schema.SPECIALIST_SETTINGS`) at each January census, in
+    ``special_academy`` (:data:`sendlib.core.schema.SPECIALIST_SETTINGS`) at each January census, in
     the scenario's ``phases``, grouped by ``phase`` x ``designation`` x ``locality`` (the child's
     home locality). Setting types are pooled: a place is a place of that designation.
 Designation of a child
@@ -68,13 +68,13 @@ from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read
 from sendlib.core.errors import UsageError
 from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 from sendlib.core.quarters import third_thursday_of_january
-from sendlib.data.schema import DESIGNATION, PHASE, PRIMARY_NEED, SPECIALIST_SETTINGS
+from sendlib.core.schema import DESIGNATION, PHASE, PRIMARY_NEED, SPECIALIST_SETTINGS
 
 #: The level at which demand meets capacity (and overflow is computed).
 KEY = ("phase", "designation", "locality")
 #: Where overflow goes: independent and non-maintained special schools.
 OVERFLOW_SETTING = "inmss"
-#: Columns of a capacity row (``sendlib.data.schema.TABLES['capacity']``).
+#: Columns of a capacity row (``sendlib.core.schema.TABLES['capacity']``).
 CAPACITY_COLUMNS = ("setting_id", "name", "setting_type", "phase", "designation", "locality",
                     "places", "open_date", "close_date", "status")
 
@@ -96,7 +96,7 @@ class SufficiencyScenario:
         Phases whose specialist demand is compared with capacity (the phases the capacity table
         plans for). Specialist demand in other phases is left as projected.
     designation_map : mapping
-        ``primary_need -> capacity designation`` (a :data:`sendlib.data.schema.DESIGNATION` code).
+        ``primary_need -> capacity designation`` (a :data:`sendlib.core.schema.DESIGNATION` code).
     unmatched_designation : str
         Where a need with no map entry, or with no designated setting in its phase, is counted.
     usable_places_pct : float

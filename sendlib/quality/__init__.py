@@ -1,4 +1,4 @@
-"""The data-quality gate: Great Expectations suites built from :mod:`sendlib.data.schema` plus hand rules.
+"""The data-quality gate: Great Expectations suites built from :mod:`sendlib.core.schema` plus hand rules.
 
 Nothing downstream may run on data that fails here. The gate has two layers:
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sendlib.core.config import Config
 from sendlib.core.errors import ValidationFailed
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 from sendlib.quality.rules import derive_frames, resolve_extract_date
 from sendlib.quality.settings import QualitySettings, ROW, SCHEMA, SUMMARY_FRAMES, VOLUME, load_settings, quality_path
 from sendlib.quality.rules import import_gx
@@ -340,7 +340,7 @@ def assert_valid(config: Config, tables: "Iterable[str] | Mapping[str, pd.DataFr
 
 
 #: sendlib source files (besides the quality package's own) whose code decides a validation result
-_RULE_SOURCES = ("data/schema.py", "data/loaders.py", "core/config.py")
+_RULE_SOURCES = ("core/schema.py", "data/loaders.py", "core/config.py")
 
 
 def _rule_sources() -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import pandas as pd
 
 
 from sendlib.core.config import Config
-from sendlib.data.schema import TABLES, TableSchema
+from sendlib.core.schema import TABLES, TableSchema
 from sendlib.quality.settings import CHECK, DATE_ORDER, KIND_TYPES, LOCALITY_TABLES, QualitySettings, ROW, SCHEMA, VOLUME, load_settings
 
 

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_
 from sendlib.core.config import PROJECT_ROOT, Config
 from sendlib.core.settings import SettingsModel, load_settings_file
 from sendlib.core.errors import ConfigError
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 
 

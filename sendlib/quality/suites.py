@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from sendlib.core.config import PROJECT_ROOT
 from sendlib.core.errors import ConfigError
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 from sendlib.quality.rules import declare_rules, import_gx
 from sendlib.quality.settings import CHECKPOINT, DATASOURCE, QualitySettings, RESULT_FORMAT, SCHEMA, VOLUME
 

@@ -72,7 +72,7 @@ class Identifiers:
 
 def collect_identifiers(tables: Mapping[str, Any]) -> Identifiers:
     """The identifying values in canonical tables (columns flagged ``identifying`` in the schema)."""
-    from sendlib.data.schema import identifying_columns
+    from sendlib.core.schema import identifying_columns
 
     months: set[str] = set()
     id_columns: list[set[str]] = []

@@ -189,7 +189,7 @@ def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | N
         return None
     return {"files": {k: inputs.get(k) for k in ("data", "other")},
             "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
-            "code": code_fingerprint("data/loaders.py", "data/schema.py", "core/config.py")}
+            "code": code_fingerprint("data/loaders.py", "core/schema.py", "core/config.py")}
 
 
 def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = False) -> Any:

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from sendlib.data.schema import identifying_columns
+from sendlib.core.schema import identifying_columns
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["02_kpi_dashboard", "03_pap_tracker"]

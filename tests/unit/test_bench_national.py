@@ -16,7 +16,7 @@ import pytest
 
 from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.models.kpi import compute_kpis
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ import pytest
 
 from broken_corpus import BREAKAGES, SHIPPED, Breakage, copy_shipped
 from sendlib.cli import main
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 pytestmark = pytest.mark.skipif(
     not (SHIPPED / "ehcp_requests.csv").is_file(),

@@ -58,7 +58,7 @@ def test_console_script_is_installed():
 def test_data_model_doc_is_generated_from_the_schema():
     from pathlib import Path
 
-    from sendlib.data.schema import data_model_markdown
+    from sendlib.core.schema import data_model_markdown
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
-    assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.data.schema > docs/data-model.md"
+    assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.core.schema > docs/data-model.md"

@@ -8,7 +8,7 @@ import pytest
 from sendlib.core.config import TableSource, load_config
 from sendlib.data.loaders import coerce, load_table, read_metadata, to_csv_frame, write_table
 from sendlib.core.errors import DataError
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 PLACEMENTS_CSV = (
     "placement_id,person_id,setting_type,phase,provider_id,start_date,end_date,annual_cost,out_of_county\n"

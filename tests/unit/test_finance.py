@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.models.projection import PlacementProjection
-from sendlib.data.schema import SETTING_TYPE
+from sendlib.core.schema import SETTING_TYPE
 
 QUARTER = "2025-26Q2"
 

@@ -19,7 +19,7 @@ from sendlib.models import kpi
 from sendlib.publish.disclosure import suppress_kpis
 from sendlib.core.config import KpiTarget, load_config
 from sendlib.core.quarters import Quarter
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 Q = Quarter.parse("2025-26Q2")
 _DTYPES = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64", "float": "float64"}

@@ -12,7 +12,7 @@ from sendlib.quality import rules as qrules
 from sendlib.core.config import PROJECT_ROOT, load_config
 from sendlib.data.loaders import coerce
 from sendlib.core.errors import ConfigError, ValidationFailed
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 
 SETTINGS = settings.load_settings()
 

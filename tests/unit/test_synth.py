@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sendlib.data import schema
+from sendlib.core import schema
 from sendlib.core.config import PROJECT_ROOT, load_config
 from sendlib.data.loaders import load_table, read_metadata
 from sendlib.core.quarters import Quarter, third_thursday_of_january

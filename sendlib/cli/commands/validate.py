@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sendlib.core.errors import UsageError, ValidationFailed
-    from sendlib.data.schema import TABLES
+    from sendlib.core.schema import TABLES
 
     start = time.perf_counter()
     cfg = config_from_args(args)

@@ -1,6 +1,6 @@
 """The synthetic county: a coherent, person-level history of a county's SEND services.
 
-:func:`generate` builds every canonical table in :data:`sendlib.data.schema.TABLES` for a county of
+:func:`generate` builds every canonical table in :data:`sendlib.core.schema.TABLES` for a county of
 ~700,000 residents from April 2018 to an end date (the extract date); :func:`write` writes them as
 ``<table>.csv`` plus ``metadata.yaml``. Every rate, count, cost and date that drives it is in
 ``config/synth.yaml`` (with a source note per block); the code holds only the mechanics. No row

@@ -12,7 +12,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 from sendlib.data.synth import finance, health, pap, people, placements, providers, requests, reviews, schools
 from sendlib.data.synth.sampling import _ids
 from sendlib.data.synth.state import County

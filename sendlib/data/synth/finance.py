@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.core.quarters import Quarter, financial_year_label
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 from sendlib.data.synth.calendar import NA, _day
 from sendlib.data.synth.sampling import STREAMS, _by_year, _rng
 from sendlib.data.synth.state import County

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sendlib.core.quarters import Quarter
-from sendlib.data.schema import TABLES
+from sendlib.core.schema import TABLES
 from sendlib.data.synth.sampling import STREAMS, _norm, _rng
 from sendlib.data.synth.state import County
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sendlib.models.finance.model import INCOME_ITEMS, FinanceBase, SimOutput
 from sendlib.models.projection import AGE_GROUPS
-from sendlib.data.schema import HNB_LINE
+from sendlib.core.schema import HNB_LINE
 
 #: DSG Management Plan template placement categories, in the template's order.
 DSG_CATEGORIES = (

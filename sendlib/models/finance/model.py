@@ -35,7 +35,7 @@ from sendlib.core.errors import DataError, UsageError
 from sendlib.models.finance.scenarios import ASSUMPTIONS, Mitigation, Scenario, ScenarioFile
 from sendlib.models.projection import PlacementProjection
 from sendlib.core.quarters import Quarter, financial_year_label
-from sendlib.data.schema import HNB_LINE, SETTING_TYPE
+from sendlib.core.schema import HNB_LINE, SETTING_TYPE
 
 INCOME_ITEMS = ("hnb_allocation", "block_transfer", "other")
 INVESTMENT_LINE = "mitigation_investment"

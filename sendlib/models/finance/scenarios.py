@@ -30,7 +30,7 @@ from pydantic import (AfterValidator, BeforeValidator, Field, PrivateAttr, Stric
 from sendlib.core.errors import UsageError
 from sendlib.core.quarters import financial_year_label, parse_financial_year
 from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
-from sendlib.data.schema import HNB_LINE, SETTING_TYPE, SPECIALIST_SETTINGS
+from sendlib.core.schema import HNB_LINE, SETTING_TYPE, SPECIALIST_SETTINGS
 
 #: Distributions an uncertain assumption may take. ``low``/``high`` are the minimum/maximum of a
 #: triangular or uniform distribution, and the 10th/90th percentiles of a normal one.

@@ -42,7 +42,7 @@ import pandas as pd
 from sendlib.models.forecast.scenario import PersonSettings, RateSpec
 from sendlib.models.projection import PlacementProjection, age_group_of
 from sendlib.core.quarters import third_thursday_of_january
-from sendlib.data.schema import PRIMARY_NEED, SETTING_TYPE
+from sendlib.core.schema import PRIMARY_NEED, SETTING_TYPE
 
 MAX_AGE = 25
 #: simulations per chunk (memory / speed only; results depend on it only through the draw order)

@@ -214,7 +214,7 @@ def _wrap(text: str, width: int = 70) -> str:
 def brag_chart(table: pd.DataFrame, index: str, title_period: str = "") -> ChartResult:
     """Stacked horizontal bars of PAP actions by BRAG (columns ``grey`` .. ``blue``) per row of
     ``index`` (a priority area or a quarter), BRAG colours with the BRAG word in the legend."""
-    from sendlib.data.schema import BRAG, BRAG_ORDER
+    from sendlib.core.schema import BRAG, BRAG_ORDER
 
     t = table[table[index].astype(str) != "All"].set_index(index)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(t) + 2.2))

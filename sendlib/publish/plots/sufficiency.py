@@ -18,7 +18,7 @@ import pandas as pd
 import seaborn as sns
 
 from sendlib.publish.plots.style import DIVERGING, PALETTE, ChartResult, finish, tight_layout
-from sendlib.data.schema import PHASE
+from sendlib.core.schema import PHASE
 
 SOURCE = "Source: sendlib sufficiency on the authority's capacity table and demand forecast"
 

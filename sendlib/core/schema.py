@@ -411,7 +411,7 @@ def data_model_markdown() -> str:
     lines = [
         "# Data model",
         "",
-        "Generated from `sendlib/schema.py` by `python -m sendlib.data.schema > docs/data-model.md`;",
+        "Generated from `sendlib/core/schema.py` by `python -m sendlib.core.schema > docs/data-model.md`;",
         "do not edit by hand. Dates are ISO `YYYY-MM-DD`, money is pounds, codes follow SEN2 where",
         "one exists. Beyond the SEN2 return's fields: `ehcp_requests.outcome_date` and the",
         "`refused` outcome (so K2/K3 need no inference); `ehcp_plans.request_id` (links a plan to its",
