@@ -3,7 +3,7 @@
 The demand forecast hands over a :class:`~sendlib.models.projection.PlacementProjection`; this module
 compares its specialist placements with the ``capacity`` table and moves any overflow (demand
 above capacity) to independent and non-maintained special schools (``inmss``), so that finance
-prices it at their unit cost: one model chain (docs/architecture.md, brief models.md section 2).
+prices it at their unit cost: one model chain (``docs/architecture.md``, ``docs/sufficiency.md``).
 
 Definitions (also in ``docs/sufficiency.md``)
 ---------------------------------------------

@@ -1,6 +1,6 @@
 """Small-number suppression for published outputs (statistical disclosure control).
 
-Applied at output time only, never to the data the models use (brief: kpis.md "Small numbers"):
+Applied at output time only, never to the data the models use (``docs/kpis.md``, "Small numbers"):
 
 - primary: a count from 1 to ``threshold - 1`` is published as ``"<threshold"`` (``"<5"``);
   zero is published as 0 (a true zero discloses nothing about an individual);
