@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sendlib.core.schema import HNB_LINE, SETTING_TYPE
 from sendlib.models.finance import build_base, load_scenarios, run_finance, run_monte_carlo
 from sendlib.models.projection import AGE_GROUPS, PlacementProjection
-from sendlib.data.schema import HNB_LINE, SETTING_TYPE
 
 REPO = Path(__file__).resolve().parent.parent
 QUARTER = "2026-27Q2"
@@ -29,18 +29,28 @@ RUNS = 5
 
 def inputs() -> tuple[PlacementProjection, dict[str, pd.DataFrame]]:
     rng = np.random.default_rng(1)
-    groups = pd.DataFrame([(s, "primary", "ASD", "north", a) for s in SETTING_TYPE for a in AGE_GROUPS],
-                          columns=["setting_type", "phase", "primary_need", "locality", "age_group"])
+    groups = pd.DataFrame(
+        [(s, "primary", "ASD", "north", a) for s in SETTING_TYPE for a in AGE_GROUPS],
+        columns=["setting_type", "phase", "primary_need", "locality", "age_group"],
+    )
     years = list(range(2027, 2027 + HORIZON + 1))
     base = rng.integers(20, 400, len(groups)).astype(float)
     growth = rng.normal(0.07, 0.03, size=(500, 1, 1))
     draws = (base[None, None, :] * (1 + growth) ** np.arange(len(years))[None, :, None]).astype(np.float32)
     proj = PlacementProjection(years=years, groups=groups, draws=draws)
-    hnb = pd.DataFrame([("2026-27", QUARTER, line, 1e7, 1e7 + i * 1e6, np.nan) for i, line in enumerate(HNB_LINE)],
-                       columns=["financial_year", "as_at_quarter", "line", "budget", "forecast_outturn", "actual"])
-    inc = pd.DataFrame([("2026-27", "opening_cumulative_balance", -8e7), ("2026-27", "hnb_allocation", 1.3e8),
-                        ("2026-27", "block_transfer", 0.0), ("2026-27", "other", 1e6)],
-                       columns=["financial_year", "item", "amount"])
+    hnb = pd.DataFrame(
+        [("2026-27", QUARTER, line, 1e7, 1e7 + i * 1e6, np.nan) for i, line in enumerate(HNB_LINE)],
+        columns=["financial_year", "as_at_quarter", "line", "budget", "forecast_outturn", "actual"],
+    )
+    inc = pd.DataFrame(
+        [
+            ("2026-27", "opening_cumulative_balance", -8e7),
+            ("2026-27", "hnb_allocation", 1.3e8),
+            ("2026-27", "block_transfer", 0.0),
+            ("2026-27", "other", 1e6),
+        ],
+        columns=["financial_year", "item", "amount"],
+    )
     return proj, {"hnb_budget": hnb, "dsg_income": inc}
 
 

@@ -58,7 +58,6 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    import numpy as np
 
     from sendlib.models.forecast import person
     from sendlib.models.forecast.aggregate import AggregateSettings, forecast
@@ -80,17 +79,21 @@ def main() -> int:
 
     t_read, series = _timed(lambda: published_series(), 1)
     t_bt, bt = _timed(lambda: backtest_published(series, sc.backtest), args.repeat)
-    print(f"aggregate: read DfE series {t_read:.2f} s; backtest {len(sc.backtest.methods)} methods x "
-          f"{bt.summary['n_series'].max()} series, all origins, horizons 1-{sc.backtest.horizons}: median {t_bt:.2f} s wall, {CPU[4]:.2f} s CPU")
+    print(
+        f"aggregate: read DfE series {t_read:.2f} s; backtest {len(sc.backtest.methods)} methods x "
+        f"{bt.summary['n_series'].max()} series, all origins, horizons 1-{sc.backtest.horizons}: median {t_bt:.2f} s wall, {CPU[4]:.2f} s CPU"
+    )
     codes, yrs, stock, new = to_wide(series)
     sm = AggregateSettings(ets_backend="statsmodels")
     t_np, _ = _timed(lambda: forecast("damped_ets", stock, 3, settings=sc.aggregate), args.repeat)
     sub = stock[:30]
     t_sm, _ = _timed(lambda: forecast("damped_ets", sub, 3, settings=sm), 1)
     t_sm *= len(stock) / len(sub)
-    print(f"  damped ETS, one origin, all {len(stock)} series: numpy grid {t_np * 1000:.1f} ms; statsmodels "
-          f"~{t_sm:.1f} s (timed on 30 series and scaled; x{t_sm / max(t_np, 1e-9):.0f}; a full backtest with "
-          f"statsmodels would take ~{t_sm * 14:.0f} s)")
+    print(
+        f"  damped ETS, one origin, all {len(stock)} series: numpy grid {t_np * 1000:.1f} ms; statsmodels "
+        f"~{t_sm:.1f} s (timed on 30 series and scaled; x{t_sm / max(t_np, 1e-9):.0f}; a full backtest with "
+        f"statsmodels would take ~{t_sm * 14:.0f} s)"
+    )
     return 0
 
 

@@ -70,6 +70,7 @@ def child(k: int) -> dict:
     import tracemalloc
 
     import national
+
     from sendlib.models.kpi import compute_kpis
 
     cfg, county, quarter, _ = _load()
@@ -90,13 +91,23 @@ def child(k: int) -> dict:
     compute_kpis(tables, quarter, cfg)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"k": k, "quarter": str(quarter), "sizes": national.sizes(tables), "generate_s": gen, "wall_s": wall,
-            "cpu_s": cpu, "rss_before": rss_before, "rss_after": rss_after, "traced_peak": traced_peak}
+    return {
+        "k": k,
+        "quarter": str(quarter),
+        "sizes": national.sizes(tables),
+        "generate_s": gen,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "traced_peak": traced_peak,
+    }
 
 
 def _run_child(k: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", "--k", str(k)], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", "--k", str(k)], capture_output=True, text=True, cwd=ROOT
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"bench_kpi: the measuring process failed (exit {proc.returncode})")
@@ -118,28 +129,36 @@ def main() -> int:
         return 0
 
     import national
+
     from sendlib.models.kpi import compute_kpis
 
     cfg, county, quarter, extract = _load()
     census = _census_day(quarter)
     k = args.k or national.national_k(county, census)
     # sanity check of the tiler: counts 4x, percentages equal
-    national.check_scaled_kpis(compute_kpis(county, quarter, cfg),
-                               compute_kpis(national.tile_tables(county, 4), quarter, cfg), 4)
-    print(f"tiler check on 4 copies: KPI counts and pounds 4x, percentages, rates and medians equal: ok")
+    national.check_scaled_kpis(
+        compute_kpis(county, quarter, cfg), compute_kpis(national.tile_tables(county, 4), quarter, cfg), 4
+    )
+    print("tiler check on 4 copies: KPI counts and pounds 4x, percentages, rates and medians equal: ok")
     pif, req = national.plans_in_force(county, census), national.requests_in_year(county, extract)
-    print(f"national-size data: {k} copies of the county: {pif * k:,} plans in force at the {census:%d %b %Y} "
-          f"census, {req * k:,} requests in the year to {extract:%d %b %Y} (England: ~640,000 and ~160,000)")
+    print(
+        f"national-size data: {k} copies of the county: {pif * k:,} plans in force at the {census:%d %b %Y} "
+        f"census, {req * k:,} requests in the year to {extract:%d %b %Y} (England: ~640,000 and ~160,000)"
+    )
 
     runs = [_run_child(k) for _ in range(max(1, args.repeat))]
-    med = {key: statistics.median(r[key] for r in runs)
-           for key in ("generate_s", "wall_s", "cpu_s", "rss_before", "rss_after", "traced_peak")}
+    med = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("generate_s", "wall_s", "cpu_s", "rss_before", "rss_after", "traced_peak")
+    }
     sizes = runs[0]["sizes"]
     print("rows per table: " + ", ".join(f"{n} {v:,}" for n, v in sizes.items()))
     print(f"quarter {runs[0]['quarter']} (latest complete); medians of {len(runs)} runs, each in a fresh process:")
     print(f"  generate national data   {med['generate_s']:6.2f} s (not part of the KPI figure)")
-    print(f"  compute_kpis             {med['wall_s']:6.2f} s wall, {med['cpu_s']:6.2f} s CPU "
-          f"(runs: {', '.join(format(r['wall_s'], '.2f') for r in runs)} s)")
+    print(
+        f"  compute_kpis             {med['wall_s']:6.2f} s wall, {med['cpu_s']:6.2f} s CPU "
+        f"(runs: {', '.join(format(r['wall_s'], '.2f') for r in runs)} s)"
+    )
     print(f"  max RSS before the call  {_mb(med['rss_before'])} (data loaded and tiled)")
     print(f"  max RSS after the call   {_mb(med['rss_after'])} (whole process: the figure checked against 2 GB)")
     print(f"  tracemalloc peak of compute_kpis alone {_mb(med['traced_peak'])} (a separate, traced call)")

@@ -56,23 +56,31 @@ def main(argv: list[str] | None = None) -> int:
         fresh = _series(base + ["--fresh"], out, args.repeat)
         # warm: the results stored by the runs above are reused (same inputs, code and settings)
         warm = _series(base, out, args.repeat)
-    for label, (walls, steps, notebooks) in (("fresh (--fresh: gate and simulations run)", fresh),
-                                             ("warm (identical inputs: stored gate result and projection reused)", warm)):
+    for label, (walls, steps, notebooks) in (
+        ("fresh (--fresh: gate and simulations run)", fresh),
+        ("warm (identical inputs: stored gate result and projection reused)", warm),
+    ):
         report = statistics.median(walls)
-        print(f"sendlib report, {label}: median {report:.2f} s wall over {len(walls)} runs "
-              f"({', '.join(f'{w:.1f}' for w in walls)}); ratio to floor {report / floor:.1f}x")
+        print(
+            f"sendlib report, {label}: median {report:.2f} s wall over {len(walls)} runs "
+            f"({', '.join(f'{w:.1f}' for w in walls)}); ratio to floor {report / floor:.1f}x"
+        )
         for step, values in steps.items():
             print(f"  step {step:<18} median {statistics.median(values):7.2f} s")
         for stem, values in notebooks.items():
             print(f"  notebook {stem:<26} median {statistics.median(values):7.2f} s")
     w, f = statistics.median(warm[0]), statistics.median(fresh[0])
-    print(f"targets: warm <= 20 s wall: {'met' if w <= 20 else 'not met'} ({w:.2f} s); warm <= 6x the floor: "
-          f"{'met' if w <= 6 * floor else 'not met'} ({w / floor:.1f}x); fresh <= 30 s wall: "
-          f"{'met' if f <= 30 else 'not met'} ({f:.2f} s)")
+    print(
+        f"targets: warm <= 20 s wall: {'met' if w <= 20 else 'not met'} ({w:.2f} s); warm <= 6x the floor: "
+        f"{'met' if w <= 6 * floor else 'not met'} ({w / floor:.1f}x); fresh <= 30 s wall: "
+        f"{'met' if f <= 30 else 'not met'} ({f:.2f} s)"
+    )
     return 0
 
 
-def _series(cmd: list[str], out: str, repeat: int) -> tuple[list[float], dict[str, list[float]], dict[str, list[float]]]:
+def _series(
+    cmd: list[str], out: str, repeat: int
+) -> tuple[list[float], dict[str, list[float]], dict[str, list[float]]]:
     """Run ``cmd`` ``repeat`` times; wall times plus per-step and per-notebook seconds from each manifest."""
     walls: list[float] = []
     steps: dict[str, list[float]] = {}

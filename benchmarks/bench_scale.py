@@ -51,6 +51,7 @@ def main() -> int:
     repeat = max(1, args.repeat)
 
     import national
+
     from sendlib.core.config import load_config
     from sendlib.data.loaders import load_tables, resolve_quarter
     from sendlib.models.forecast import person
@@ -64,38 +65,48 @@ def main() -> int:
     as_of = quarter.end
     compute_kpis(county, quarter, cfg)  # warm-up: imports and the comparators file
 
-    print(f"KPIs for {quarter} and the person-level forecast (horizon 10, {args.sims:,} simulations, seed {sc.seed}) "
-          f"on k copies of the county; medians of {repeat} runs")
+    print(
+        f"KPIs for {quarter} and the person-level forecast (horizon 10, {args.sims:,} simulations, seed {sc.seed}) "
+        f"on k copies of the county; medians of {repeat} runs"
+    )
     rows = []
     for k in scales:
         tables = national.tile_tables(county, k)
 
-        def estimate():
+        def estimate(tables=tables):
             years = person.census_years(tables["ehcp_plans"], tables["placements"], as_of)
             snaps = person.snapshots(tables["ehcp_plans"], tables["placements"], years)
-            return person.estimate_rates(tables["ehcp_plans"], tables["placements"], tables["population"],
-                                         sc.person, snaps=snaps)
+            return person.estimate_rates(
+                tables["ehcp_plans"], tables["placements"], tables["population"], sc.person, snaps=snaps
+            )
 
-        kpi_wall, kpi_cpu, _ = _timed(lambda: compute_kpis(tables, quarter, cfg), repeat)
+        kpi_wall, kpi_cpu, _ = _timed(lambda tables=tables: compute_kpis(tables, quarter, cfg), repeat)
         est_wall, _, rates = _timed(estimate, repeat)
-        fc_wall, fc_cpu, _ = _timed(lambda: person.project(tables, 10, args.sims, sc.seed, settings=sc.person,
-                                                           as_of=as_of), repeat)
+        fc_wall, fc_cpu, _ = _timed(
+            lambda tables=tables: person.project(tables, 10, args.sims, sc.seed, settings=sc.person, as_of=as_of),
+            repeat,
+        )
         stock = int(rates.stock.sum())
         rows.append((k, len(tables["ehcp_plans"]), stock, kpi_wall, kpi_cpu, est_wall, fc_wall, fc_cpu))
         print(f"  {k}x done: KPIs {kpi_wall:.2f} s, forecast {fc_wall:.2f} s", flush=True)
-        del tables
 
     base = {"kpi": rows[0][3], "est": rows[0][5], "fc": rows[0][6]}
     ref = rows[0][0]
     print()
-    print(f"{'scale':>6} {'plan rows':>10} {'plans at':>9} | {'KPIs s':>7} {'CPU s':>6} {'ratio':>6} | "
-          f"{'estimate s':>10} {'ratio':>6} | {'forecast s':>10} {'CPU s':>6} {'ratio':>6}")
+    print(
+        f"{'scale':>6} {'plan rows':>10} {'plans at':>9} | {'KPIs s':>7} {'CPU s':>6} {'ratio':>6} | "
+        f"{'estimate s':>10} {'ratio':>6} | {'forecast s':>10} {'CPU s':>6} {'ratio':>6}"
+    )
     print(f"{'':>6} {'':>10} {'census':>9} |")
     for k, n_plans, stock, kw, kc, ew, fw, fc in rows:
-        print(f"{str(k) + 'x':>6} {n_plans:>10,} {stock:>9,} | {kw:7.2f} {kc:6.2f} {kw / base['kpi']:6.1f} | "
-              f"{ew:10.2f} {ew / base['est']:6.1f} | {fw:10.2f} {fc:6.2f} {fw / base['fc']:6.1f}")
-    print(f"ratio = time / time at {ref}x. 'plans at census' = the forecast's starting caseload (latest January "
-          f"census); 'estimate' = the snapshots + rates part of the forecast, the rest is simulation and projection")
+        print(
+            f"{str(k) + 'x':>6} {n_plans:>10,} {stock:>9,} | {kw:7.2f} {kc:6.2f} {kw / base['kpi']:6.1f} | "
+            f"{ew:10.2f} {ew / base['est']:6.1f} | {fw:10.2f} {fc:6.2f} {fw / base['fc']:6.1f}"
+        )
+    print(
+        f"ratio = time / time at {ref}x. 'plans at census' = the forecast's starting caseload (latest January "
+        f"census); 'estimate' = the snapshots + rates part of the forecast, the rest is simulation and projection"
+    )
     return 0
 
 

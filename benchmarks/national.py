@@ -8,7 +8,7 @@ plans in force and about 160,000 requests a year across 153 authorities; the shi
 8,384 plans in force in January 2026 and about 2,000 requests a year, so :func:`national_k`
 gives k = 76 (see the printed counts in ``bench_kpi.py``).
 
-Which columns are identifiers (read from :mod:`sendlib.data.schema`, not listed here):
+Which columns are identifiers (read from :mod:`sendlib.core.schema`, not listed here):
 
 * every ``str`` column that is identifying (``person_id``, ``request_id``, ``placement_id``,
   ``referral_id``, ``event_id``) or part of a table's key (``capacity.setting_id``,
@@ -42,14 +42,14 @@ no difference to vectorised pandas code but would flatter a cache keyed on dates
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sendlib.data.schema import TABLES, TableSchema
+from sendlib.core.schema import TABLES, TableSchema
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -84,8 +84,11 @@ def id_columns() -> dict[str, list[str]]:
 def scaled_columns() -> dict[str, list[str]]:
     """Additive numbers of the aggregate tables (no identifier): multiplied by k when tiling."""
     ids = id_columns()
-    return {name: [c.name for c in t.columns if c.kind in ("int", "float") and c.name not in t.key]
-            for name, t in TABLES.items() if name not in ids}
+    return {
+        name: [c.name for c in t.columns if c.kind in ("int", "float") and c.name not in t.key]
+        for name, t in TABLES.items()
+        if name not in ids
+    }
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -103,8 +106,9 @@ def _suffixed(s: pd.Series, k: int) -> pd.Series:
     copies = pa.array([""] + [f"{SEP}{i}" for i in range(1, k)], type=typ)
     suffix = copies.take(pa.array(np.repeat(np.arange(k, dtype=np.int32), n)))
     joined = pc.binary_join_element_wise(tiled, suffix, pa.scalar("", type=typ))
-    return pd.Series(pd.arrays.ArrowStringArray(joined) if s.dtype == "string" else joined.to_pandas(),
-                     dtype=s.dtype, name=s.name)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(joined) if s.dtype == "string" else joined.to_pandas(), dtype=s.dtype, name=s.name
+    )
 
 
 def _tiled(s: pd.Series, k: int) -> pd.Series:
@@ -176,9 +180,13 @@ def check_scaled_kpis(base: pd.DataFrame, tiled: pd.DataFrame, k: int, rtol: flo
         raise AssertionError("the KPI rows differ between the county and its copies")
     scaled = np.array([_scales(kp, u) for kp, u in zip(base["kpi"], base["unit"])])
     checks = {
-        "numerator": np.full(len(base), True), "denominator": np.full(len(base), True),
-        "previous_numerator": np.full(len(base), True), "previous_denominator": np.full(len(base), True),
-        "value": scaled, "previous_value": scaled, "change": scaled,
+        "numerator": np.full(len(base), True),
+        "denominator": np.full(len(base), True),
+        "previous_numerator": np.full(len(base), True),
+        "previous_denominator": np.full(len(base), True),
+        "value": scaled,
+        "previous_value": scaled,
+        "change": scaled,
     }
     for col, mult in checks.items():
         want = base[col].to_numpy(float) * np.where(mult, k, 1)

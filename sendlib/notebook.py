@@ -15,18 +15,19 @@ import it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sendlib.report import runcache
 from sendlib.core.config import Config, load_config
-from sendlib.data.loaders import load_tables, resolve_quarter
-from sendlib.publish.disclosure import suppress_table
 from sendlib.core.quarters import Quarter
 from sendlib.core.schema import TABLES
+from sendlib.data.loaders import load_tables, resolve_quarter
+from sendlib.publish.disclosure import suppress_table
+from sendlib.report import runcache
 
 if TYPE_CHECKING:
     from sendlib.models import chain
@@ -45,7 +46,7 @@ class NotebookContext:
     published: list[Path] = field(default_factory=list)
     run_cache: Path | None = None
 
-    def validation_report(self) -> "Any":
+    def validation_report(self) -> Any:
         """The quality gate's :class:`~sendlib.quality.gate.ValidationReport` for these tables: the
         report run's own result when there is one (not validated twice), else a fresh validation."""
         stored = runcache.load_validation(self.run_cache)
@@ -55,9 +56,17 @@ class NotebookContext:
 
         return validate_tables(self.config, self.tables)
 
-    def projection(self, *, years: int | None = None, through_year: int | None = None,
-                   scenario: "str | Path" = "", sims: int | None = None, seed: int | None = None,
-                   overflow: bool = False, sufficiency_scenario: "str | Path" = "") -> "PlacementProjection":
+    def projection(
+        self,
+        *,
+        years: int | None = None,
+        through_year: int | None = None,
+        scenario: str | Path = "",
+        sims: int | None = None,
+        seed: int | None = None,
+        overflow: bool = False,
+        sufficiency_scenario: str | Path = "",
+    ) -> PlacementProjection:
         """The quarter's person-level projection (:func:`sendlib.models.chain.quarter_projection`),
         the same one in every section of a report run.
 
@@ -74,12 +83,20 @@ class NotebookContext:
 
         forecast = load_scenario(self.config.scenario_file(scenario, "forecast"))
         spill = load_sufficiency(self.config.scenario_file(sufficiency_scenario, "sufficiency")) if overflow else None
-        return chain.quarter_projection(self.tables, self.quarter, forecast,
-                                        horizon_years=self.config.report.horizon_years, years=years,
-                                        through_year=through_year, sims=sims, seed=seed, overflow=spill,
-                                        memo=self._memo())
+        return chain.quarter_projection(
+            self.tables,
+            self.quarter,
+            forecast,
+            horizon_years=self.config.report.horizon_years,
+            years=years,
+            through_year=through_year,
+            sims=sims,
+            seed=seed,
+            overflow=spill,
+            memo=self._memo(),
+        )
 
-    def _memo(self) -> "chain.Memo":
+    def _memo(self) -> chain.Memo:
         """Results kept in the run cache (and the reuse store), keyed by their parts plus, for
         reuse between runs, the input tables' contents and the chain's code."""
         import functools
@@ -107,7 +124,7 @@ class NotebookContext:
         df: pd.DataFrame,
         name: str,
         counts: Sequence[str] = (),
-        percentages: Mapping[str, "str | tuple[str, str]"] | None = None,
+        percentages: Mapping[str, str | tuple[str, str]] | None = None,
         secondary_groups: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Suppress small numbers in an aggregate table and, in a report run, write it as CSV.

@@ -29,8 +29,16 @@ def _params_source(fail: bool = False, leak: str = "") -> str:
     )
 
 
-def make_notebook(folder: Path, stem: str, *, fail: bool = False, leak: str = "", publish: bool = False,
-                  plot: bool = False, workbook: bool = False) -> Path:
+def make_notebook(
+    folder: Path,
+    stem: str,
+    *,
+    fail: bool = False,
+    leak: str = "",
+    publish: bool = False,
+    plot: bool = False,
+    workbook: bool = False,
+) -> Path:
     """A small report notebook: a heading, a parameters cell, noise on stderr, optional extras."""
     nb = nbformat.v4.new_notebook()
     title = stem.split("_", 1)[1].replace("_", " ").title()
@@ -46,23 +54,31 @@ def make_notebook(folder: Path, stem: str, *, fail: bool = False, leak: str = ""
         nbformat.v4.new_code_cell('pd.DataFrame({"group": ["a", "b"], "value": [1.5, 2.5]})'),
     ]
     if publish:
-        cells.append(nbformat.v4.new_code_cell(
-            'frame = pd.DataFrame({"locality": ["north", "south"], "plans_count": [12, "<5"], "age": [3, 4]})\n'
-            f'if tables_dir:\n    frame.to_csv(Path(tables_dir) / "{stem}__counts.csv", index=False, lineterminator="\\n")\n'
-            "frame"
-        ))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                'frame = pd.DataFrame({"locality": ["north", "south"], "plans_count": [12, "<5"], "age": [3, 4]})\n'
+                f'if tables_dir:\n    frame.to_csv(Path(tables_dir) / "{stem}__counts.csv", index=False, lineterminator="\\n")\n'
+                "frame"
+            )
+        )
     if plot:
-        cells.append(nbformat.v4.new_code_cell(
-            "%matplotlib inline\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3))\n"
-            'ax.bar(["a", "b"], [3, 5])\nax.set_title("Plans rose in the quarter")\nplt.show()'
-        ))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                "%matplotlib inline\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3))\n"
+                'ax.bar(["a", "b"], [3, 5])\nax.set_title("Plans rose in the quarter")\nplt.show()'
+            )
+        )
     if workbook:
-        cells.append(nbformat.v4.new_code_cell(
-            'if tables_dir:\n    (Path(tables_dir).parent / "dsg_scenarios.xlsx").write_bytes(b"PK-not-really-excel")'
-        ))
-    cells.append(nbformat.v4.new_code_cell(
-        'if leak:\n    print("row for", leak)\nif fail:\n    raise RuntimeError("told to fail by its parameter")'
-    ))
+        cells.append(
+            nbformat.v4.new_code_cell(
+                'if tables_dir:\n    (Path(tables_dir).parent / "dsg_scenarios.xlsx").write_bytes(b"PK-not-really-excel")'
+            )
+        )
+    cells.append(
+        nbformat.v4.new_code_cell(
+            'if leak:\n    print("row for", leak)\nif fail:\n    raise RuntimeError("told to fail by its parameter")'
+        )
+    )
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / f"{stem}.ipynb"

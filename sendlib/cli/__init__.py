@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from sendlib import __version__
 from sendlib.core.errors import EXIT_INTERNAL, EXIT_USAGE, SendlibError
@@ -33,8 +33,12 @@ COMMANDS: dict[str, str] = {
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="F", default=None,
-                        help="configuration YAML (default: config/default.yaml in the repository)")
+    parser.add_argument(
+        "--config",
+        metavar="F",
+        default=None,
+        help="configuration YAML (default: config/default.yaml in the repository)",
+    )
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -93,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         import traceback
 
         traceback.print_exc()
-        print(f"sendlib {args.command}: internal error (exit {EXIT_INTERNAL}); please report the traceback above",
-              file=sys.stderr)
+        print(
+            f"sendlib {args.command}: internal error (exit {EXIT_INTERNAL}); please report the traceback above",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
-
-

@@ -8,9 +8,10 @@ current directory. Secrets (database URLs) come from environment variables named
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -70,7 +71,7 @@ class TableSourceSettings(SettingsModel):
     query: str | None = None
 
     @model_validator(mode="after")
-    def _sql_needs_url_and_query(self) -> "TableSourceSettings":
+    def _sql_needs_url_and_query(self) -> TableSourceSettings:
         if self.format == "sql" and (not self.url_env or not self.query):
             raise ValueError("a sql source needs url_env (an environment variable) and query")
         return self
@@ -120,7 +121,7 @@ class ConfigFile(SettingsModel):
     @field_validator("tables")
     @classmethod
     def _canonical_tables_only(cls, value: dict[str, TableSourceSettings]) -> dict[str, TableSourceSettings]:
-        from sendlib.core.schema import TABLES  # noqa: PLC0415  (the schema names the canonical tables)
+        from sendlib.core.schema import TABLES
 
         unknown = sorted(set(value) - set(TABLES))
         if unknown:
@@ -167,7 +168,7 @@ class Config:
             return TableSource(format="csv", path=self.data_dir / f"{table}.csv")
         return src
 
-    def with_data_dir(self, data_dir: "str | Path | None") -> "Config":
+    def with_data_dir(self, data_dir: str | Path | None) -> Config:
         """A copy reading every file-based table from ``data_dir`` (for --data-dir)."""
         if data_dir is None:
             return self
@@ -182,18 +183,18 @@ class Config:
         }
         return replace(self, data_dir=new_dir, tables=tables)
 
-    def with_output_dir(self, output_dir: "str | Path | None") -> "Config":
+    def with_output_dir(self, output_dir: str | Path | None) -> Config:
         """A copy writing outputs under ``output_dir`` (for --output-dir)."""
         if output_dir is None:
             return self
         return replace(self, output_dir=Path(output_dir).expanduser().resolve())
 
-    def resolve(self, value: "str | Path") -> Path:
+    def resolve(self, value: str | Path) -> Path:
         """Resolve a path written in the config (or a scenario key) from the config's folder."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self.path.parent / p).resolve()
 
-    def scenario_file(self, value: "str | Path | None", kind: Literal["forecast", "sufficiency", "dsg"]) -> Path:
+    def scenario_file(self, value: str | Path | None, kind: Literal["forecast", "sufficiency", "dsg"]) -> Path:
         """The scenario file of ``kind`` a run uses.
 
         Empty ``value``: the config's ``report.forecast_scenario`` / ``report.sufficiency_scenario``
@@ -205,8 +206,11 @@ class Config:
         from sendlib.core.errors import UsageError
 
         if value is None or not str(value).strip():
-            configured = {"forecast": self.report.forecast_scenario,
-                          "sufficiency": self.report.sufficiency_scenario, "dsg": self.report.scenarios}[kind]
+            configured = {
+                "forecast": self.report.forecast_scenario,
+                "sufficiency": self.report.sufficiency_scenario,
+                "dsg": self.report.scenarios,
+            }[kind]
             path = self.resolve(configured)
         else:
             p = Path(str(value)).expanduser()
@@ -225,13 +229,12 @@ class Config:
         url = os.environ.get(src.url_env)
         if not url:
             raise ConfigError(
-                f"table '{table}': environment variable {src.url_env} is not set "
-                "(it should hold the database URL)"
+                f"table '{table}': environment variable {src.url_env} is not set (it should hold the database URL)"
             )
         return url
 
 
-def load_config(path: "str | Path | None" = None) -> Config:
+def load_config(path: str | Path | None = None) -> Config:
     """Load and validate a configuration file (default: ``config/default.yaml``).
 
     Raises

@@ -11,8 +11,8 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1

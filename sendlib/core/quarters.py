@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import total_ordering
-from typing import Iterator
 
 import pandas as pd
 
@@ -52,7 +52,7 @@ class Quarter:
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
-    def parse(cls, text: "str | Quarter") -> "Quarter":
+    def parse(cls, text: str | Quarter) -> Quarter:
         """Parse a quarter leniently; raise UsageError naming what was not understood."""
         if isinstance(text, Quarter):
             return text
@@ -82,7 +82,7 @@ class Quarter:
         raise UsageError(f"quarter '{raw}' not understood: expected a form like {EXAMPLES}")
 
     @classmethod
-    def containing(cls, date: "dt.date | pd.Timestamp | str") -> "Quarter":
+    def containing(cls, date: dt.date | pd.Timestamp | str) -> Quarter:
         """The quarter in which ``date`` falls."""
         d = pd.Timestamp(date)
         fy_start = d.year if d.month >= 4 else d.year - 1
@@ -90,7 +90,7 @@ class Quarter:
         return cls(fy_start, q)
 
     @classmethod
-    def latest_complete(cls, as_of: "dt.date | pd.Timestamp | str") -> "Quarter":
+    def latest_complete(cls, as_of: dt.date | pd.Timestamp | str) -> Quarter:
         """The latest quarter whose last day is on or before ``as_of``."""
         q = cls.containing(as_of)
         return q if pd.Timestamp(as_of).normalize() >= q.end else q.previous
@@ -115,11 +115,11 @@ class Quarter:
         return self.next.start - pd.Timedelta(days=1)
 
     @property
-    def previous(self) -> "Quarter":
+    def previous(self) -> Quarter:
         return Quarter(self.fy_start - 1, 4) if self.q == 1 else Quarter(self.fy_start, self.q - 1)
 
     @property
-    def next(self) -> "Quarter":
+    def next(self) -> Quarter:
         return Quarter(self.fy_start + 1, 1) if self.q == 4 else Quarter(self.fy_start, self.q + 1)
 
     @property
@@ -149,7 +149,7 @@ class Quarter:
         span = f"{s:%b}-{e:%b %Y}" if s.year == e.year else f"{s:%b %Y}-{e:%b %Y}"
         return f"{self.financial_year} Q{self.q} ({span})"
 
-    def contains(self, date: "dt.date | pd.Timestamp | str") -> bool:
+    def contains(self, date: dt.date | pd.Timestamp | str) -> bool:
         d = pd.Timestamp(date)
         return self.start <= d <= self.end
 
@@ -164,15 +164,15 @@ class Quarter:
             return NotImplemented
         return (self.fy_start, self.q) < (other.fy_start, other.q)
 
-    def __add__(self, n: int) -> "Quarter":
+    def __add__(self, n: int) -> Quarter:
         idx = self.fy_start * 4 + (self.q - 1) + int(n)
         return Quarter(idx // 4, idx % 4 + 1)
 
-    def __sub__(self, n: int) -> "Quarter":
+    def __sub__(self, n: int) -> Quarter:
         return self + (-int(n))
 
 
-def quarter_range(first: "Quarter | str", last: "Quarter | str") -> Iterator[Quarter]:
+def quarter_range(first: Quarter | str, last: Quarter | str) -> Iterator[Quarter]:
     """Every quarter from ``first`` to ``last`` inclusive."""
     q, end = Quarter.parse(first), Quarter.parse(last)
     while q <= end:
@@ -180,7 +180,7 @@ def quarter_range(first: "Quarter | str", last: "Quarter | str") -> Iterator[Qua
         q = q.next
 
 
-def last_n_quarters(last: "Quarter | str", n: int) -> list[Quarter]:
+def last_n_quarters(last: Quarter | str, n: int) -> list[Quarter]:
     """The ``n`` quarters ending with ``last`` (oldest first)."""
     end = Quarter.parse(last)
     return [end - i for i in range(n - 1, -1, -1)]

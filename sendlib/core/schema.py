@@ -19,8 +19,8 @@ Column kinds
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 # ----- code lists (SEN2 / school census / DfE definitions) -------------------------------------
 
@@ -218,7 +218,13 @@ TABLES: dict[str, TableSchema] = {
             "population",
             "Resident population aged 0-25 by single year of age (ONS mid-year estimates, then projections).",
             (
-                _c("year", "int", "Calendar year of the mid-year (30 June) estimate or projection", min_value=1990, max_value=2100),
+                _c(
+                    "year",
+                    "int",
+                    "Calendar year of the mid-year (30 June) estimate or projection",
+                    min_value=1990,
+                    max_value=2100,
+                ),
                 _c("age", "int", "Age in whole years", min_value=0, max_value=25),
                 _c("population", "int", "Residents of that age", min_value=1),
                 _c("kind", "code", "estimate or projection", codes=POPULATION_KIND),
@@ -236,10 +242,19 @@ TABLES: dict[str, TableSchema] = {
                 _c("primary_need", "code", "Primary need as recorded at request", nullable=True, codes=PRIMARY_NEED),
                 _c("decision_date", "date", "Date of the decision whether to assess", nullable=True),
                 _c("decision", "code", "assess or refuse", nullable=True, codes=DECISION),
-                _c("outcome_date", "date", "Date the request ended (plan issued, not issued, refused, withdrawn)", nullable=True),
+                _c(
+                    "outcome_date",
+                    "date",
+                    "Date the request ended (plan issued, not issued, refused, withdrawn)",
+                    nullable=True,
+                ),
                 _c("plan_issued_date", "date", "Date the final EHC plan was issued", nullable=True),
                 _c("outcome", "code", "How the request ended, or open", codes=OUTCOME),
-                _c("exception", "bool", "A permitted exception to the 20-week limit applies (SEN Regulations 2014, reg. 13(3))"),
+                _c(
+                    "exception",
+                    "bool",
+                    "A permitted exception to the 20-week limit applies (SEN Regulations 2014, reg. 13(3))",
+                ),
                 _c("locality", "str", "Home locality (codes in config authority.localities)"),
             ),
             key=("request_id",),
@@ -250,7 +265,13 @@ TABLES: dict[str, TableSchema] = {
             "EHC plans maintained by the authority (the caseload): one row per plan spell.",
             (
                 _c("person_id", "str", "Child or young person identifier", identifying=True),
-                _c("request_id", "str", "Request that led to the plan; empty for plans older than the case data or transferred in", nullable=True, identifying=True),
+                _c(
+                    "request_id",
+                    "str",
+                    "Request that led to the plan; empty for plans older than the case data or transferred in",
+                    nullable=True,
+                    identifying=True,
+                ),
                 _c("birth_month", "month", "Month of birth YYYY-MM (never a full date of birth)", identifying=True),
                 _c("sex", "code", "Sex as recorded in SEN2", codes=SEX),
                 _c("primary_need", "code", "Primary need", codes=PRIMARY_NEED),
@@ -270,10 +291,20 @@ TABLES: dict[str, TableSchema] = {
                 _c("person_id", "str", "Child or young person identifier", identifying=True),
                 _c("setting_type", "code", "Where the child is educated", codes=SETTING_TYPE),
                 _c("phase", "code", "Phase of education during the spell", codes=PHASE),
-                _c("provider_id", "str", "Provider (school or college) identifier; equals capacity.setting_id for local specialist settings"),
+                _c(
+                    "provider_id",
+                    "str",
+                    "Provider (school or college) identifier; equals capacity.setting_id for local specialist settings",
+                ),
                 _c("start_date", "date", "First day of the placement spell"),
                 _c("end_date", "date", "Last day of the spell; empty while current", nullable=True),
-                _c("annual_cost", "float", "Annual cost to the high needs block in pounds (place funding plus top-up, or fees)", min_value=0, max_value=MAX_ANNUAL_COST_GBP),
+                _c(
+                    "annual_cost",
+                    "float",
+                    "Annual cost to the high needs block in pounds (place funding plus top-up, or fees)",
+                    min_value=0,
+                    max_value=MAX_ANNUAL_COST_GBP,
+                ),
                 _c("out_of_county", "bool", "Provider is outside the authority's area"),
             ),
             key=("placement_id",),
@@ -369,8 +400,18 @@ TABLES: dict[str, TableSchema] = {
             (
                 _c("setting_id", "str", "Setting identifier (placements.provider_id)"),
                 _c("name", "str", "Setting name"),
-                _c("setting_type", "code", "Kind of specialist setting", codes={k: SETTING_TYPE[k] for k in SPECIALIST_SETTINGS}),
-                _c("phase", "code", "Phase the places serve (a school serving two phases has a row per phase)", codes=PHASE),
+                _c(
+                    "setting_type",
+                    "code",
+                    "Kind of specialist setting",
+                    codes={k: SETTING_TYPE[k] for k in SPECIALIST_SETTINGS},
+                ),
+                _c(
+                    "phase",
+                    "code",
+                    "Phase the places serve (a school serving two phases has a row per phase)",
+                    codes=PHASE,
+                ),
                 _c("designation", "code", "Primary need the places are designated for", codes=DESIGNATION),
                 _c("locality", "str", "Locality of the setting"),
                 _c("places", "int", "Commissioned places", min_value=1, max_value=1000),
@@ -388,7 +429,12 @@ TABLES: dict[str, TableSchema] = {
                 _c("objective", "str", "Action text"),
                 _c("theme", "str", "Transformation theme"),
                 _c("project", "str", "Project(s) delivering the action"),
-                _c("due", "date", "Due date (end of the month given in the plan); empty for TBC / ongoing", nullable=True),
+                _c(
+                    "due",
+                    "date",
+                    "Due date (end of the month given in the plan); empty for TBC / ongoing",
+                    nullable=True,
+                ),
                 _c("quarter", "quarter", "Quarter at whose end the rating was given"),
                 _c("brag", "code", "BRAG rating (DfE definitions)", codes=BRAG),
                 _c("comment", "str", "Progress comment", nullable=True),
@@ -434,8 +480,14 @@ def data_model_markdown() -> str:
             lines.append(f"| `{c.name}` | {c.kind} | {'no' if c.nullable else 'yes'} | {desc} |")
         lines.append("")
     lines += ["## Code lists", ""]
-    for title, codes in [("primary_need", PRIMARY_NEED), ("setting_type", SETTING_TYPE), ("phase", PHASE),
-                         ("brag", BRAG), ("hnb line", HNB_LINE), ("dsg item", DSG_ITEM)]:
+    for title, codes in [
+        ("primary_need", PRIMARY_NEED),
+        ("setting_type", SETTING_TYPE),
+        ("phase", PHASE),
+        ("brag", BRAG),
+        ("hnb line", HNB_LINE),
+        ("dsg item", DSG_ITEM),
+    ]:
         lines += [f"### {title}", ""] + [f"- `{k}`: {v}" for k, v in codes.items()] + [""]
     return "\n".join(lines)
 

@@ -116,6 +116,8 @@ def errors_at(problems: Iterable[tuple[tuple[str | int, ...], str, Any]], title:
     checked on the whole file. Use it for cross-field rules (dates in order, a value above a cap
     set elsewhere in the file); a rule about the validated key itself simply raises ``ValueError``.
     """
-    details = [InitErrorDetails(type=PydanticCustomError("value_error", rule), loc=tuple(loc), input=given)
-               for loc, rule, given in problems]
+    details = [
+        InitErrorDetails(type=PydanticCustomError("value_error", rule), loc=tuple(loc), input=given)
+        for loc, rule, given in problems
+    ]
     return ValidationError.from_exception_data(title, details)

@@ -34,9 +34,9 @@ Source: Department for Education, "Education, health and care plans", explore-ed
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -140,23 +140,23 @@ SOURCE_LINE = (
 # --------------------------------------------------------------------------------------------
 
 
-def default_dfe_dir(config: "object | None" = None) -> Path:
+def default_dfe_dir(config: object | None = None) -> Path:
     """The default DfE folder: ``<reference_dir>/dfe`` of ``config`` (default config if None)."""
     if config is None:
         from sendlib.core.config import load_config
 
         config = load_config()
-    return Path(getattr(config, "reference_dir")) / "dfe"
+    return Path(config.reference_dir) / "dfe"
 
 
-def _dir(dfe_dir: "str | Path | None") -> Path:
+def _dir(dfe_dir: str | Path | None) -> Path:
     d = default_dfe_dir() if dfe_dir in (None, "") else Path(dfe_dir).expanduser().resolve()
     if not d.is_dir():
         raise UsageError(f"DfE data folder not found: {d}")
     return d
 
 
-def find_file(name: str, dfe_dir: "str | Path | None" = None) -> Path:
+def find_file(name: str, dfe_dir: str | Path | None = None) -> Path:
     """Path of a known SEN2 file (short name from :data:`FILES`, or a file name) under ``dfe_dir``.
 
     Searches ``dfe_dir`` recursively; when several files have the name, the last in sorted path
@@ -239,7 +239,7 @@ def _clean_code(s: pd.Series) -> pd.Series:
 
 
 def read_ees_wide(
-    path: "str | Path",
+    path: str | Path,
     measures: Sequence[str] | None = None,
     table: str | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -273,8 +273,10 @@ def read_ees_wide(
     for col in ("time_period", "geographic_level"):
         if col not in df.columns:
             raise DataError(
-                table=f"dfe:{table}", rule="not an explore-education-statistics file: column missing",
-                column=col, file=str(path),
+                table=f"dfe:{table}",
+                rule="not an explore-education-statistics file: column missing",
+                column=col,
+                file=str(path),
             )
     if "time_identifier" not in df.columns:
         df["time_identifier"] = ""
@@ -299,8 +301,10 @@ def read_ees_wide(
         missing = [m for m in measures if m not in found]
         if missing:
             raise DataError(
-                table=f"dfe:{table}", rule=f"indicator column(s) {missing} not in file",
-                column=missing[0], file=str(path),
+                table=f"dfe:{table}",
+                rule=f"indicator column(s) {missing} not in file",
+                column=missing[0],
+                file=str(path),
                 detail=f"indicators present: {found[:12]}{' ...' if len(found) > 12 else ''}",
             )
         found = list(measures)
@@ -329,7 +333,7 @@ def is_total_row(frame: pd.DataFrame, filters: Iterable[str]) -> pd.Series:
 
 
 def read_ees(
-    path: "str | Path",
+    path: str | Path,
     measures: Sequence[str] | None = None,
     totals_only: bool = False,
     table: str | None = None,
@@ -367,7 +371,7 @@ def read_ees(
 
 def read_file(
     name: str,
-    dfe_dir: "str | Path | None" = None,
+    dfe_dir: str | Path | None = None,
     measures: Sequence[str] | None = None,
     totals_only: bool = False,
 ) -> pd.DataFrame:
@@ -382,13 +386,20 @@ def read_file(
     """
     path = find_file(name, dfe_dir)
     stat = path.stat()
-    return _read_file_cached(str(path), stat.st_mtime_ns, stat.st_size,
-                             None if measures is None else tuple(measures), bool(totals_only), name).copy()
+    return _read_file_cached(
+        str(path),
+        stat.st_mtime_ns,
+        stat.st_size,
+        None if measures is None else tuple(measures),
+        bool(totals_only),
+        name,
+    ).copy()
 
 
 @lru_cache(maxsize=32)
-def _read_file_cached(path: str, mtime_ns: int, size: int, measures: "tuple[str, ...] | None", totals_only: bool,
-                      table: str) -> pd.DataFrame:
+def _read_file_cached(
+    path: str, mtime_ns: int, size: int, measures: tuple[str, ...] | None, totals_only: bool, table: str
+) -> pd.DataFrame:
     """:func:`read_ees` of one file version (the key holds its time and size), kept for the process."""
     return read_ees(path, measures=None if measures is None else list(measures), totals_only=totals_only, table=table)
 
@@ -469,7 +480,7 @@ def flag_regional_copies(long: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="_reg")
 
 
-def caseload_series(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def caseload_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """EHC plans at each January census, per authority, region and England, January 2010 onwards.
 
     * January 2019 onwards: ``ehcplans`` of the 2025 release ``caseload.csv`` ("All EHC plans" row).
@@ -526,7 +537,7 @@ _ACTIVITY = {
 }
 
 
-def activity_series(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """Requests, refusals to assess, new plans and 20-week timeliness per calendar year.
 
     Calendar years 2019 onwards from the 2025 release (``requests.csv``: ``requests_received_in_year``,
@@ -579,10 +590,22 @@ def activity_series(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
         den = out["timeliness_20wk_excl_den"]
         out["timeliness_20wk_excl_pct"] = np.where(den > 0, 100 * out["timeliness_20wk_excl_num"] / den, np.nan)
     zero = out["timeliness_20wk_excl_den"] == 0
-    out.loc[zero, "reason"] = out.loc[zero, "reason"].where(out.loc[zero, "reason"] == "", out.loc[zero, "reason"] + "; ")
+    out.loc[zero, "reason"] = out.loc[zero, "reason"].where(
+        out.loc[zero, "reason"] == "", out.loc[zero, "reason"] + "; "
+    )
     out.loc[zero, "reason"] += "timeliness_20wk_excl_pct: no plans without exceptions (denominator 0)"
-    cols = GEO[:4] + ["geographic_level", "year", "requests", "refusals", "refusal_rate_pct", "new_plans",
-                      "timeliness_20wk_excl_num", "timeliness_20wk_excl_den", "timeliness_20wk_excl_pct", "reason"]
+    cols = GEO[:4] + [
+        "geographic_level",
+        "year",
+        "requests",
+        "refusals",
+        "refusal_rate_pct",
+        "new_plans",
+        "timeliness_20wk_excl_num",
+        "timeliness_20wk_excl_den",
+        "timeliness_20wk_excl_pct",
+        "reason",
+    ]
     return _sort(out[cols])
 
 
@@ -590,7 +613,7 @@ def activity_series(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
 _INMSS_2022 = ("Special - Independent", "Special - Non-maintained")
 
 
-def placement_mix(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def placement_mix(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """Share of EHC plans in special schools and in INMSS, per January census.
 
     * January 2019 onwards (2025 release ``caseload.csv``): ``special_total`` / ``ehcplans``;
@@ -633,12 +656,18 @@ def placement_mix(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
         for k, mask in pick.items():
             sub = est[mask].assign(measure=k)
             if k == "inmss":
-                sub = sub.groupby(GEO + ["year", "measure"], dropna=False).agg(
-                    value=("value", lambda s: s.sum(min_count=len(s))),
-                    reason=("reason", lambda s: "; ".join(x for x in s if x)),
-                ).reset_index()
+                sub = (
+                    sub.groupby(GEO + ["year", "measure"], dropna=False)
+                    .agg(
+                        value=("value", lambda s: s.sum(min_count=len(s))),
+                        reason=("reason", lambda s: "; ".join(x for x in s if x)),
+                    )
+                    .reset_index()
+                )
             frames.append(sub[GEO + ["year", "measure", "value", "reason"]])
-        parts.append(_wide(flag_regional_copies(pd.concat(frames, ignore_index=True)), ["ehc_plans", "special", "inmss"]))
+        parts.append(
+            _wide(flag_regional_copies(pd.concat(frames, ignore_index=True)), ["ehc_plans", "special", "inmss"])
+        )
     out = pd.concat(parts, ignore_index=True)
     out["year"] = out["year"].astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -648,8 +677,9 @@ def placement_mix(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
     return _sort(out[keep])
 
 
-def check_sums_to_national(frame: pd.DataFrame, measure: str, all_years: bool = False,
-                           tolerance: float = 0.5) -> pd.DataFrame:
+def check_sums_to_national(
+    frame: pd.DataFrame, measure: str, all_years: bool = False, tolerance: float = 0.5
+) -> pd.DataFrame:
     """Years where the local-authority rows of ``measure`` do not add up to England's.
 
     Parameters
@@ -686,7 +716,7 @@ def check_sums_to_national(frame: pd.DataFrame, measure: str, all_years: bool = 
     return out.reset_index(drop=True)
 
 
-def la_lookup(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def la_lookup(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """The 153 upper-tier authorities (``lait2025_la_lookup.csv``): ``la_code`` (ONS),
     ``old_la_code``, ``la_name``, ``region_code``, ``region_name``. Falls back to the authorities
     in the latest caseload file when the lookup is not in ``dfe_dir``."""
@@ -704,7 +734,7 @@ def la_lookup(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
     return la[["old_la_code", "la_name", "region_code", "region_name"]].assign(la_code="").reset_index(drop=True)
 
 
-def load_caveats(dfe_dir: "str | Path | None" = None) -> dict:
+def load_caveats(dfe_dir: str | Path | None = None) -> dict:
     """The data-guidance caveats (``caveats.yaml`` in ``dfe_dir``): ``{"national": [...],
     "authorities": {old_la_code: [...]}}``, each caveat a mapping with ``text``, ``years``,
     ``measures`` and ``source``. A folder without one (e.g. the raw downloads) uses the shipped
@@ -724,7 +754,7 @@ def load_caveats(dfe_dir: "str | Path | None" = None) -> dict:
     return {"national": raw.get("national") or [], "authorities": auth, "source": raw.get("source", "")}
 
 
-def caveats_for(old_la_code: str, dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def caveats_for(old_la_code: str, dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """Caveats that apply to an authority: the national ones plus its own.
 
     Returns a frame with ``scope`` (``England`` or the code), ``years``, ``measures``, ``text``,
@@ -735,5 +765,9 @@ def caveats_for(old_la_code: str, dfe_dir: "str | Path | None" = None) -> pd.Dat
     rows += [{"scope": str(old_la_code), **c} for c in cv["authorities"].get(str(old_la_code).zfill(3), [])]
     out = pd.DataFrame(rows, columns=["scope", "years", "measures", "text", "source"])
     for c in ("years", "measures"):
-        out[c] = out[c].map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None or v != v else str(v)))
+        out[c] = out[c].map(
+            lambda v: (
+                ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None or v != v else str(v))
+            )
+        )
     return out

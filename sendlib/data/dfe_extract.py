@@ -27,8 +27,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -38,29 +38,89 @@ from sendlib.data.dfe import ID_COLUMNS, KNOWN_FILTERS, LEVEL_LA, LEVEL_NATIONAL
 #: total rows only; "all" keeps every row (sen2_mi has no filters); "estab" keeps the
 #: all-establishments and special-school totals and the independent / non-maintained special rows.
 KEEP: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "caseload.csv": ("dfe_ehcp_2025_release", (
-        "ehcplans", "mainstream_total", "special_la_maintained", "special_academy_free",
-        "special_independent", "special_non_maintained", "special_total", "placement_unknown"), "totals"),
-    "requests.csv": ("dfe_ehcp_2025_release", (
-        "requests_received_in_year", "requests_decided_to_assess", "requests_decided_not_to_assess",
-        "requests_decision_not_made", "requests_withdrawn"), "totals"),
+    "caseload.csv": (
+        "dfe_ehcp_2025_release",
+        (
+            "ehcplans",
+            "mainstream_total",
+            "special_la_maintained",
+            "special_academy_free",
+            "special_independent",
+            "special_non_maintained",
+            "special_total",
+            "placement_unknown",
+        ),
+        "totals",
+    ),
+    "requests.csv": (
+        "dfe_ehcp_2025_release",
+        (
+            "requests_received_in_year",
+            "requests_decided_to_assess",
+            "requests_decided_not_to_assess",
+            "requests_decision_not_made",
+            "requests_withdrawn",
+        ),
+        "totals",
+    ),
     "assessments.csv": ("dfe_ehcp_2025_release", ("assess_in_year", "assess_issued", "assess_not_issued"), "totals"),
-    "timeliness_20_week.csv": ("dfe_ehcp_2025_release", (
-        "plans_issued_den", "plans_issued_den_ex", "plans_issued_within_20_weeks", "plans_issued_20_weeks_ex",
-        "pc_plans_issued_within_20_weeks", "PC_plans_issued_20_weeks_ex"), "totals"),
+    "timeliness_20_week.csv": (
+        "dfe_ehcp_2025_release",
+        (
+            "plans_issued_den",
+            "plans_issued_den_ex",
+            "plans_issued_within_20_weeks",
+            "plans_issued_20_weeks_ex",
+            "pc_plans_issued_within_20_weeks",
+            "PC_plans_issued_20_weeks_ex",
+        ),
+        "totals",
+    ),
     "newplans.csv": ("dfe_ehcp_2025_release", ("new_ehc_plans",), "totals"),
     "ceased_plans.csv": ("dfe_ehcp_2025_release", ("total_ceased",), "totals"),
-    "annual_reviews.csv": ("dfe_ehcp_2025_release", (
-        "total_ehc_plans", "review_expected", "number_decsion_4weeks", "number_decision_gt_4weeks"), "totals"),
-    "sen_needs_all_plans.csv": ("dfe_ehcp_2025_release", (
-        "ehc_plans", "number_asd", "number_hi", "number_mld", "number_msi", "number_oth", "number_pd",
-        "number_pmld", "number_semh", "number_slcn", "number_sld", "number_spld", "number_vi",
-        "number_need_unknown"), "totals"),
+    "annual_reviews.csv": (
+        "dfe_ehcp_2025_release",
+        ("total_ehc_plans", "review_expected", "number_decsion_4weeks", "number_decision_gt_4weeks"),
+        "totals",
+    ),
+    "sen_needs_all_plans.csv": (
+        "dfe_ehcp_2025_release",
+        (
+            "ehc_plans",
+            "number_asd",
+            "number_hi",
+            "number_mld",
+            "number_msi",
+            "number_oth",
+            "number_pd",
+            "number_pmld",
+            "number_semh",
+            "number_slcn",
+            "number_sld",
+            "number_spld",
+            "number_vi",
+            "number_need_unknown",
+        ),
+        "totals",
+    ),
     "sen2_age_caseload.csv": ("dfe_ehcp_2022_release", ("Total_st", "Total_ehc", "Total_all"), "totals"),
     "sen2_estab_caseload.csv": ("dfe_ehcp_2022_release", ("Total_st", "Total_ehc", "Total_all"), "estab"),
-    "sen2_mi.csv": ("dfe_ehcp_2022_release", (
-        "InreqEHC", "AssRefusedEHC", "NewallEHC", "AssnoneEHC", "TotIncExcEHC", "IncExc20weekEHC",
-        "IncExc20weekRate", "TotNoExcEHC", "NoExc20weekEHC", "NoExc20weekRate"), "all"),
+    "sen2_mi.csv": (
+        "dfe_ehcp_2022_release",
+        (
+            "InreqEHC",
+            "AssRefusedEHC",
+            "NewallEHC",
+            "AssnoneEHC",
+            "TotIncExcEHC",
+            "IncExc20weekEHC",
+            "IncExc20weekRate",
+            "TotNoExcEHC",
+            "NoExc20weekEHC",
+            "NoExc20weekRate",
+        ),
+        "all",
+    ),
 }
 
 LOOKUP = "lait2025_la_lookup.csv"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,7 @@ class DataMetadata:
     raw: Mapping[str, object] | None = None
 
 
-def read_metadata(data_dir: "str | Path") -> DataMetadata:
+def read_metadata(data_dir: str | Path) -> DataMetadata:
     """Read ``metadata.yaml`` from a data folder; missing file gives an empty record."""
     path = Path(data_dir) / METADATA_FILE
     if not path.is_file():
@@ -100,8 +100,9 @@ def read_raw(name: str, src: TableSource, config: Config) -> pd.DataFrame:
         return _read_sql(name, src, config)
     path = Path(src.path) if src.path is not None else None
     if path is None or not path.is_file():
-        raise DataError(name, "file not found", file=str(path),
-                        detail="Check the config's paths.data_dir or tables section")
+        raise DataError(
+            name, "file not found", file=str(path), detail="Check the config's paths.data_dir or tables section"
+        )
     if src.format == "csv":
         return _read_csv(name, path)
     if src.format == "parquet":
@@ -138,8 +139,12 @@ def _read_csv(name: str, path: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
-        raise DataError(name, f"is not a well-formed CSV ({exc})", file=str(path),
-                        detail="the file may be half-written or have an unquoted comma") from exc
+        raise DataError(
+            name,
+            f"is not a well-formed CSV ({exc})",
+            file=str(path),
+            detail="the file may be half-written or have an unquoted comma",
+        ) from exc
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -153,8 +158,12 @@ def _read_sql(name: str, src: TableSource, config: Config) -> pd.DataFrame:
         with engine.connect() as conn:
             df = pd.read_sql_query(sqlalchemy.text(src.query or ""), conn)
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise DataError(name, f"SQL query failed ({type(exc).__name__})", file=_describe(src),
-                        detail=str(exc.orig) if getattr(exc, "orig", None) else None) from exc
+        raise DataError(
+            name,
+            f"SQL query failed ({type(exc).__name__})",
+            file=_describe(src),
+            detail=str(exc.orig) if getattr(exc, "orig", None) else None,
+        ) from exc
     finally:
         engine.dispose()
     return _objects_to_text(df)
@@ -205,7 +214,7 @@ def coerce(df: pd.DataFrame, schema: TableSchema, *, file: str | None = None) ->
         raise DataError(schema.name, f"missing required column(s) {missing}", column=col, file=file, detail=hint)
     dup_cols = [c for c in df.columns if list(df.columns).count(c) > 1]
     if dup_cols:
-        raise DataError(schema.name, f"column appears more than once", column=dup_cols[0], file=file)
+        raise DataError(schema.name, "column appears more than once", column=dup_cols[0], file=file)
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     for col in schema.columns:
         out[col.name] = _coerce_column(df[col.name].reset_index(drop=True), col, schema.name, file)
@@ -233,12 +242,18 @@ def _coerce_column(s: pd.Series, col: Column, table: str, file: str | None) -> p
         cleaned = text
         money_like = present & cleaned.str.contains(r"[£$€,]|^\s*\(", regex=True, na=False)
         if money_like.any():
-            raise _bad(table, col, file, money_like, "number written as text (currency symbol, thousands separator or brackets)",
-                       "write plain numbers such as 12500.50")
+            raise _bad(
+                table,
+                col,
+                file,
+                money_like,
+                "number written as text (currency symbol, thousands separator or brackets)",
+                "write plain numbers such as 12500.50",
+            )
         nums = pd.to_numeric(cleaned, errors="coerce")
         bad = present & nums.isna()
         if bad.any():
-            raise _bad(table, col, file, bad, f"not a number")
+            raise _bad(table, col, file, bad, "not a number")
         if kind == "int":
             frac = present & (nums.fillna(0) % 1 != 0)
             if frac.any():
@@ -274,7 +289,7 @@ def _coerce_column(s: pd.Series, col: Column, table: str, file: str | None) -> p
     raise ValueError(f"unknown column kind {kind!r} in schema for {table}.{col.name}")
 
 
-def _canonical_periods(text: pd.Series, kind: str, bad: "Callable[[pd.Series, str], DataError]") -> pd.Series:
+def _canonical_periods(text: pd.Series, kind: str, bad: Callable[[pd.Series, str], DataError]) -> pd.Series:
     """Parse quarter (``2025-26Q2``) or financial-year (``2025-26``) cells leniently to canonical text."""
     from sendlib.core.errors import UsageError
     from sendlib.core.quarters import Quarter, financial_year_label, parse_financial_year
@@ -326,7 +341,7 @@ def _fmt_float(v: float) -> str:
     return str(int(v)) if v.is_integer() else repr(round(v, 2))
 
 
-def write_table(df: pd.DataFrame, name: str, out_dir: "str | Path") -> Path:
+def write_table(df: pd.DataFrame, name: str, out_dir: str | Path) -> Path:
     """Write a canonical table as ``<out_dir>/<name>.csv`` deterministically (UTF-8, LF)."""
     path = Path(out_dir) / f"{name}.csv"
     frame = to_csv_frame(df, TABLES[name])

@@ -28,16 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sendlib.core.errors import UsageError
 from sendlib.data.dfe import (
     LEVEL_LA,
     LEVEL_NATIONAL,
     LEVEL_REGIONAL,
     activity_series,
-    default_dfe_dir,
     caseload_series,
+    default_dfe_dir,
     placement_mix,
 )
-from sendlib.core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -55,17 +55,42 @@ class Indicator:
 
 #: The indicators, in display order.
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("ehc_plans", "EHC plans (statements + plans before 2019)", "count", "january", "context",
-              "EHC plans (count)"),
-    Indicator("growth_pct", "Growth in EHC plans on previous January", "%", "january", "context",
-              "% change on previous January"),
-    Indicator("timeliness_20wk_excl_pct", "New plans issued within 20 weeks (excl. exceptions)", "%",
-              "calendar", "up", "% of new plans without exceptions"),
-    Indicator("refusal_rate_pct", "Refusal-to-assess rate (refusals / requests)", "%", "calendar", "down",
-              "% of requests received"),
+    Indicator(
+        "ehc_plans", "EHC plans (statements + plans before 2019)", "count", "january", "context", "EHC plans (count)"
+    ),
+    Indicator(
+        "growth_pct",
+        "Growth in EHC plans on previous January",
+        "%",
+        "january",
+        "context",
+        "% change on previous January",
+    ),
+    Indicator(
+        "timeliness_20wk_excl_pct",
+        "New plans issued within 20 weeks (excl. exceptions)",
+        "%",
+        "calendar",
+        "up",
+        "% of new plans without exceptions",
+    ),
+    Indicator(
+        "refusal_rate_pct",
+        "Refusal-to-assess rate (refusals / requests)",
+        "%",
+        "calendar",
+        "down",
+        "% of requests received",
+    ),
     Indicator("special_pct", "EHC plans in special schools", "%", "january", "context", "% of EHC plans"),
-    Indicator("inmss_pct", "EHC plans in independent / non-maintained special schools", "%", "january", "down",
-              "% of EHC plans"),
+    Indicator(
+        "inmss_pct",
+        "EHC plans in independent / non-maintained special schools",
+        "%",
+        "january",
+        "down",
+        "% of EHC plans",
+    ),
 )
 _BY_NAME = {i.name: i for i in INDICATORS}
 
@@ -109,7 +134,7 @@ def combine_indicators(caseload: pd.DataFrame, activity: pd.DataFrame, mix: pd.D
     return out.drop(columns=["r1", "r2", "r3"]).sort_values(KEYS[4:] + KEYS[:1]).reset_index(drop=True)
 
 
-def indicator_frame(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def indicator_frame(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """All indicators for England, the regions and every authority, from the files in ``dfe_dir``."""
     folder = Path(default_dfe_dir() if dfe_dir in (None, "") else dfe_dir).expanduser().resolve()
     stamp = max((p.stat().st_mtime_ns for p in folder.rglob("*.csv")), default=0)
@@ -122,7 +147,7 @@ def _indicator_frame_cached(folder: str, stamp: int) -> pd.DataFrame:
     return combine_indicators(caseload_series(folder), activity_series(folder), placement_mix(folder))
 
 
-def rank_authorities(frame: pd.DataFrame, indicators: "list[str] | None" = None) -> pd.DataFrame:
+def rank_authorities(frame: pd.DataFrame, indicators: list[str] | None = None) -> pd.DataFrame:
     """Rank authorities per year on each indicator: 1 = highest value; ties share the lower rank.
 
     Returns the local-authority rows of ``frame`` with ``<indicator>_rank`` (float, NaN when the
@@ -168,7 +193,7 @@ def resolve_la(la: str, frame: pd.DataFrame) -> str:
     )
 
 
-def compare(frame: pd.DataFrame, la: str, indicators: "list[str] | None" = None) -> pd.DataFrame:
+def compare(frame: pd.DataFrame, la: str, indicators: list[str] | None = None) -> pd.DataFrame:
     """The authority ``la`` beside its region and England, per indicator and year.
 
     Parameters
@@ -212,23 +237,25 @@ def compare(frame: pd.DataFrame, la: str, indicators: "list[str] | None" = None)
             if pd.isna(la_value):
                 bits = [p for p in str(r.get("reason", "")).split("; ") if p]
                 reason = "; ".join(bits) or "not published for this authority"
-            rows.append({
-                "old_la_code": code,
-                "la_name": la_name,
-                "region_name": region_name,
-                "indicator": name,
-                "label": ind.label,
-                "unit": ind.unit,
-                "period": {"january": "January census", "calendar": "calendar year"}.get(ind.period, ""),
-                "year": int(y),
-                "la_value": la_value,
-                "region_value": rv[0] if len(rv) else np.nan,
-                "england_value": ev[0] if len(ev) else np.nan,
-                "rank": r[f"{name}_rank"],
-                "n_ranked": r[f"{name}_n"],
-                "better": ind.better,
-                "reason": reason,
-            })
+            rows.append(
+                {
+                    "old_la_code": code,
+                    "la_name": la_name,
+                    "region_name": region_name,
+                    "indicator": name,
+                    "label": ind.label,
+                    "unit": ind.unit,
+                    "period": {"january": "January census", "calendar": "calendar year"}.get(ind.period, ""),
+                    "year": int(y),
+                    "la_value": la_value,
+                    "region_value": rv[0] if len(rv) else np.nan,
+                    "england_value": ev[0] if len(ev) else np.nan,
+                    "rank": r[f"{name}_rank"],
+                    "n_ranked": r[f"{name}_n"],
+                    "better": ind.better,
+                    "reason": reason,
+                }
+            )
     out = pd.DataFrame(rows)
     if len(out):
         out["rank"] = out["rank"].astype("Int64")
@@ -246,7 +273,7 @@ def latest(comparison: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
-def benchmark(la: str, dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def benchmark(la: str, dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """Compare authority ``la`` with its region and England on the SEN2 files in ``dfe_dir``
     (default ``<reference_dir>/dfe``, the shipped extract). See :func:`compare`."""
     return compare(indicator_frame(dfe_dir), la)
@@ -265,5 +292,7 @@ def describe(comparison: pd.DataFrame) -> str:
         parts.append(f"January {int(jan.max())} census (caseload, placement mix)")
     if len(cal):
         parts.append(f"calendar year {int(cal.max())} (requests, refusals, 20-week timeliness)")
-    return (f"{first['la_name']} (DfE code {first['old_la_code']}), {first['region_name']} region. "
-            f"Latest data: " + "; ".join(parts) + ".")
+    return (
+        f"{first['la_name']} (DfE code {first['old_la_code']}), {first['region_name']} region. "
+        f"Latest data: " + "; ".join(parts) + "."
+    )

@@ -32,8 +32,13 @@ Memo = Callable[[str, Mapping[str, Any], Callable[[], Any]], Any]
 #: tables the projection and its overflow are computed from
 INPUT_TABLES = ("ehcp_plans", "placements", "population", "capacity")
 #: sendlib modules (paths inside the package) whose code decides the projection and its overflow
-CODE = ("models/chain.py", "models/forecast/person.py", "models/forecast/scenario.py", "models/projection.py",
-        "models/sufficiency.py")
+CODE = (
+    "models/chain.py",
+    "models/forecast/person.py",
+    "models/forecast/scenario.py",
+    "models/projection.py",
+    "models/sufficiency.py",
+)
 
 
 def compute_now(name: str, parts: Mapping[str, Any], compute: Callable[[], T]) -> T:
@@ -41,7 +46,7 @@ def compute_now(name: str, parts: Mapping[str, Any], compute: Callable[[], T]) -
     return compute()
 
 
-def run_through_year(quarter: "Quarter | str", horizon_years: int) -> int:
+def run_through_year(quarter: Quarter | str, horizon_years: int) -> int:
     """The last January census a quarter's projection reaches: the census of the quarter's
     financial year plus ``horizon_years``, the furthest finance prices."""
     return Quarter.parse(quarter).census_year + int(horizon_years)
@@ -60,13 +65,26 @@ class ProjectionPlan:
 
     def key(self) -> dict[str, Any]:
         """JSON-able parts that identify the full projection (not the years a caller keeps)."""
-        return {"scenario": self.scenario.raw, "sims": self.sims, "seed": self.seed,
-                "as_of": str(self.as_of.date()), "steps": self.steps}
+        return {
+            "scenario": self.scenario.raw,
+            "sims": self.sims,
+            "seed": self.seed,
+            "as_of": str(self.as_of.date()),
+            "steps": self.steps,
+        }
 
 
-def plan_projection(tables: Mapping[str, pd.DataFrame], quarter: "Quarter | str", scenario: ForecastScenario, *,
-                    horizon_years: int, years: int | None = None, through_year: int | None = None,
-                    sims: int | None = None, seed: int | None = None) -> ProjectionPlan:
+def plan_projection(
+    tables: Mapping[str, pd.DataFrame],
+    quarter: Quarter | str,
+    scenario: ForecastScenario,
+    *,
+    horizon_years: int,
+    years: int | None = None,
+    through_year: int | None = None,
+    sims: int | None = None,
+    seed: int | None = None,
+) -> ProjectionPlan:
     """Work out a quarter's projection: always through :func:`run_through_year` (so every section
     shares one), and further when ``years`` (censuses after the latest observed) or
     ``through_year`` ask for more. ``sims`` / ``seed``: 0 / None take the scenario's."""
@@ -76,17 +94,29 @@ def plan_projection(tables: Mapping[str, pd.DataFrame], quarter: "Quarter | str"
     last_observed = person.census_years(tables["ehcp_plans"], tables.get("placements"), q.end)[-1]
     full = run_through_year(q, horizon_years)
     wanted = last_observed + int(years) if years else (through_year or full)
-    return ProjectionPlan(scenario=scenario, sims=int(sims) if sims else scenario.sims,
-                          seed=scenario.seed if seed is None else int(seed), as_of=q.end,
-                          steps=max(wanted, full) - last_observed, wanted=wanted)
+    return ProjectionPlan(
+        scenario=scenario,
+        sims=int(sims) if sims else scenario.sims,
+        seed=scenario.seed if seed is None else int(seed),
+        as_of=q.end,
+        steps=max(wanted, full) - last_observed,
+        wanted=wanted,
+    )
 
 
 def project(tables: Mapping[str, pd.DataFrame], plan: ProjectionPlan) -> PlacementProjection:
     """The person-level projection :func:`plan_projection` describes (all its years)."""
     from sendlib.models.forecast import person
 
-    return person.project(dict(tables), plan.steps, plan.sims, plan.seed, settings=plan.scenario.person,
-                          label=plan.scenario.name, as_of=plan.as_of)
+    return person.project(
+        dict(tables),
+        plan.steps,
+        plan.sims,
+        plan.seed,
+        settings=plan.scenario.person,
+        label=plan.scenario.name,
+        as_of=plan.as_of,
+    )
 
 
 def through(projection: PlacementProjection, last_year: int) -> PlacementProjection:
@@ -95,15 +125,28 @@ def through(projection: PlacementProjection, last_year: int) -> PlacementProject
     n = sum(1 for y in projection.years if y <= last_year)
     if n == len(projection.years):
         return projection
-    return PlacementProjection(years=list(projection.years[:n]), groups=projection.groups,
-                               draws=projection.draws[:, :n, :], history=projection.history,
-                               label=projection.label)
+    return PlacementProjection(
+        years=list(projection.years[:n]),
+        groups=projection.groups,
+        draws=projection.draws[:, :n, :],
+        history=projection.history,
+        label=projection.label,
+    )
 
 
-def quarter_projection(tables: Mapping[str, pd.DataFrame], quarter: "Quarter | str", scenario: ForecastScenario, *,
-                       horizon_years: int, years: int | None = None, through_year: int | None = None,
-                       sims: int | None = None, seed: int | None = None,
-                       overflow: "SufficiencyScenario | None" = None, memo: Memo = compute_now) -> PlacementProjection:
+def quarter_projection(
+    tables: Mapping[str, pd.DataFrame],
+    quarter: Quarter | str,
+    scenario: ForecastScenario,
+    *,
+    horizon_years: int,
+    years: int | None = None,
+    through_year: int | None = None,
+    sims: int | None = None,
+    seed: int | None = None,
+    overflow: SufficiencyScenario | None = None,
+    memo: Memo = compute_now,
+) -> PlacementProjection:
     """The quarter's person-level projection, restricted to the years asked for.
 
     Parameters
@@ -127,13 +170,24 @@ def quarter_projection(tables: Mapping[str, pd.DataFrame], quarter: "Quarter | s
         How results are kept: the report runner passes one that computes each result once per
         run and shares it between notebooks; the default computes.
     """
-    plan = plan_projection(tables, quarter, scenario, horizon_years=horizon_years, years=years,
-                           through_year=through_year, sims=sims, seed=seed)
+    plan = plan_projection(
+        tables,
+        quarter,
+        scenario,
+        horizon_years=horizon_years,
+        years=years,
+        through_year=through_year,
+        sims=sims,
+        seed=seed,
+    )
     full = memo("projection", plan.key(), lambda: project(tables, plan))
     if overflow is not None:
         from sendlib.models import sufficiency as suff
 
         base = full
-        full = memo("overflow", {**plan.key(), "sufficiency": str(overflow.path), "sufficiency_raw": overflow},
-                    lambda: suff.apply_overflow(base, tables["capacity"], overflow))
+        full = memo(
+            "overflow",
+            {**plan.key(), "sufficiency": str(overflow.path), "sufficiency_raw": overflow},
+            lambda: suff.apply_overflow(base, tables["capacity"], overflow),
+        )
     return through(full, plan.wanted)

@@ -28,9 +28,10 @@ empty or ``>= d``. Targets come only from the config: a KPI without one has no R
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,15 +39,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sendlib.core.config import Config, KpiTarget
-from sendlib.models.pap import progress_counts
 from sendlib.core.quarters import Quarter
 from sendlib.core.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
+from sendlib.models.pap import progress_counts
 
 Tables = Mapping[str, pd.DataFrame]
 
 COLUMNS = [
-    "kpi", "name", "period", "numerator", "denominator", "value", "unit", "target", "rag",
-    "previous_value", "change", "better", "national_value", "national_year", "previous_numerator",
+    "kpi",
+    "name",
+    "period",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target",
+    "rag",
+    "previous_value",
+    "change",
+    "better",
+    "national_value",
+    "national_year",
+    "previous_numerator",
     "previous_denominator",
 ]
 _CORE = ["kpi", "name", "numerator", "denominator", "value", "unit", "better"]
@@ -90,10 +104,18 @@ def rag(value: float | None, target: KpiTarget | None) -> str | None:
 # ----- helpers ---------------------------------------------------------------------------------
 
 
-def _row(kpi: str, name: str, numerator: float, denominator: float, value: float, unit: str,
-         better: str) -> dict[str, Any]:
-    return {"kpi": kpi, "name": name, "numerator": float(numerator), "denominator": float(denominator),
-            "value": float(value), "unit": unit, "better": better}
+def _row(
+    kpi: str, name: str, numerator: float, denominator: float, value: float, unit: str, better: str
+) -> dict[str, Any]:
+    return {
+        "kpi": kpi,
+        "name": name,
+        "numerator": float(numerator),
+        "denominator": float(denominator),
+        "value": float(value),
+        "unit": unit,
+        "better": better,
+    }
 
 
 def _pct(num: float, den: float) -> float:
@@ -198,8 +220,15 @@ def _k4(t: Tables, q: Quarter) -> list[dict]:
     rate = 10_000.0 * n / pop_total if pop_total and not math.isnan(pop_total) else math.nan
     return [
         _row("K4", "EHC plans in force at quarter end", n, math.nan, n, "count", "context"),
-        _row("K4_rate_per_10k", "EHC plans in force per 10,000 residents aged 0-25", n, pop_total, rate,
-             "per 10,000", "context"),
+        _row(
+            "K4_rate_per_10k",
+            "EHC plans in force per 10,000 residents aged 0-25",
+            n,
+            pop_total,
+            rate,
+            "per 10,000",
+            "context",
+        ),
     ]
 
 
@@ -228,8 +257,9 @@ def _placed_children(tables: Tables, day: pd.Timestamp) -> tuple[int, np.ndarray
     ids = pa.concat_arrays([pa.nulls(n_h, pa.large_string()), _arrow_text(pl["placement_id"]).take(take)])
     keys = [("person", "ascending"), ("mark", "ascending"), ("start", "ascending"), ("id", "ascending")]
     # arrow's sort is stable and puts missing values last, as pandas' sort_values does
-    order = pc.sort_indices(pa.table({"person": persons, "mark": mark, "start": start, "id": ids}),
-                            sort_keys=keys).to_numpy()
+    order = pc.sort_indices(
+        pa.table({"person": persons, "mark": mark, "start": start, "id": ids}), sort_keys=keys
+    ).to_numpy()
     holder = mark[order] == 0
     first = _run_starts(persons.take(pa.array(order)))
     last = np.r_[first[1:], True]
@@ -252,14 +282,35 @@ def _k5(t: Tables, q: Quarter) -> list[dict]:
     for st, label in SETTING_TYPE.items():
         n = int(counts.get(st, 0))
         better = "down" if st == "inmss" else ("up" if st in MAINSTREAM_SETTINGS else "context")
-        rows.append(_row(f"K5_{st}_pct", f"Children with a plan placed in: {label}", n, children,
-                         _pct(n, children), "%", better))
+        rows.append(
+            _row(
+                f"K5_{st}_pct", f"Children with a plan placed in: {label}", n, children, _pct(n, children), "%", better
+            )
+        )
     n_main = int(counts.reindex(list(MAINSTREAM_SETTINGS)).fillna(0).sum())
-    rows.append(_row("K5_mainstream_pct", "Children with a plan in mainstream schools (incl. resourced provision)",
-                     n_main, children, _pct(n_main, children), "%", "up"))
+    rows.append(
+        _row(
+            "K5_mainstream_pct",
+            "Children with a plan in mainstream schools (incl. resourced provision)",
+            n_main,
+            children,
+            _pct(n_main, children),
+            "%",
+            "up",
+        )
+    )
     n_none = children - len(rows_placed)
-    rows.append(_row("K5_no_placement_pct", "Children with a plan and no placement recorded", n_none, children,
-                     _pct(n_none, children), "%", "down"))
+    rows.append(
+        _row(
+            "K5_no_placement_pct",
+            "Children with a plan and no placement recorded",
+            n_none,
+            children,
+            _pct(n_none, children),
+            "%",
+            "down",
+        )
+    )
     return rows
 
 
@@ -267,10 +318,20 @@ def _k6(t: Tables, q: Quarter) -> list[dict]:
     a = t["annual_reviews"][["due_date", "meeting_date", "decision_date"]]
     due = a[_in(a["due_date"], q)]
     on_time = (due["meeting_date"] <= due["due_date"]) & (
-        due["decision_date"] <= due["meeting_date"] + pd.Timedelta(days=REVIEW_DECISION_DAYS))
+        due["decision_date"] <= due["meeting_date"] + pd.Timedelta(days=REVIEW_DECISION_DAYS)
+    )
     n, d = int(on_time.fillna(False).sum()), len(due)
-    return [_row("K6", "Annual reviews due in the quarter held on time with a decision within 4 weeks", n, d,
-                 _pct(n, d), "%", "up")]
+    return [
+        _row(
+            "K6",
+            "Annual reviews due in the quarter held on time with a decision within 4 weeks",
+            n,
+            d,
+            _pct(n, d),
+            "%",
+            "up",
+        )
+    ]
 
 
 def _k7(t: Tables, q: Quarter) -> list[dict]:
@@ -282,20 +343,50 @@ def _k7(t: Tables, q: Quarter) -> list[dict]:
         days = (seen["first_contact_date"] - seen["referral_date"]).dt.days
         n_seen = len(seen)
         within = int((days <= EIGHTEEN_WEEKS_DAYS).sum())
-        waiting = hg[(hg["referral_date"] <= q.end) & (hg["first_contact_date"].isna() | (hg["first_contact_date"] > q.end))]
+        waiting = hg[
+            (hg["referral_date"] <= q.end) & (hg["first_contact_date"].isna() | (hg["first_contact_date"] > q.end))
+        ]
         wait_days = (q.end - waiting["referral_date"]).dt.days
         label = g.replace("_", " ")
         median = float(days.median()) / 7.0 if n_seen else math.nan
         longest = float(wait_days.max()) / 7.0 if len(waiting) else math.nan
         rows += [
-            _row(f"K7_{g}_median_weeks", f"Median wait to first contact, {label} (seen in quarter)", math.nan,
-                 n_seen, median, "weeks", "down"),
-            _row(f"K7_{g}_pct_within_18_weeks", f"Seen within 18 weeks, {label}", within, n_seen,
-                 _pct(within, n_seen), "%", "up"),
-            _row(f"K7_{g}_waiting_list", f"Still waiting at quarter end, {label}", len(waiting), math.nan,
-                 len(waiting), "count", "down"),
-            _row(f"K7_{g}_longest_wait_weeks", f"Longest wait at quarter end, {label}", math.nan, len(waiting),
-                 longest, "weeks", "down"),
+            _row(
+                f"K7_{g}_median_weeks",
+                f"Median wait to first contact, {label} (seen in quarter)",
+                math.nan,
+                n_seen,
+                median,
+                "weeks",
+                "down",
+            ),
+            _row(
+                f"K7_{g}_pct_within_18_weeks",
+                f"Seen within 18 weeks, {label}",
+                within,
+                n_seen,
+                _pct(within, n_seen),
+                "%",
+                "up",
+            ),
+            _row(
+                f"K7_{g}_waiting_list",
+                f"Still waiting at quarter end, {label}",
+                len(waiting),
+                math.nan,
+                len(waiting),
+                "count",
+                "down",
+            ),
+            _row(
+                f"K7_{g}_longest_wait_weeks",
+                f"Longest wait at quarter end, {label}",
+                math.nan,
+                len(waiting),
+                longest,
+                "weeks",
+                "down",
+            ),
         ]
     return rows
 
@@ -306,17 +397,30 @@ def _k8(t: Tables, q: Quarter) -> list[dict]:
     n_by = susp["sen_status"].value_counts()
     sp = t["school_population"]
     census = _latest_date_on_or_before(sp["census_date"], q.end)
-    pupils = (sp[sp["census_date"] == census].groupby("sen_status")["pupils"].sum()
-              if census is not None else pd.Series(dtype=float))
+    pupils = (
+        sp[sp["census_date"] == census].groupby("sen_status")["pupils"].sum()
+        if census is not None
+        else pd.Series(dtype=float)
+    )
     rows, rates = [], {}
     for status, label in SEN_STATUS.items():
         n, d = int(n_by.get(status, 0)), float(pupils.get(status, math.nan))
         rates[status] = 100.0 * n / d if d and not math.isnan(d) else math.nan
-        rows.append(_row(f"K8_{status}_per_100", f"Suspensions per 100 pupils, {label}", n, d, rates[status],
-                         "per 100", "down"))
+        rows.append(
+            _row(f"K8_{status}_per_100", f"Suspensions per 100 pupils, {label}", n, d, rates[status], "per 100", "down")
+        )
     ratio = rates["ehcp"] / rates["none"] if rates["none"] else math.nan
-    rows.append(_row("K8_ratio_ehcp_to_none", "Suspension rate, pupils with an EHC plan vs pupils with no SEN",
-                     int(n_by.get("ehcp", 0)), int(n_by.get("none", 0)), ratio, "ratio", "down"))
+    rows.append(
+        _row(
+            "K8_ratio_ehcp_to_none",
+            "Suspension rate, pupils with an EHC plan vs pupils with no SEN",
+            int(n_by.get("ehcp", 0)),
+            int(n_by.get("none", 0)),
+            ratio,
+            "ratio",
+            "down",
+        )
+    )
     return rows
 
 
@@ -329,24 +433,54 @@ def _k9(t: Tables, q: Quarter) -> list[dict]:
     y1617 = at[at["age"].between(16, 17) & (at["activity"] != "unknown")]
     n_neet, d_neet = int((y1617["activity"] == "neet").sum()), len(y1617)
     return [
-        _row("K9_transition_plan_pct", "Young people 14+ with a plan who have a transition plan", n_tp, d_tp,
-             _pct(n_tp, d_tp), "%", "up"),
-        _row("K9_neet_pct", "16-17 year olds with a plan who are NEET (activity known)", n_neet, d_neet,
-             _pct(n_neet, d_neet), "%", "down"),
+        _row(
+            "K9_transition_plan_pct",
+            "Young people 14+ with a plan who have a transition plan",
+            n_tp,
+            d_tp,
+            _pct(n_tp, d_tp),
+            "%",
+            "up",
+        ),
+        _row(
+            "K9_neet_pct",
+            "16-17 year olds with a plan who are NEET (activity known)",
+            n_neet,
+            d_neet,
+            _pct(n_neet, d_neet),
+            "%",
+            "down",
+        ),
     ]
 
 
 def _k10(t: Tables, q: Quarter) -> list[dict]:
     b = t["hnb_budget"]
-    sel = b[(b["as_at_quarter"].astype("string") == str(q)) & (b["financial_year"].astype("string") == q.financial_year)]
+    sel = b[
+        (b["as_at_quarter"].astype("string") == str(q)) & (b["financial_year"].astype("string") == q.financial_year)
+    ]
     budget = float(sel["budget"].sum()) if len(sel) else math.nan
     outturn = float(sel["forecast_outturn"].sum()) if len(sel) else math.nan
     variance = outturn - budget
     rows = [
-        _row("K10_variance_gbp", f"High needs forecast outturn minus budget, {q.financial_year}", outturn, budget,
-             variance, "£", "down"),
-        _row("K10_variance_pct", f"High needs forecast variance as % of budget, {q.financial_year}", variance,
-             budget, _pct(variance, budget) if len(sel) else math.nan, "%", "down"),
+        _row(
+            "K10_variance_gbp",
+            f"High needs forecast outturn minus budget, {q.financial_year}",
+            outturn,
+            budget,
+            variance,
+            "£",
+            "down",
+        ),
+        _row(
+            "K10_variance_pct",
+            f"High needs forecast variance as % of budget, {q.financial_year}",
+            variance,
+            budget,
+            _pct(variance, budget) if len(sel) else math.nan,
+            "%",
+            "down",
+        ),
     ]
     pl = t["placements"][["setting_type", "start_date", "end_date", "annual_cost"]]
     live = pl[_in_force(pl["start_date"], pl["end_date"], q.end)]
@@ -354,8 +488,17 @@ def _k10(t: Tables, q: Quarter) -> list[dict]:
     for st, label in SETTING_TYPE.items():
         total = float(cost["sum"].get(st, 0.0))
         n = int(cost["count"].get(st, 0))
-        rows.append(_row(f"K10_cost_{st}_gbp", f"Average annual cost per placement, {label}", total, n,
-                         total / n if n else math.nan, "£", "down"))
+        rows.append(
+            _row(
+                f"K10_cost_{st}_gbp",
+                f"Average annual cost per placement, {label}",
+                total,
+                n,
+                total / n if n else math.nan,
+                "£",
+                "down",
+            )
+        )
     return rows
 
 
@@ -363,15 +506,38 @@ def _k11(t: Tables, q: Quarter) -> list[dict]:
     c = progress_counts(t["pap_actions"], q)
     total = c["total"]
     better = {"grey": "down", "red": "down", "amber": "context", "green": "up", "blue": "up"}
-    rows = [_row(f"K11_{b}", f"Priority Action Plan actions rated {b}", c[b], total, c[b], "count", better[b])
-            for b in BRAG_ORDER]
+    rows = [
+        _row(f"K11_{b}", f"Priority Action Plan actions rated {b}", c[b], total, c[b], "count", better[b])
+        for b in BRAG_ORDER
+    ]
     rows += [
-        _row("K11_moved_up", "PAP actions moved up the BRAG scale since last quarter", c["moved_up"], total,
-             c["moved_up"], "count", "up"),
-        _row("K11_moved_down", "PAP actions moved down the BRAG scale since last quarter", c["moved_down"], total,
-             c["moved_down"], "count", "down"),
-        _row("K11_overdue", "PAP actions overdue (past due and not green or blue)", c["overdue"], total,
-             c["overdue"], "count", "down"),
+        _row(
+            "K11_moved_up",
+            "PAP actions moved up the BRAG scale since last quarter",
+            c["moved_up"],
+            total,
+            c["moved_up"],
+            "count",
+            "up",
+        ),
+        _row(
+            "K11_moved_down",
+            "PAP actions moved down the BRAG scale since last quarter",
+            c["moved_down"],
+            total,
+            c["moved_down"],
+            "count",
+            "down",
+        ),
+        _row(
+            "K11_overdue",
+            "PAP actions overdue (past due and not green or blue)",
+            c["overdue"],
+            total,
+            c["overdue"],
+            "count",
+            "down",
+        ),
     ]
     return rows
 
@@ -386,7 +552,7 @@ def _read_comparators(path: str, mtime: float) -> pd.DataFrame:
     return df
 
 
-def load_national_comparators(config: Config | None = None, path: "str | Path | None" = None) -> pd.DataFrame:
+def load_national_comparators(config: Config | None = None, path: str | Path | None = None) -> pd.DataFrame:
     """England comparators (``kpi``, ``year``, ``period_end``, ``value``, ``unit``, ``definition``,
     ``source``) from ``<reference_dir>/national_comparators.csv``; empty frame if the file is absent."""
     p = Path(path) if path is not None else (Path(config.reference_dir) / COMPARATORS_FILE if config else None)
@@ -403,7 +569,8 @@ def national_for(comparators: pd.DataFrame, kpis: Iterable[str], quarter: Quarte
     c = comparators[comparators["kpi"].isin(list(kpis)) & (comparators["period_end"] <= quarter.end)]
     c = c.sort_values(["kpi", "period_end"]).drop_duplicates("kpi", keep="last")
     return c.rename(columns={"value": "national_value", "year": "national_year"})[
-        ["kpi", "national_value", "national_year"]]
+        ["kpi", "national_value", "national_year"]
+    ]
 
 
 # ----- assembly --------------------------------------------------------------------------------
@@ -418,12 +585,18 @@ def _comparators(tables: Tables, config: Config) -> pd.DataFrame:
     return given if given is not None else load_national_comparators(config)
 
 
-def _finish(cur: pd.DataFrame, prev: pd.DataFrame | None, quarter: Quarter, config: Config,
-            comparators: pd.DataFrame) -> pd.DataFrame:
+def _finish(
+    cur: pd.DataFrame, prev: pd.DataFrame | None, quarter: Quarter, config: Config, comparators: pd.DataFrame
+) -> pd.DataFrame:
     """Add period, previous values, targets, RAG and comparators to core rows."""
     if prev is not None:
-        prev = prev[["kpi", "value", "numerator", "denominator"]].rename(columns={
-            "value": "previous_value", "numerator": "previous_numerator", "denominator": "previous_denominator"})
+        prev = prev[["kpi", "value", "numerator", "denominator"]].rename(
+            columns={
+                "value": "previous_value",
+                "numerator": "previous_numerator",
+                "denominator": "previous_denominator",
+            }
+        )
         cur = cur.merge(prev, on="kpi", how="left")
     else:
         cur = cur.assign(previous_value=math.nan, previous_numerator=math.nan, previous_denominator=math.nan)
@@ -440,8 +613,13 @@ def _finish(cur: pd.DataFrame, prev: pd.DataFrame | None, quarter: Quarter, conf
     return cur[COLUMNS]
 
 
-def _assemble(core: Callable[[Tables, Quarter], list[dict]], tables: Tables, quarter: Quarter,
-              config: Config, with_previous: bool = True) -> pd.DataFrame:
+def _assemble(
+    core: Callable[[Tables, Quarter], list[dict]],
+    tables: Tables,
+    quarter: Quarter,
+    config: Config,
+    with_previous: bool = True,
+) -> pd.DataFrame:
     cur = _core_frame(core, tables, quarter)
     prev = _core_frame(core, tables, quarter.previous) if with_previous else None
     return _finish(cur, prev, quarter, config, _comparators(tables, config))
@@ -576,11 +754,27 @@ def k11_pap_progress(tables: Tables, quarter: Quarter, config: Config) -> pd.Dat
 
 #: The dashboard's headline variants (tiles and trend charts), in board order.
 HEADLINE_KPIS = [
-    "K1", "K1_all", "K2", "K3", "K4", "K4_rate_per_10k", "K5_mainstream_pct", "K5_inmss_pct", "K6",
-    "K7_neurodevelopmental_median_weeks", "K7_neurodevelopmental_pct_within_18_weeks",
-    "K7_integrated_therapies_median_weeks", "K7_integrated_therapies_pct_within_18_weeks",
-    "K8_ehcp_per_100", "K8_ratio_ehcp_to_none", "K9_transition_plan_pct", "K9_neet_pct",
-    "K10_variance_gbp", "K10_variance_pct", "K11_red", "K11_overdue",
+    "K1",
+    "K1_all",
+    "K2",
+    "K3",
+    "K4",
+    "K4_rate_per_10k",
+    "K5_mainstream_pct",
+    "K5_inmss_pct",
+    "K6",
+    "K7_neurodevelopmental_median_weeks",
+    "K7_neurodevelopmental_pct_within_18_weeks",
+    "K7_integrated_therapies_median_weeks",
+    "K7_integrated_therapies_pct_within_18_weeks",
+    "K8_ehcp_per_100",
+    "K8_ratio_ehcp_to_none",
+    "K9_transition_plan_pct",
+    "K9_neet_pct",
+    "K10_variance_gbp",
+    "K10_variance_pct",
+    "K11_red",
+    "K11_overdue",
 ]
 
 #: KPI family -> its function, in the dashboard's order.
@@ -597,8 +791,19 @@ KPI_FUNCTIONS: dict[str, Callable[[Tables, Quarter, Config], pd.DataFrame]] = {
     "K10": k10_high_needs_spend,
     "K11": k11_pap_progress,
 }
-_CORES = {"K1": _k1, "K2": _k2, "K3": _k3, "K4": _k4, "K5": _k5, "K6": _k6, "K7": _k7, "K8": _k8,
-          "K9": _k9, "K10": _k10, "K11": _k11}
+_CORES = {
+    "K1": _k1,
+    "K2": _k2,
+    "K3": _k3,
+    "K4": _k4,
+    "K5": _k5,
+    "K6": _k6,
+    "K7": _k7,
+    "K8": _k8,
+    "K9": _k9,
+    "K10": _k10,
+    "K11": _k11,
+}
 
 
 def compute_kpis(tables: Tables, quarter: Quarter, config: Config, *, with_previous: bool = True) -> pd.DataFrame:
@@ -618,12 +823,15 @@ def compute_kpis(tables: Tables, quarter: Quarter, config: Config, *, with_previ
     """
     q = Quarter.parse(quarter)
     cur = pd.DataFrame([r for core in _CORES.values() for r in core(tables, q)], columns=_CORE)
-    prev = (pd.DataFrame([r for core in _CORES.values() for r in core(tables, q.previous)], columns=_CORE)
-            if with_previous else None)
+    prev = (
+        pd.DataFrame([r for core in _CORES.values() for r in core(tables, q.previous)], columns=_CORE)
+        if with_previous
+        else None
+    )
     return _finish(cur, prev, q, config, _comparators(tables, config))
 
 
-def kpi_history(tables: Tables, quarters: Iterable["Quarter | str"], config: Config) -> pd.DataFrame:
+def kpi_history(tables: Tables, quarters: Iterable[Quarter | str], config: Config) -> pd.DataFrame:
     """:func:`compute_kpis` for each quarter (oldest first), stacked: the data for trend charts.
 
     ``previous_value`` and ``change`` are filled from the stack (each quarter's previous
@@ -636,7 +844,7 @@ def kpi_history(tables: Tables, quarters: Iterable["Quarter | str"], config: Con
     order = {str(q): i for i, q in enumerate(qs)}
     prev_label = {str(q): str(q.previous) for q in qs}
     look = hist.set_index(["period", "kpi"])[["value", "numerator", "denominator"]]
-    for i, q in enumerate(qs[1:], start=1):
+    for _i, q in enumerate(qs[1:], start=1):
         p = prev_label[str(q)]
         mask = (hist["period"] == str(q)).to_numpy()
         if p in order:
@@ -652,14 +860,15 @@ def kpi_history(tables: Tables, quarters: Iterable["Quarter | str"], config: Con
     return hist[COLUMNS]
 
 
-def quarter_rows(history: pd.DataFrame, quarter: "Quarter | str") -> pd.DataFrame:
+def quarter_rows(history: pd.DataFrame, quarter: Quarter | str) -> pd.DataFrame:
     """The rows of a :func:`kpi_history` frame for one quarter: the same table as
     :func:`compute_kpis` for that quarter (when its previous quarter is in the history too)."""
     return history[history["period"] == str(Quarter.parse(quarter))].reset_index(drop=True)
 
 
-def wait_distribution(tables: Tables, quarter: Quarter,
-                      bands_weeks: tuple[int, ...] = (0, 6, 12, 18, 26, 52)) -> pd.DataFrame:
+def wait_distribution(
+    tables: Tables, quarter: Quarter, bands_weeks: tuple[int, ...] = (0, 6, 12, 18, 26, 52)
+) -> pd.DataFrame:
     """Health waits by band of weeks, per K7 group: those first seen in the quarter (by their wait)
     and those still waiting at quarter end (by their wait so far).
 
@@ -669,18 +878,26 @@ def wait_distribution(tables: Tables, quarter: Quarter,
     h = tables["health_waits"]
     group = h["service"].map(HEALTH_SERVICE_GROUP)
     seen_mask = _in(h["first_contact_date"], quarter)
-    wait_mask = (h["referral_date"] <= quarter.end) & (h["first_contact_date"].isna() | (h["first_contact_date"] > quarter.end))
-    weeks = pd.concat([
-        ((h.loc[seen_mask, "first_contact_date"] - h.loc[seen_mask, "referral_date"]).dt.days / 7.0)
-        .to_frame("weeks").assign(group=group[seen_mask], status="seen in quarter"),
-        ((quarter.end - h.loc[wait_mask, "referral_date"]).dt.days / 7.0)
-        .to_frame("weeks").assign(group=group[wait_mask], status="waiting at quarter end"),
-    ], ignore_index=True)
+    wait_mask = (h["referral_date"] <= quarter.end) & (
+        h["first_contact_date"].isna() | (h["first_contact_date"] > quarter.end)
+    )
+    weeks = pd.concat(
+        [
+            ((h.loc[seen_mask, "first_contact_date"] - h.loc[seen_mask, "referral_date"]).dt.days / 7.0)
+            .to_frame("weeks")
+            .assign(group=group[seen_mask], status="seen in quarter"),
+            ((quarter.end - h.loc[wait_mask, "referral_date"]).dt.days / 7.0)
+            .to_frame("weeks")
+            .assign(group=group[wait_mask], status="waiting at quarter end"),
+        ],
+        ignore_index=True,
+    )
     edges = list(bands_weeks) + [np.inf]
     labels = [f"{a}-{b}" for a, b in zip(bands_weeks[:-1], bands_weeks[1:])] + [f"{bands_weeks[-1]}+"]
     weeks["band"] = pd.cut(weeks["weeks"], bins=edges, labels=labels, right=False)
-    grid = pd.MultiIndex.from_product([list(HEALTH_GROUPS), ["seen in quarter", "waiting at quarter end"], labels],
-                                      names=["group", "status", "band"])
+    grid = pd.MultiIndex.from_product(
+        [list(HEALTH_GROUPS), ["seen in quarter", "waiting at quarter end"], labels], names=["group", "status", "band"]
+    )
     out = weeks.groupby(["group", "status", "band"], observed=True).size().reindex(grid, fill_value=0)
     out = out.rename("referrals").reset_index()
     out["band"] = pd.Categorical(out["band"], categories=labels, ordered=True)

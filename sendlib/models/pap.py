@@ -84,8 +84,19 @@ def action_status(pap: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     )
     due = pd.to_datetime(out["due"])
     out["is_overdue"] = ((due < quarter.end) & ~out["brag"].isin(DELIVERED)).fillna(False).astype(bool)
-    cols = ["ref", "priority_area", "objective", "theme", "project", "due", "brag", "previous_brag",
-            "movement", "is_overdue", "comment"]
+    cols = [
+        "ref",
+        "priority_area",
+        "objective",
+        "theme",
+        "project",
+        "due",
+        "brag",
+        "previous_brag",
+        "movement",
+        "is_overdue",
+        "comment",
+    ]
     return out[cols].sort_values(["priority_area", "ref"]).reset_index(drop=True)
 
 
@@ -173,7 +184,7 @@ def _latest_row_by_ref(ref: np.ndarray, qi: np.ndarray, upto: int) -> np.ndarray
     return out
 
 
-def brag_history(pap: pd.DataFrame, quarters: "list[Quarter]") -> pd.DataFrame:
+def brag_history(pap: pd.DataFrame, quarters: list[Quarter]) -> pd.DataFrame:
     """Actions by BRAG at the end of each quarter (oldest first): ``quarter`` plus one column per
     BRAG in progress order, and ``total``."""
     rows = []

@@ -7,8 +7,8 @@ simulated totals, never by adding the quantiles of parts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ AGE_GROUPS = ("under_5", "5_10", "11_15", "16_19", "20_25")
 GROUP_COLUMNS = ("setting_type", "phase", "primary_need", "locality", "age_group")
 
 
-def age_group_of(age: "int | np.ndarray | pd.Series") -> "str | np.ndarray":
+def age_group_of(age: int | np.ndarray | pd.Series) -> str | np.ndarray:
     """DSG template age group of an age in whole years: under_5, 5_10, 11_15, 16_19, 20_25."""
     bins = np.array([5, 11, 16, 20])
     idx = np.searchsorted(bins, np.asarray(age), side="right")
@@ -27,7 +27,7 @@ def age_group_of(age: "int | np.ndarray | pd.Series") -> "str | np.ndarray":
     return out if np.ndim(out) else str(out)
 
 
-def group_sums(draws: np.ndarray, code: np.ndarray, n_keys: int, dtype: "np.dtype | type" = np.float64) -> np.ndarray:
+def group_sums(draws: np.ndarray, code: np.ndarray, n_keys: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
     """Sum ``draws`` ``(n_sims, n_years, n_groups)`` over the groups of each key:
     ``out[:, :, k] = draws[:, :, code == k].sum(axis=2)`` for every ``k`` (groups whose code is
     outside ``0..n_keys-1`` are left out), ``out`` of ``dtype``.
@@ -50,9 +50,9 @@ def group_sums(draws: np.ndarray, code: np.ndarray, n_keys: int, dtype: "np.dtyp
     present = np.flatnonzero(ends > starts)
     by_group = np.moveaxis(draws, 2, 0)  # a view: (n_groups, n_sims, n_years)
     for s0 in range(0, draws.shape[0], _SIM_BLOCK):
-        block = by_group[:, s0:s0 + _SIM_BLOCK][order]  # contiguous, group-major, key order
+        block = by_group[:, s0 : s0 + _SIM_BLOCK][order]  # contiguous, group-major, key order
         for k in present:
-            out[s0:s0 + _SIM_BLOCK, :, k] = block[starts[k]:ends[k]].sum(axis=0)
+            out[s0 : s0 + _SIM_BLOCK, :, k] = block[starts[k] : ends[k]].sum(axis=0)
     return out
 
 
@@ -91,8 +91,7 @@ class PlacementProjection:
             raise ValueError(f"projection groups lack columns {missing}")
         if self.draws.ndim != 3 or self.draws.shape[1:] != (len(self.years), len(self.groups)):
             raise ValueError(
-                f"draws must be (n_sims, {len(self.years)} years, {len(self.groups)} groups), "
-                f"not {self.draws.shape}"
+                f"draws must be (n_sims, {len(self.years)} years, {len(self.groups)} groups), not {self.draws.shape}"
             )
 
     @property
@@ -120,6 +119,7 @@ class PlacementProjection:
         n_keys, n_years = tot.shape[2], len(self.years)
         if n_keys == 0 or n_years == 0:
             return pd.DataFrame([])
+
         # one row per key and year, keys outer: (n_sims, n_years, n_keys) -> (n_keys * n_years,)
         def flat(a: np.ndarray) -> np.ndarray:
             return np.asarray(a, dtype=np.float64).T.reshape(-1)
@@ -131,14 +131,19 @@ class PlacementProjection:
             columns[f"lower_{pct}"] = flat(lo)
             columns[f"upper_{pct}"] = flat(hi)
         # keys as plain Python values, as a frame built row by row would hold them
-        out = (pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)]) if by
-               else pd.DataFrame(index=range(n_keys * n_years)))
+        out = (
+            pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)])
+            if by
+            else pd.DataFrame(index=range(n_keys * n_years))
+        )
         out.insert(0, "year", pd.Series([y for _ in range(n_keys) for y in self.years]))
         for name, values in columns.items():
             out[name] = values
         return out
 
-    def with_draws(self, draws: np.ndarray, groups: pd.DataFrame | None = None, label: str | None = None) -> "PlacementProjection":
+    def with_draws(
+        self, draws: np.ndarray, groups: pd.DataFrame | None = None, label: str | None = None
+    ) -> PlacementProjection:
         """A copy with new draws (and optionally groups / label): used by sufficiency overflow."""
         return PlacementProjection(
             years=list(self.years),

@@ -55,28 +55,47 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Callable, Generic, Literal, Mapping, Sequence, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import (AfterValidator, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, ValidationInfo,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    model_validator,
+)
 
-from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
 from sendlib.core.errors import UsageError
-from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 from sendlib.core.quarters import third_thursday_of_january
 from sendlib.core.schema import DESIGNATION, PHASE, PRIMARY_NEED, SPECIALIST_SETTINGS
+from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
+from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 
 #: The level at which demand meets capacity (and overflow is computed).
 KEY = ("phase", "designation", "locality")
 #: Where overflow goes: independent and non-maintained special schools.
 OVERFLOW_SETTING = "inmss"
 #: Columns of a capacity row (``sendlib.core.schema.TABLES['capacity']``).
-CAPACITY_COLUMNS = ("setting_id", "name", "setting_type", "phase", "designation", "locality",
-                    "places", "open_date", "close_date", "status")
+CAPACITY_COLUMNS = (
+    "setting_id",
+    "name",
+    "setting_type",
+    "phase",
+    "designation",
+    "locality",
+    "places",
+    "open_date",
+    "close_date",
+    "status",
+)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -134,7 +153,7 @@ class SufficiencyScenario:
     include_setting_ids: tuple[str, ...] = ()
     add_settings: pd.DataFrame = field(default_factory=lambda: _empty_capacity())
     change_open_date: Mapping[str, pd.Timestamp] = field(default_factory=dict)
-    change_close_date: Mapping[str, "pd.Timestamp | None"] = field(default_factory=dict)
+    change_close_date: Mapping[str, pd.Timestamp | None] = field(default_factory=dict)
     description: str = ""
     source: str = ""
     as_of: str = ""
@@ -154,7 +173,7 @@ def _empty_capacity() -> pd.DataFrame:
     return df
 
 
-def _origin(path: "Path | str | None") -> str:
+def _origin(path: Path | str | None) -> str:
     return f"scenario file {path}" if path else "scenario"
 
 
@@ -265,7 +284,9 @@ class AddedSetting(SettingsModel):
     @model_validator(mode="after")
     def _closes_after_it_opens(self) -> AddedSetting:
         if self.close_date is not None and self.close_date <= self.open_date:
-            raise errors_at([(("close_date",), f"must be after its open_date ({self.open_date})", str(self.close_date))])
+            raise errors_at(
+                [(("close_date",), f"must be after its open_date ({self.open_date})", str(self.close_date))]
+            )
         return self
 
 
@@ -340,25 +361,43 @@ class SufficiencyScenarioFile(SettingsModel):
         for i, s in enumerate(self.add_settings):
             j = first.setdefault((s.setting_id, s.phase), i)
             if j != i:
-                problems.append((("add_settings", i), f"lists {s.setting_id} ({s.phase}) again (as add_settings.{j})",
-                                 s.setting_id))
+                problems.append(
+                    (("add_settings", i), f"lists {s.setting_id} ({s.phase}) again (as add_settings.{j})", s.setting_id)
+                )
         if problems:
             raise errors_at(problems)
         return self
 
-    def scenario(self, path: "Path | str | None" = None) -> SufficiencyScenario:
+    def scenario(self, path: Path | str | None = None) -> SufficiencyScenario:
         """The scenario the model functions use (dates as timestamps, what-ifs as capacity rows)."""
-        sources: dict[str, str] = {key: getattr(self, key).source for key in (
-            "phases", "designation_map", "unmatched_designation", "usable_places_pct", "match_within",
-            "baseline_excess", "include_proposed")}
+        sources: dict[str, str] = {
+            key: getattr(self, key).source
+            for key in (
+                "phases",
+                "designation_map",
+                "unmatched_designation",
+                "usable_places_pct",
+                "match_within",
+                "baseline_excess",
+                "include_proposed",
+            )
+        }
         rows = []
         for s in self.add_settings:
-            rows.append({
-                "setting_id": s.setting_id, "name": s.name, "setting_type": s.setting_type, "phase": s.phase,
-                "designation": s.designation, "locality": s.locality, "places": s.places,
-                "open_date": pd.Timestamp(s.open_date),
-                "close_date": None if s.close_date is None else pd.Timestamp(s.close_date), "status": s.status,
-            })
+            rows.append(
+                {
+                    "setting_id": s.setting_id,
+                    "name": s.name,
+                    "setting_type": s.setting_type,
+                    "phase": s.phase,
+                    "designation": s.designation,
+                    "locality": s.locality,
+                    "places": s.places,
+                    "open_date": pd.Timestamp(s.open_date),
+                    "close_date": None if s.close_date is None else pd.Timestamp(s.close_date),
+                    "status": s.status,
+                }
+            )
             sources[f"add_settings.{s.setting_id}.{s.phase}"] = s.source
         for sid, change in self.change_open_date.items():
             sources[f"change_open_date.{sid}"] = change.source
@@ -377,8 +416,9 @@ class SufficiencyScenarioFile(SettingsModel):
             include_setting_ids=() if isinstance(include, bool) else tuple(include),
             add_settings=_as_capacity(pd.DataFrame(rows)) if rows else _empty_capacity(),
             change_open_date={sid: pd.Timestamp(c.date) for sid, c in self.change_open_date.items()},
-            change_close_date={sid: None if c.date is None else pd.Timestamp(c.date)
-                               for sid, c in self.change_close_date.items()},
+            change_close_date={
+                sid: None if c.date is None else pd.Timestamp(c.date) for sid, c in self.change_close_date.items()
+            },
             description=self.description,
             source=self.source,
             as_of=self.as_of,
@@ -387,7 +427,7 @@ class SufficiencyScenarioFile(SettingsModel):
         )
 
 
-def parse_scenario(raw: Mapping[str, Any], *, path: "Path | str | None" = None) -> SufficiencyScenario:
+def parse_scenario(raw: Mapping[str, Any], *, path: Path | str | None = None) -> SufficiencyScenario:
     """Validate a scenario mapping (:class:`SufficiencyScenarioFile`); ``path`` is the file it was
     read from (an ``extends`` is found beside it; without a path, in the current directory).
 
@@ -401,7 +441,7 @@ def parse_scenario(raw: Mapping[str, Any], *, path: "Path | str | None" = None) 
     return parse_settings(SufficiencyScenarioFile, raw, _origin(path), UsageError, context).scenario(path)
 
 
-def read_scenario_mapping(path: "str | Path", _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_scenario_mapping(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario YAML, merged over the file it ``extends`` (top-level keys replace)."""
     p = Path(path).expanduser().resolve()
     if p in _seen:
@@ -422,7 +462,7 @@ def read_scenario_mapping(path: "str | Path", _seen: tuple[Path, ...] = ()) -> d
     return dict(raw)
 
 
-def load_scenario(path: "str | Path") -> SufficiencyScenario:
+def load_scenario(path: str | Path) -> SufficiencyScenario:
     """Load and validate a sufficiency scenario file (see ``config/scenarios/sufficiency.yaml``)."""
     p = Path(path).expanduser().resolve()
     return parse_scenario(read_yaml_mapping(p, "scenario file", UsageError), path=p)
@@ -437,8 +477,9 @@ def assumptions_table(scenario: SufficiencyScenario) -> pd.DataFrame:
         "usable_places_pct": scenario.usable_places_pct,
         "match_within": scenario.match_within,
         "baseline_excess": scenario.baseline_excess,
-        "include_proposed": (", ".join(scenario.include_setting_ids) if scenario.include_setting_ids
-                             else scenario.include_proposed),
+        "include_proposed": (
+            ", ".join(scenario.include_setting_ids) if scenario.include_setting_ids else scenario.include_proposed
+        ),
     }
     rows = []
     for key, source in scenario.sources.items():
@@ -446,8 +487,9 @@ def assumptions_table(scenario: SufficiencyScenario) -> pd.DataFrame:
             value = values[key]
         elif key.startswith("add_settings."):
             _, sid, phase = key.split(".", 2)
-            r = scenario.add_settings[(scenario.add_settings["setting_id"] == sid)
-                                      & (scenario.add_settings["phase"] == phase)].iloc[0]
+            r = scenario.add_settings[
+                (scenario.add_settings["setting_id"] == sid) & (scenario.add_settings["phase"] == phase)
+            ].iloc[0]
             value = f"{r['name']}: {int(r['places'])} {r['phase']} places from {r['open_date']:%Y-%m-%d}"
         else:
             which, sid = key.split(".", 1)
@@ -497,8 +539,10 @@ def capacity_in_scenario(capacity: pd.DataFrame, scenario: SufficiencyScenario) 
     if len(scenario.add_settings):
         clash = sorted(set(scenario.add_settings["setting_id"]) & known)
         if clash:
-            raise UsageError(f"{origin}: add_settings: setting_id {clash} already in the capacity table "
-                             "(use change_open_date to move it)")
+            raise UsageError(
+                f"{origin}: add_settings: setting_id {clash} already in the capacity table "
+                "(use change_open_date to move it)"
+            )
         added = _as_capacity(scenario.add_settings)
         added["changed"] = True
         cap = pd.concat([cap, added], ignore_index=True)
@@ -521,14 +565,15 @@ def capacity_in_scenario(capacity: pd.DataFrame, scenario: SufficiencyScenario) 
     return cap[keep.fillna(False).to_numpy()].reset_index(drop=True)
 
 
-def in_force(capacity: pd.DataFrame, date: "pd.Timestamp | str") -> pd.Series:
+def in_force(capacity: pd.DataFrame, date: pd.Timestamp | str) -> pd.Series:
     """Boolean mask: the row's places count on ``date`` (open on or before, not closed by it)."""
     d = pd.Timestamp(date)
     return (capacity["open_date"] <= d) & (capacity["close_date"].isna() | (capacity["close_date"] > d))
 
 
-def places_by_year(capacity: pd.DataFrame, years: Sequence[int], by: Sequence[str] = KEY,
-                   usable_places_pct: float = 100.0) -> pd.DataFrame:
+def places_by_year(
+    capacity: pd.DataFrame, years: Sequence[int], by: Sequence[str] = KEY, usable_places_pct: float = 100.0
+) -> pd.DataFrame:
     """Places in force at each January census, summed by ``by``.
 
     ``capacity`` should already be :func:`capacity_in_scenario`. Returns columns ``year``,
@@ -566,8 +611,9 @@ def designations_available(capacity: pd.DataFrame, years: Sequence[int]) -> dict
     return out
 
 
-def assign_designation(groups: pd.DataFrame, scenario: SufficiencyScenario,
-                       available: Mapping[str, set[str]] | None = None) -> pd.Series:
+def assign_designation(
+    groups: pd.DataFrame, scenario: SufficiencyScenario, available: Mapping[str, set[str]] | None = None
+) -> pd.Series:
     """Capacity designation each projection group's children count against.
 
     ``designation_map[primary_need]``; the scenario's ``unmatched_designation`` for a need not
@@ -676,8 +722,12 @@ class Sufficiency:
         overflow (overflow is the sum of group overflows, not the overflow of the sum)."""
         over = self.overflow
         if not by:
-            return (pd.DataFrame(index=[0]), self.demand.sum(axis=2, keepdims=True),
-                    self.capacity.sum(axis=1, keepdims=True), over.sum(axis=2, keepdims=True))
+            return (
+                pd.DataFrame(index=[0]),
+                self.demand.sum(axis=2, keepdims=True),
+                self.capacity.sum(axis=1, keepdims=True),
+                over.sum(axis=2, keepdims=True),
+            )
         keys, d, c, code = self._sum_to(by)
         o = np.zeros_like(d)
         for k in range(len(keys)):
@@ -706,6 +756,7 @@ class Sufficiency:
             rows: list = []
             out = pd.DataFrame(rows)
         else:
+
             def flat(a: np.ndarray) -> np.ndarray:  # (n_years, n_keys) -> one value per key, year
                 return np.asarray(a, dtype=np.float64).T.reshape(-1)
 
@@ -715,16 +766,27 @@ class Sufficiency:
             np.divide(med, cap, out=util, where=cap > 0)
             util = np.where(cap > 0, util * 100.0, np.nan)
             # keys as plain Python values, as the frame built row by row held them
-            out = (pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)]) if by
-                   else pd.DataFrame(index=range(n_keys * n_years)))
+            out = (
+                pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)])
+                if by
+                else pd.DataFrame(index=range(n_keys * n_years))
+            )
             out.insert(0, "scenario", pd.Series([self.scenario] * (n_keys * n_years)))
             out.insert(1, "year", pd.Series([int(y) for _ in range(n_keys) for y in self.years]))
             columns = {
-                "demand_median": med, f"demand_lower_{pct}": lo, f"demand_upper_{pct}": hi,
-                "capacity_places": cap, "gap_median": med - cap, f"gap_lower_{pct}": lo - cap,
-                f"gap_upper_{pct}": hi - cap, "utilisation_pct": util, "prob_shortfall": flat(short),
-                "overflow_median": flat(oq[1]), f"overflow_lower_{pct}": flat(oq[0]),
-                f"overflow_upper_{pct}": flat(oq[2]), "overflow_mean": flat(omean),
+                "demand_median": med,
+                f"demand_lower_{pct}": lo,
+                f"demand_upper_{pct}": hi,
+                "capacity_places": cap,
+                "gap_median": med - cap,
+                f"gap_lower_{pct}": lo - cap,
+                f"gap_upper_{pct}": hi - cap,
+                "utilisation_pct": util,
+                "prob_shortfall": flat(short),
+                "overflow_median": flat(oq[1]),
+                f"overflow_lower_{pct}": flat(oq[0]),
+                f"overflow_upper_{pct}": flat(oq[2]),
+                "overflow_mean": flat(omean),
             }
             for name, values in columns.items():
                 out[name] = values
@@ -752,8 +814,7 @@ def overflow_draws(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, np.asarray(demand, dtype=float) - np.asarray(capacity, dtype=float)[None, :, :])
 
 
-def assess(projection: PlacementProjection, capacity: pd.DataFrame,
-           scenario: SufficiencyScenario) -> Sufficiency:
+def assess(projection: PlacementProjection, capacity: pd.DataFrame, scenario: SufficiencyScenario) -> Sufficiency:
     """Specialist demand from ``projection`` against ``capacity`` under ``scenario``.
 
     Parameters
@@ -777,27 +838,42 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame,
     in_scope = (g["setting_type"].isin(SPECIALIST_SETTINGS) & g["phase"].isin(scenario.phases)).to_numpy()
     available = designations_available(cap, years)
     des = assign_designation(g, scenario, available)
-    gkeys = pd.DataFrame({"phase": g["phase"].astype(str), "designation": des,
-                          "locality": g["locality"].astype(str)})
+    gkeys = pd.DataFrame({"phase": g["phase"].astype(str), "designation": des, "locality": g["locality"].astype(str)})
     supply = places_by_year(cap, years, KEY, scenario.usable_places_pct)
     supply[list(KEY)] = supply[list(KEY)].astype(str)
-    keys = (pd.concat([gkeys[in_scope], supply[list(KEY)]], ignore_index=True)
-            .drop_duplicates().sort_values(list(KEY)).reset_index(drop=True))
+    keys = (
+        pd.concat([gkeys[in_scope], supply[list(KEY)]], ignore_index=True)
+        .drop_duplicates()
+        .sort_values(list(KEY))
+        .reset_index(drop=True)
+    )
     hist = projection.history
     bkeys = pd.DataFrame(columns=list(KEY))
     base_year = None
     past = hist["year"] < min(years) if hist is not None and len(hist) and "year" in hist else None
     if past is not None and past.any():
         base_year = int(hist.loc[past, "year"].max())
-        h = hist[(hist["year"] == base_year) & hist["setting_type"].isin(SPECIALIST_SETTINGS)
-                 & hist["phase"].isin(scenario.phases)].reset_index(drop=True)
-        bkeys = pd.DataFrame({"phase": h["phase"].astype(str),
-                              "designation": assign_designation(h, scenario, available),
-                              "locality": h["locality"].astype(str), "count": h["count"].astype(float)})
+        h = hist[
+            (hist["year"] == base_year)
+            & hist["setting_type"].isin(SPECIALIST_SETTINGS)
+            & hist["phase"].isin(scenario.phases)
+        ].reset_index(drop=True)
+        bkeys = pd.DataFrame(
+            {
+                "phase": h["phase"].astype(str),
+                "designation": assign_designation(h, scenario, available),
+                "locality": h["locality"].astype(str),
+                "count": h["count"].astype(float),
+            }
+        )
         bsupply = places_by_year(cap, [base_year], KEY, scenario.usable_places_pct)
         bsupply[list(KEY)] = bsupply[list(KEY)].astype(str)
-        keys = (pd.concat([keys, bkeys[list(KEY)], bsupply[list(KEY)]], ignore_index=True)
-                .drop_duplicates().sort_values(list(KEY)).reset_index(drop=True))
+        keys = (
+            pd.concat([keys, bkeys[list(KEY)], bsupply[list(KEY)]], ignore_index=True)
+            .drop_duplicates()
+            .sort_values(list(KEY))
+            .reset_index(drop=True)
+        )
     code = gkeys.merge(keys.reset_index(), on=list(KEY), how="left")["index"]
     group_key = np.where(in_scope, code.fillna(-1).to_numpy(), -1).astype(int)
     base_demand = np.zeros(len(keys))
@@ -814,14 +890,24 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame,
         idx = supply.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
         yidx = np.searchsorted(years, supply["year"].to_numpy())
         np.add.at(capm, (yidx, idx), supply["places"].to_numpy(dtype=float))
-    return Sufficiency(years=years, keys=keys, demand=demand, capacity=capm,
-                       group_key=group_key, scenario=scenario.name, match_within=scenario.match_within,
-                       baseline_year=base_year, baseline_demand=base_demand, baseline_capacity=base_cap,
-                       hold_baseline=scenario.baseline_excess == "hold")
+    return Sufficiency(
+        years=years,
+        keys=keys,
+        demand=demand,
+        capacity=capm,
+        group_key=group_key,
+        scenario=scenario.name,
+        match_within=scenario.match_within,
+        baseline_year=base_year,
+        baseline_demand=base_demand,
+        baseline_capacity=base_cap,
+        hold_baseline=scenario.baseline_excess == "hold",
+    )
 
 
-def apply_overflow(projection: PlacementProjection, capacity_frame: pd.DataFrame,
-                   scenario: SufficiencyScenario) -> PlacementProjection:
+def apply_overflow(
+    projection: PlacementProjection, capacity_frame: pd.DataFrame, scenario: SufficiencyScenario
+) -> PlacementProjection:
     """The projection with specialist overflow moved to independent special schools (``inmss``).
 
     For each simulation, census year and group (phase x designation x locality) the overflow
@@ -883,8 +969,9 @@ def apply_overflow(projection: PlacementProjection, capacity_frame: pd.DataFrame
     return projection.with_draws(draws, groups=groups)
 
 
-def overflow_summary(sufficiency: Sufficiency, by: Sequence[str] | None = ("phase",),
-                     interval: float = 0.8) -> pd.DataFrame:
+def overflow_summary(
+    sufficiency: Sufficiency, by: Sequence[str] | None = ("phase",), interval: float = 0.8
+) -> pd.DataFrame:
     """Children moved to independent special schools per census year (and ``by``):
     ``overflow_median``, interval, ``overflow_mean`` and ``prob_any_overflow``."""
     keys, _, _, o = sufficiency.rollup(by)
@@ -897,17 +984,29 @@ def overflow_summary(sufficiency: Sufficiency, by: Sequence[str] | None = ("phas
             row: dict[str, Any] = {"scenario": sufficiency.scenario, "year": int(year)}
             if by:
                 row.update(keys.iloc[k].to_dict())
-            row.update({"overflow_median": float(med), f"overflow_lower_{pct}": float(lo),
-                        f"overflow_upper_{pct}": float(hi), "overflow_mean": float(x.mean()),
-                        "prob_any_overflow": float(np.mean(x > 0))})
+            row.update(
+                {
+                    "overflow_median": float(med),
+                    f"overflow_lower_{pct}": float(lo),
+                    f"overflow_upper_{pct}": float(hi),
+                    "overflow_mean": float(x.mean()),
+                    "prob_any_overflow": float(np.mean(x > 0)),
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def compare_scenarios(projection: PlacementProjection, capacity: pd.DataFrame,
-                      base: SufficiencyScenario, whatif: SufficiencyScenario,
-                      by: Sequence[str] | None = ("phase",), interval: float = 0.8, *,
-                      base_result: Sufficiency | None = None) -> pd.DataFrame:
+def compare_scenarios(
+    projection: PlacementProjection,
+    capacity: pd.DataFrame,
+    base: SufficiencyScenario,
+    whatif: SufficiencyScenario,
+    by: Sequence[str] | None = ("phase",),
+    interval: float = 0.8,
+    *,
+    base_result: Sufficiency | None = None,
+) -> pd.DataFrame:
     """How capacity, gap and overflow move between a base scenario and a what-if.
 
     One row per census year and ``by`` group, columns ``capacity_places_<s>``, ``gap_median_<s>``,
@@ -917,10 +1016,13 @@ def compare_scenarios(projection: PlacementProjection, capacity: pd.DataFrame,
     ``base_result``, when the caller has it already, is ``assess(projection, capacity, base)``
     (not assessed again). Raises ValueError when it is for another scenario or other years.
     """
-    if base_result is not None and (base_result.scenario != base.name
-                                     or list(base_result.years) != [int(y) for y in projection.years]):
-        raise ValueError(f"base_result is the assessment of scenario '{base_result.scenario}' for "
-                         f"{list(base_result.years)}, not of '{base.name}' for {list(projection.years)}")
+    if base_result is not None and (
+        base_result.scenario != base.name or list(base_result.years) != [int(y) for y in projection.years]
+    ):
+        raise ValueError(
+            f"base_result is the assessment of scenario '{base_result.scenario}' for "
+            f"{list(base_result.years)}, not of '{base.name}' for {list(projection.years)}"
+        )
     cols = ["capacity_places", "gap_median", "prob_shortfall", "overflow_median", "overflow_mean"]
     group_cols = ["year", *(list(by) if by else [])]
     tables = {}
@@ -940,8 +1042,7 @@ def compare_scenarios(projection: PlacementProjection, capacity: pd.DataFrame,
 # ----- today: occupancy and the pipeline ----------------------------------------------------------
 
 
-def current_occupancy(placements: pd.DataFrame, capacity: pd.DataFrame,
-                      census: "pd.Timestamp | str") -> pd.DataFrame:
+def current_occupancy(placements: pd.DataFrame, capacity: pd.DataFrame, census: pd.Timestamp | str) -> pd.DataFrame:
     """Children on roll against places, per local specialist setting and phase, on ``census``.
 
     Placements in force on the day (``start_date <= census`` and ``end_date`` empty or on/after
@@ -955,8 +1056,14 @@ def current_occupancy(placements: pd.DataFrame, capacity: pd.DataFrame,
     cap = cap[in_force(cap, d).fillna(False).to_numpy()]
     p = placements
     live = (p["start_date"] <= d) & (p["end_date"].isna() | (p["end_date"] >= d))
-    counts = (p[live.fillna(False).to_numpy()].groupby(["provider_id", "phase"]).size()
-              .rename("children").reset_index().rename(columns={"provider_id": "setting_id"}))
+    counts = (
+        p[live.fillna(False).to_numpy()]
+        .groupby(["provider_id", "phase"])
+        .size()
+        .rename("children")
+        .reset_index()
+        .rename(columns={"provider_id": "setting_id"})
+    )
     counts[["setting_id", "phase"]] = counts[["setting_id", "phase"]].astype("string")
     cols = ["setting_id", "name", "setting_type", "phase", "designation", "locality", "places"]
     out = cap[cols].merge(counts, on=["setting_id", "phase"], how="left")
@@ -966,12 +1073,12 @@ def current_occupancy(placements: pd.DataFrame, capacity: pd.DataFrame,
     out["over_places"] = (out["children"] - out["places"]).clip(lower=0)
     out["is_over_full"] = out["children"] > out["places"]
     out.insert(0, "census_date", d.normalize())
-    return out.sort_values(["is_over_full", "occupancy_pct", "setting_id"],
-                           ascending=[False, False, True]).reset_index(drop=True)
+    return out.sort_values(["is_over_full", "occupancy_pct", "setting_id"], ascending=[False, False, True]).reset_index(
+        drop=True
+    )
 
 
-def pipeline_timeline(capacity: pd.DataFrame, scenario: SufficiencyScenario,
-                      since: "pd.Timestamp | str") -> pd.DataFrame:
+def pipeline_timeline(capacity: pd.DataFrame, scenario: SufficiencyScenario, since: pd.Timestamp | str) -> pd.DataFrame:
     """The pipeline: places opening on or after ``since``, closing, or not yet open, per setting.
 
     Lists every capacity row (what-ifs applied, proposed ones too) that opens on or after
@@ -983,13 +1090,14 @@ def pipeline_timeline(capacity: pd.DataFrame, scenario: SufficiencyScenario,
     every = replace(scenario, include_proposed=True)
     allrows = capacity_in_scenario(capacity, every)
     counted = capacity_in_scenario(capacity, scenario)[["setting_id", "phase"]].assign(counted=True)
-    rows = allrows[((allrows["open_date"] >= s) | allrows["close_date"].notna()
-                    | allrows["status"].isin(["pipeline", "proposed"])).fillna(False).to_numpy()]
+    rows = allrows[
+        ((allrows["open_date"] >= s) | allrows["close_date"].notna() | allrows["status"].isin(["pipeline", "proposed"]))
+        .fillna(False)
+        .to_numpy()
+    ]
     rows = rows.merge(counted, on=["setting_id", "phase"], how="left")
     rows["counted"] = rows["counted"].fillna(False).astype(bool)
-    rows["first_census_year"] = [
-        int(o.year) if o <= census_day(o.year) else int(o.year) + 1 for o in rows["open_date"]
-    ]
+    rows["first_census_year"] = [int(o.year) if o <= census_day(o.year) else int(o.year) + 1 for o in rows["open_date"]]
     rows["places"] = rows["places"].astype(int)
     rows.insert(0, "scenario", scenario.name)
     return rows.sort_values(["open_date", "setting_id", "phase"]).reset_index(drop=True)
@@ -1014,8 +1122,9 @@ def moved_to_inmss(before: PlacementProjection, after: PlacementProjection) -> p
     return pd.DataFrame(rows, columns=["year", "setting_type", "children_change"])
 
 
-def overflow_cost(before: PlacementProjection, after: PlacementProjection,
-                  unit_cost_gbp: Mapping[str, float]) -> pd.DataFrame:
+def overflow_cost(
+    before: PlacementProjection, after: PlacementProjection, unit_cost_gbp: Mapping[str, float]
+) -> pd.DataFrame:
     """Extra cost a year of the overflow at base-year unit costs (no inflation), per census year.
 
     ``children_moved`` is the mean number moved to ``inmss``; ``extra_cost_gbp`` = sum over
@@ -1031,9 +1140,11 @@ def overflow_cost(before: PlacementProjection, after: PlacementProjection,
     rows = []
     for year in before.years:
         m = moved[moved["year"] == int(year)]
-        rows.append({
-            "year": int(year),
-            "children_moved": float(m.loc[m["setting_type"] == OVERFLOW_SETTING, "children_change"].sum()),
-            "extra_cost_gbp": int(np.rint(m["cost_change_gbp"].sum())),
-        })
+        rows.append(
+            {
+                "year": int(year),
+                "children_moved": float(m.loc[m["setting_type"] == OVERFLOW_SETTING, "children_change"].sum()),
+                "extra_cost_gbp": int(np.rint(m["cost_change_gbp"].sum())),
+            }
+        )
     return pd.DataFrame(rows)

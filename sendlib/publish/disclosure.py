@@ -16,7 +16,7 @@ The GSS / DfE convention of ``c`` for confidential cells is followed for seconda
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ SECONDARY_SYMBOL = "c"
 def suppress_table(
     df: pd.DataFrame,
     counts: Sequence[str] = (),
-    percentages: Mapping[str, "str | tuple[str, str]"] | None = None,
+    percentages: Mapping[str, str | tuple[str, str]] | None = None,
     threshold: int = 5,
     min_denominator: int = 10,
     secondary_groups: Sequence[str] | None = None,
@@ -142,24 +142,43 @@ def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int 
         return frame.copy()
     kind = np.select(
         [frame["kpi"].str.startswith("K10_variance"), frame["unit"] == "count", frame["unit"] == "£"],
-        ["money", "count", "average"], default="fraction")
+        ["money", "count", "average"],
+        default="fraction",
+    )
     parts = []
     for k, sub in frame.groupby(kind, sort=False):
         if k == "money":
-            safe = sub.astype({c: object for c in ["numerator", "denominator", "value", "previous_value", "change"]})
+            safe = sub.astype(dict.fromkeys(["numerator", "denominator", "value", "previous_value", "change"], object))
         elif k == "count":
-            safe = suppress_table(sub, counts=["value", "numerator", "previous_value"], threshold=threshold,
-                                  min_denominator=min_denominator)
+            safe = suppress_table(
+                sub,
+                counts=["value", "numerator", "previous_value"],
+                threshold=threshold,
+                min_denominator=min_denominator,
+            )
         elif k == "average":  # numerator is total pounds: hide it with the average on small bases
-            safe = suppress_table(sub, counts=["denominator"],
-                                  percentages={"value": "denominator", "numerator": "denominator",
-                                               "previous_value": "previous_denominator"},
-                                  threshold=threshold, min_denominator=min_denominator)
+            safe = suppress_table(
+                sub,
+                counts=["denominator"],
+                percentages={
+                    "value": "denominator",
+                    "numerator": "denominator",
+                    "previous_value": "previous_denominator",
+                },
+                threshold=threshold,
+                min_denominator=min_denominator,
+            )
         else:
-            safe = suppress_table(sub, counts=["numerator", "denominator", "previous_numerator"],
-                                  percentages={"value": ("numerator", "denominator"),
-                                               "previous_value": ("previous_numerator", "previous_denominator")},
-                                  threshold=threshold, min_denominator=min_denominator)
+            safe = suppress_table(
+                sub,
+                counts=["numerator", "denominator", "previous_numerator"],
+                percentages={
+                    "value": ("numerator", "denominator"),
+                    "previous_value": ("previous_numerator", "previous_denominator"),
+                },
+                threshold=threshold,
+                min_denominator=min_denominator,
+            )
         parts.append(safe)
     out = pd.concat(parts).loc[frame.index]
     hidden = ["", f"<{threshold}", "c"]

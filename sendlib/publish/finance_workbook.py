@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+if TYPE_CHECKING:
+    from sendlib.models.finance.run import FinanceResults
 
 MONEY_FORMAT = "£#,##0"
 _HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
@@ -62,7 +66,7 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, note: str | None = N
         ws.column_dimensions[get_column_letter(j)].width = min(max(sample) + 2, 60)
 
 
-def write_workbook(results: "FinanceResults", path: "str | Path", threshold: int | None = 5) -> Path:  # noqa: F821
+def write_workbook(results: FinanceResults, path: str | Path, threshold: int | None = 5) -> Path:
     """Write the scenarios workbook to ``path`` (parent folders created) and return the path.
 
     The DSG template placements (counts of children) are small-number suppressed with
@@ -75,15 +79,27 @@ def write_workbook(results: "FinanceResults", path: "str | Path", threshold: int
     r = results
     wb = Workbook()
     wb.remove(wb.active)
-    write_sheet(wb, "Assumptions", r.assumptions,
-                note=f"Scenario file: {r.scenario_file.path}. Report quarter {r.base.quarter}; base year "
-                     f"{r.base.labels[0]}; Monte Carlo draws {r.draws}, seed {r.seed}.")
-    write_sheet(wb, "Reconciliation", r.reconciliation,
-                note="Base year reconciled to the hnb_budget forecast outturn as at the report quarter: "
-                     "unit cost x placements + the part not driven by plan numbers = forecast outturn per line.")
-    write_sheet(wb, "Balance history", r.base.balance_history,
-                note=f"Opening cumulative DSG balance for {r.base.labels[0]}: £{r.base.opening_balance:,.0f} "
-                     "(negative = deficit).")
+    write_sheet(
+        wb,
+        "Assumptions",
+        r.assumptions,
+        note=f"Scenario file: {r.scenario_file.path}. Report quarter {r.base.quarter}; base year "
+        f"{r.base.labels[0]}; Monte Carlo draws {r.draws}, seed {r.seed}.",
+    )
+    write_sheet(
+        wb,
+        "Reconciliation",
+        r.reconciliation,
+        note="Base year reconciled to the hnb_budget forecast outturn as at the report quarter: "
+        "unit cost x placements + the part not driven by plan numbers = forecast outturn per line.",
+    )
+    write_sheet(
+        wb,
+        "Balance history",
+        r.base.balance_history,
+        note=f"Opening cumulative DSG balance for {r.base.labels[0]}: £{r.base.opening_balance:,.0f} "
+        "(negative = deficit).",
+    )
     write_sheet(wb, "Comparison", r.comparison)
     for name, y in r.yearly.items():
         write_sheet(wb, f"yearly_{name}", y)
@@ -95,8 +111,12 @@ def write_workbook(results: "FinanceResults", path: "str | Path", threshold: int
     if threshold is not None:
         from sendlib.publish.disclosure import suppress_table
 
-        placements = suppress_table(placements, counts=["placements"], threshold=threshold,
-                                    secondary_groups=["scenario", "financial_year", "category"])
+        placements = suppress_table(
+            placements,
+            counts=["placements"],
+            threshold=threshold,
+            secondary_groups=["scenario", "financial_year", "category"],
+        )
     write_sheet(wb, "DSG template placements", placements, note=AGE_CONVENTION)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +126,12 @@ def write_workbook(results: "FinanceResults", path: "str | Path", threshold: int
     return p
 
 
-def write_report_workbook(results: "FinanceResults", tables_dir: "str | Path | None",  # noqa: F821
-                          threshold: int | None = 5, name: str = "dsg_scenarios.xlsx") -> Path | None:
+def write_report_workbook(
+    results: FinanceResults,
+    tables_dir: str | Path | None,
+    threshold: int | None = 5,
+    name: str = "dsg_scenarios.xlsx",
+) -> Path | None:
     """In a report run, write the workbook as ``dsg_scenarios.xlsx`` in the PARENT folder of
     ``tables_dir`` (the report pack's folder, where the runner picks it up); ``None`` = no write."""
     if tables_dir is None or str(tables_dir) == "":
@@ -115,7 +139,7 @@ def write_report_workbook(results: "FinanceResults", tables_dir: "str | Path | N
     return write_workbook(results, Path(tables_dir).resolve().parent / name, threshold=threshold)
 
 
-def read_comparison(path: "str | Path") -> pd.DataFrame:
+def read_comparison(path: str | Path) -> pd.DataFrame:
     """Read the ``Comparison`` sheet back (for checks and for finance teams' own tooling)."""
     from openpyxl import load_workbook
 

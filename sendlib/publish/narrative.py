@@ -10,7 +10,7 @@ value built on fewer than ``min_denominator`` cases is not stated.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -80,8 +80,9 @@ def format_value(value: float, unit: str) -> str:
     return f"{v:,.1f} {unit}".strip()
 
 
-def withheld_reason(value: float, base: float, unit: str, threshold: int, min_denominator: int,
-                    numerator: float = math.nan) -> str | None:
+def withheld_reason(
+    value: float, base: float, unit: str, threshold: int, min_denominator: int, numerator: float = math.nan
+) -> str | None:
     """Why a value may not be stated (small numbers), or None when it may: a count of 1 to
     ``threshold - 1``; or a rate, share, median or average on a base below ``min_denominator``
     or on a numerator of 1 to ``threshold - 1`` (it would give the count back)."""
@@ -96,7 +97,7 @@ def withheld_reason(value: float, base: float, unit: str, threshold: int, min_de
     return None
 
 
-def kpi_sentence(row: "pd.Series | Mapping[str, object]", threshold: int = 5, min_denominator: int = 10) -> str:
+def kpi_sentence(row: pd.Series | Mapping[str, object], threshold: int = 5, min_denominator: int = 10) -> str:
     """One sentence describing a KPI row: movement, target and England comparator.
 
     Parameters
@@ -122,8 +123,9 @@ def kpi_sentence(row: "pd.Series | Mapping[str, object]", threshold: int = 5, mi
     if why:
         return f"{subject}: {why} in {row['period']}."
     now = format_value(value, unit)
-    prev_hidden = math.isnan(prev) or withheld_reason(prev, prev_base if prev_base is not None else math.nan, unit,
-                                              threshold, min_denominator, prev_num)
+    prev_hidden = math.isnan(prev) or withheld_reason(
+        prev, prev_base if prev_base is not None else math.nan, unit, threshold, min_denominator, prev_num
+    )
     if prev_hidden:
         text = f"{subject} was {now}"
     elif format_value(prev, unit) == now:
@@ -136,7 +138,9 @@ def kpi_sentence(row: "pd.Series | Mapping[str, object]", threshold: int = 5, mi
     if not math.isnan(target):
         side = "above" if value > target else ("below" if value < target else "at")
         rag = row.get("rag")
-        clauses.append(f"{side} the {format_value(target, unit)} target" + (f" ({rag})" if isinstance(rag, str) else ""))
+        clauses.append(
+            f"{side} the {format_value(target, unit)} target" + (f" ({rag})" if isinstance(rag, str) else "")
+        )
     national = _num(row.get("national_value"))
     if not math.isnan(national):
         side = "above" if value > national else ("below" if value < national else "level with")
@@ -148,10 +152,13 @@ def kpi_sentence(row: "pd.Series | Mapping[str, object]", threshold: int = 5, mi
     return text + "."
 
 
-def kpi_sentences(frame: pd.DataFrame, kpis: "list[str] | None" = None, threshold: int = 5,
-                  min_denominator: int = 10) -> list[str]:
+def kpi_sentences(
+    frame: pd.DataFrame, kpis: list[str] | None = None, threshold: int = 5, min_denominator: int = 10
+) -> list[str]:
     """Sentences for the rows of a KPI table (all rows, or those whose ``kpi`` is in ``kpis``, in that order)."""
-    rows = frame if kpis is None else frame.set_index("kpi").loc[[k for k in kpis if k in set(frame["kpi"])]].reset_index()
+    rows = (
+        frame if kpis is None else frame.set_index("kpi").loc[[k for k in kpis if k in set(frame["kpi"])]].reset_index()
+    )
     return [kpi_sentence(r, threshold, min_denominator) for _, r in rows.iterrows()]
 
 

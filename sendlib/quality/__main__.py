@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
-
-
+from collections.abc import Sequence
 
 from sendlib.quality.suites import build_project
-
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,22 +4,19 @@ column, rule and row number, never by value."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
-
 
 from sendlib.core.config import Config
 from sendlib.core.errors import ValidationFailed
 from sendlib.core.schema import TABLES
-from sendlib.quality.rules import derive_frames, resolve_extract_date
-from sendlib.quality.settings import QualitySettings, ROW, SCHEMA, SUMMARY_FRAMES, VOLUME, load_settings, quality_path
-from sendlib.quality.rules import import_gx
+from sendlib.quality.rules import derive_frames, import_gx, resolve_extract_date
+from sendlib.quality.settings import ROW, SCHEMA, SUMMARY_FRAMES, VOLUME, QualitySettings, load_settings, quality_path
 from sendlib.quality.suites import _project_config, _register, _suites_from_committed, build_suites
-
-
 
 
 @dataclass(frozen=True)
@@ -79,16 +76,34 @@ class ValidationReport:
     def to_frame(self) -> pd.DataFrame:
         """One row per table: rows, rules, passed, failed, latest event date."""
         return pd.DataFrame(
-            [{"table": t.table, "rows": t.rows, "rules": t.rules, "passed": t.passed, "failed": t.failed,
-              "latest_date": t.latest_date} for t in self.tables],
+            [
+                {
+                    "table": t.table,
+                    "rows": t.rows,
+                    "rules": t.rules,
+                    "passed": t.passed,
+                    "failed": t.failed,
+                    "latest_date": t.latest_date,
+                }
+                for t in self.tables
+            ],
             columns=["table", "rows", "rules", "passed", "failed", "latest_date"],
         )
 
     def failures_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            [{"table": f.table, "column": f.column, "rule": f.rule, "description": f.description,
-              "n_rows": f.n_rows, "example_rows": ", ".join(map(str, f.example_rows)), "detail": f.detail}
-             for f in self.failures],
+            [
+                {
+                    "table": f.table,
+                    "column": f.column,
+                    "rule": f.rule,
+                    "description": f.description,
+                    "n_rows": f.n_rows,
+                    "example_rows": ", ".join(map(str, f.example_rows)),
+                    "detail": f.detail,
+                }
+                for f in self.failures
+            ],
             columns=["table", "column", "rule", "description", "n_rows", "example_rows", "detail"],
         )
 
@@ -96,8 +111,10 @@ class ValidationReport:
         """A short plain-text summary: totals, then one line per failure."""
         n_rules = sum(t.rules for t in self.tables)
         n_failed = sum(t.failed for t in self.tables)
-        head = (f"{len(self.tables)} tables, {n_rules} rules, {n_failed} failed "
-                f"(extract date {self.extract_date:%Y-%m-%d} from {self.extract_date_source})")
+        head = (
+            f"{len(self.tables)} tables, {n_rules} rules, {n_failed} failed "
+            f"(extract date {self.extract_date:%Y-%m-%d} from {self.extract_date_source})"
+        )
         return "\n".join([head] + [f"  - {f.message}" for f in self.failures])
 
     def headline(self) -> str:
@@ -105,11 +122,15 @@ class ValidationReport:
         n_rules = sum(t.rules for t in self.tables)
         rows = sum(t.rows for t in self.tables)
         if self.success:
-            return (f"All {n_rules} data-quality rules passed on {len(self.tables)} tables ({rows:,} rows); "
-                    f"extract date {self.extract_date:%d %B %Y}.")
+            return (
+                f"All {n_rules} data-quality rules passed on {len(self.tables)} tables ({rows:,} rows); "
+                f"extract date {self.extract_date:%d %B %Y}."
+            )
         bad = sorted({f.table for f in self.failures})
-        return (f"{len(self.failures)} of {n_rules} data-quality rules failed, in {', '.join(bad)}; "
-                f"extract date {self.extract_date:%d %B %Y}. Figures built on these tables are not reliable.")
+        return (
+            f"{len(self.failures)} of {n_rules} data-quality rules failed, in {', '.join(bad)}; "
+            f"extract date {self.extract_date:%d %B %Y}. Figures built on these tables are not reliable."
+        )
 
     def raise_for_failures(self) -> None:
         """Raise :class:`~sendlib.core.errors.ValidationFailed` (exit 3) when any rule failed."""
@@ -123,7 +144,9 @@ class ValidationReport:
             "extract_date": f"{self.extract_date:%Y-%m-%d}",
             "extract_date_source": self.extract_date_source,
             "tables": json.loads(self.to_frame().to_json(orient="records", date_format="iso")),
-            "failures": [f.__dict__ | {"example_rows": list(f.example_rows), "message": f.message} for f in self.failures],
+            "failures": [
+                f.__dict__ | {"example_rows": list(f.example_rows), "message": f.message} for f in self.failures
+            ],
             "data_docs": str(self.docs_index) if self.docs_index else None,
             "reused_from_cache": self.reused_key is not None,
             "cache_key": self.reused_key,
@@ -134,9 +157,17 @@ def _identifying(table: str) -> set[str]:
     return set(TABLES[table].identifying_columns) if table in TABLES else set()
 
 
-_VALUE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts", "unexpected_list",
-               "unexpected_rows", "partial_unexpected_index_list", "unexpected_index_list",
-               "unexpected_index_query", "details", "observed_value")
+_VALUE_KEYS = (
+    "partial_unexpected_list",
+    "partial_unexpected_counts",
+    "unexpected_list",
+    "unexpected_rows",
+    "partial_unexpected_index_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+    "details",
+    "observed_value",
+)
 
 
 def scrub_result(result: dict, table: str) -> dict:
@@ -159,7 +190,11 @@ def scrub_result(result: dict, table: str) -> dict:
         for key in ("partial_unexpected_list", "partial_unexpected_counts", "unexpected_list", "details"):
             if key in res:
                 res[key] = []
-        if "observed_value" in res and not isinstance(res["observed_value"], (int, float, bool)) and res["observed_value"] is not None:
+        if (
+            "observed_value" in res
+            and not isinstance(res["observed_value"], (int, float, bool))
+            and res["observed_value"] is not None
+        ):
             res["observed_value"] = None
     result["result"] = res
     return result
@@ -183,7 +218,7 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
     cols = list(meta.get("columns") or [cfg.get("kwargs", {}).get("column", "")])
     desc = str(cfg.get("description") or cfg.get("type"))
     res = r.get("result") or {}
-    exc = (r.get("exception_info") or {})
+    exc = r.get("exception_info") or {}
     detail = ""
     if exc.get("raised_exception"):
         detail = f"the rule could not run: {str(exc.get('exception_message'))[:200]}"
@@ -192,8 +227,14 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
     if rule == "columns_present":
         missing = (res.get("details") or {}).get("mismatched", {}).get("missing") or []
         detail = detail or (f"missing {missing}" if missing else "")
-    if (rule in ("code_list", "range") and frame is not None and rows and len(cols) == 1
-            and cols[0] in frame.columns and not (set(cols) & _identifying(table))):
+    if (
+        rule in ("code_list", "range")
+        and frame is not None
+        and rows
+        and len(cols) == 1
+        and cols[0] in frame.columns
+        and not (set(cols) & _identifying(table))
+    ):
         # GX copies no values (exclude_unexpected_values); show a few from the example rows of
         # this non-identifying column
         vals = frame.loc[frame[ROW].isin(rows), cols[0]].dropna().unique().tolist()
@@ -201,8 +242,10 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
             detail = detail or "found " + ", ".join(sorted({repr(v) for v in vals})[:5])
     if table == SCHEMA and frame is not None:
         sub = frame[frame[ROW].isin(_rows_of(res.get("partial_unexpected_index_list")))]
-        out = [Failure(str(t), str(c), rule, desc, None, (), f"expected {e}, found {o}")
-               for t, c, e, o in zip(sub["table"], sub["column"], sub["expected"], sub["observed"])]
+        out = [
+            Failure(str(t), str(c), rule, desc, None, (), f"expected {e}, found {o}")
+            for t, c, e, o in zip(sub["table"], sub["column"], sub["expected"], sub["observed"])
+        ]
         return out or [Failure(SCHEMA, "", rule, desc, n, (), detail)]
     if table == VOLUME and frame is not None:
         # attribute each volume row to its own table and quarter (no person data in this frame)
@@ -210,9 +253,13 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
         sub = frame[frame[ROW].isin(idx)]
         out = []
         for tname, g in sub.groupby("table", sort=False):
-            qs = ", ".join(f"{q} ({n_} rows vs reference median {m:g})" if pd.notna(m) else f"{q} ({n_} rows)"
-                           for q, n_, m in zip(g["quarter"], g["rows"], g["reference"]))
-            out.append(Failure(str(tname), TABLES[str(tname)].event_date or "", rule, desc, len(g), (), f"quarters {qs}"))
+            qs = ", ".join(
+                f"{q} ({n_} rows vs reference median {m:g})" if pd.notna(m) else f"{q} ({n_} rows)"
+                for q, n_, m in zip(g["quarter"], g["rows"], g["reference"])
+            )
+            out.append(
+                Failure(str(tname), TABLES[str(tname)].event_date or "", rule, desc, len(g), (), f"quarters {qs}")
+            )
         return out or [Failure(VOLUME, cols[0] if cols else "", rule, desc, n, tuple(rows[:5]), detail)]
     return [Failure(table, ", ".join(str(c) for c in cols), rule, desc, n, tuple(rows[:5]), detail)]
 
@@ -226,9 +273,9 @@ def load_all(config: Config, tables: Iterable[str] | None = None) -> dict[str, p
 
 def validate_tables(
     config: Config,
-    tables: "Iterable[str] | Mapping[str, pd.DataFrame] | None" = None,
+    tables: Iterable[str] | Mapping[str, pd.DataFrame] | None = None,
     *,
-    docs_dir: "str | Path | None" = None,
+    docs_dir: str | Path | None = None,
     settings: QualitySettings | None = None,
     suites: str = "committed",
 ) -> ValidationReport:
@@ -309,8 +356,11 @@ def validate_tables(
         d = results[name]
         n_failed = sum(1 for r in d["results"] if not r.get("success")) + summary_fail.get(name, 0)
         n_rules = len(d["results"]) + schema_rules + (vol_rules if TABLES[name].event_date else 0)
-        table_results.append(TableResult(name, len(frames[name]), n_rules, n_rules - n_failed, n_failed,
-                                         _latest_date(frames[name], name, s)))
+        table_results.append(
+            TableResult(
+                name, len(frames[name]), n_rules, n_rules - n_failed, n_failed, _latest_date(frames[name], name, s)
+            )
+        )
     index = None
     if docs_path is not None:
         t0 = time.perf_counter()
@@ -325,13 +375,19 @@ def _latest_date(df: pd.DataFrame, name: str, settings: QualitySettings) -> pd.T
     """Freshness: the latest value of the table's event date, else of its date columns that may
     not lie in the future (planned dates such as capacity open dates say nothing of freshness)."""
     ev = TABLES[name].event_date
-    cols = [ev] if ev else [c for c in TABLES[name].columns_of_kind("date") if f"{name}.{c}" not in settings.future_allowed]
+    cols = (
+        [ev]
+        if ev
+        else [c for c in TABLES[name].columns_of_kind("date") if f"{name}.{c}" not in settings.future_allowed]
+    )
     vals = [df[c].max() for c in cols if c in df.columns]
     vals = [v for v in vals if pd.notna(v)]
     return max(vals) if vals else None
 
 
-def assert_valid(config: Config, tables: "Iterable[str] | Mapping[str, pd.DataFrame] | None" = None, **kw: Any) -> ValidationReport:
+def assert_valid(
+    config: Config, tables: Iterable[str] | Mapping[str, pd.DataFrame] | None = None, **kw: Any
+) -> ValidationReport:
     """Validate and raise :class:`~sendlib.core.errors.ValidationFailed` (exit 3) with the summary
     when anything failed; returns the report when everything passed."""
     report = validate_tables(config, tables, **kw)

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
 from sendlib.core.config import Config
 from sendlib.core.schema import TABLES, TableSchema
-from sendlib.quality.settings import CHECK, DATE_ORDER, KIND_TYPES, LOCALITY_TABLES, QualitySettings, ROW, SCHEMA, VOLUME, load_settings
-
-
+from sendlib.quality.settings import (
+    CHECK,
+    DATE_ORDER,
+    KIND_TYPES,
+    LOCALITY_TABLES,
+    ROW,
+    SCHEMA,
+    VOLUME,
+    QualitySettings,
+    load_settings,
+)
 
 
 def import_gx() -> Any:
@@ -33,7 +41,6 @@ def import_gx() -> Any:
     import great_expectations as gx
 
     return gx
-
 
 
 @dataclass(frozen=True)
@@ -76,16 +83,39 @@ def declare_rules(settings: QualitySettings | None = None) -> dict[str, list[Rul
     for name, schema in TABLES.items():
         rules: list[Rule] = []
         add = rules.append
-        add(Rule(name, "columns_present", tuple(schema.column_names),
-                 f"{name} has every canonical column", "ExpectTableColumnsToMatchSet",
-                 {"column_set": list(schema.column_names), "exact_match": False}))
+        add(
+            Rule(
+                name,
+                "columns_present",
+                tuple(schema.column_names),
+                f"{name} has every canonical column",
+                "ExpectTableColumnsToMatchSet",
+                {"column_set": list(schema.column_names), "exact_match": False},
+            )
+        )
         for col in schema.columns:
             if not col.nullable:
-                add(Rule(name, "not_null", (col.name,), f"{col.name} is never empty",
-                         "ExpectColumnValuesToNotBeNull", {"column": col.name}))
+                add(
+                    Rule(
+                        name,
+                        "not_null",
+                        (col.name,),
+                        f"{col.name} is never empty",
+                        "ExpectColumnValuesToNotBeNull",
+                        {"column": col.name},
+                    )
+                )
             if col.codes is not None:
-                add(Rule(name, "code_list", (col.name,), f"{col.name} is a known code",
-                         "ExpectColumnValuesToBeInSet", {"column": col.name, "value_set": sorted(col.codes)}))
+                add(
+                    Rule(
+                        name,
+                        "code_list",
+                        (col.name,),
+                        f"{col.name} is a known code",
+                        "ExpectColumnValuesToBeInSet",
+                        {"column": col.name, "value_set": sorted(col.codes)},
+                    )
+                )
             lo, hi = col.min_value, col.max_value
             ceiling = s.money_ceilings.get(f"{name}.{col.name}")
             if ceiling is not None:
@@ -97,47 +127,116 @@ def declare_rules(settings: QualitySettings | None = None) -> dict[str, list[Rul
                     kw["min_value"] = lo
                 if hi is not None:
                     kw["max_value"] = hi
-                add(Rule(name, "range", (col.name,), f"{col.name} between {lo} and {hi}",
-                         "ExpectColumnValuesToBeBetween", kw))
+                add(
+                    Rule(
+                        name,
+                        "range",
+                        (col.name,),
+                        f"{col.name} between {lo} and {hi}",
+                        "ExpectColumnValuesToBeBetween",
+                        kw,
+                    )
+                )
         if len(schema.key) == 1:
-            add(Rule(name, "key_unique", schema.key, f"{schema.key[0]} is unique",
-                     "ExpectColumnValuesToBeUnique", {"column": schema.key[0]}))
+            add(
+                Rule(
+                    name,
+                    "key_unique",
+                    schema.key,
+                    f"{schema.key[0]} is unique",
+                    "ExpectColumnValuesToBeUnique",
+                    {"column": schema.key[0]},
+                )
+            )
         else:
-            add(Rule(name, "key_unique", schema.key, f"({', '.join(schema.key)}) is unique",
-                     "ExpectCompoundColumnsToBeUnique", {"column_list": list(schema.key)}))
+            add(
+                Rule(
+                    name,
+                    "key_unique",
+                    schema.key,
+                    f"({', '.join(schema.key)}) is unique",
+                    "ExpectCompoundColumnsToBeUnique",
+                    {"column_list": list(schema.key)},
+                )
+            )
         for later, earlier in DATE_ORDER.get(name, []):
-            add(Rule(name, "date_order", (later, earlier), f"{later} on or after {earlier}",
-                     "ExpectColumnPairValuesAToBeGreaterThanB",
-                     {"column_A": later, "column_B": earlier, "or_equal": True,
-                      "ignore_row_if": "either_value_is_missing"}))
+            add(
+                Rule(
+                    name,
+                    "date_order",
+                    (later, earlier),
+                    f"{later} on or after {earlier}",
+                    "ExpectColumnPairValuesAToBeGreaterThanB",
+                    {
+                        "column_A": later,
+                        "column_B": earlier,
+                        "or_equal": True,
+                        "ignore_row_if": "either_value_is_missing",
+                    },
+                )
+            )
         for col in _future_checked_columns(schema, s):
             chk = _check(name, f"not_after_extract__{col}")
-            add(Rule(name, "not_after_extract", (col,), f"{col} not after the data's extract date",
-                     "ExpectColumnValuesToBeInSet", {"column": chk, "value_set": [True]}, chk))
+            add(
+                Rule(
+                    name,
+                    "not_after_extract",
+                    (col,),
+                    f"{col} not after the data's extract date",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": chk, "value_set": [True]},
+                    chk,
+                )
+            )
         if name in LOCALITY_TABLES:
             chk = _check(name, "locality_known")
-            add(Rule(name, "locality_known", ("locality",), "locality is one of the config's authority.localities",
-                     "ExpectColumnValuesToBeInSet", {"column": chk, "value_set": [True]}, chk))
+            add(
+                Rule(
+                    name,
+                    "locality_known",
+                    ("locality",),
+                    "locality is one of the config's authority.localities",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": chk, "value_set": [True]},
+                    chk,
+                )
+            )
         for rule, cols, desc in _CROSS_RULES.get(name, []):
             chk = _check(name, rule)
-            add(Rule(name, rule, cols, desc, "ExpectColumnValuesToBeInSet",
-                     {"column": chk, "value_set": [True]}, chk))
+            add(Rule(name, rule, cols, desc, "ExpectColumnValuesToBeInSet", {"column": chk, "value_set": [True]}, chk))
         out[name] = rules
     out[SCHEMA] = [
-        Rule(SCHEMA, "type", ("column",), "every column holds the dtype its schema kind gives "
-             "(str/code/month/quarter/fy: string; int: integer; float: float; date: datetime64; bool: boolean)",
-             "ExpectColumnValuesToBeInSet", {"column": f"{CHECK}type_matches", "value_set": [True]},
-             f"{CHECK}type_matches"),
+        Rule(
+            SCHEMA,
+            "type",
+            ("column",),
+            "every column holds the dtype its schema kind gives "
+            "(str/code/month/quarter/fy: string; int: integer; float: float; date: datetime64; bool: boolean)",
+            "ExpectColumnValuesToBeInSet",
+            {"column": f"{CHECK}type_matches", "value_set": [True]},
+            f"{CHECK}type_matches",
+        ),
     ]
     out[VOLUME] = [
-        Rule(VOLUME, "quarter_present", ("event_date",), "no quarter without rows inside a table's history",
-             "ExpectColumnValuesToBeInSet", {"column": f"{CHECK}quarter_present", "value_set": [True]},
-             f"{CHECK}quarter_present"),
-        Rule(VOLUME, "volume_in_band", ("event_date",),
-             f"rows per quarter >= {s.min_ratio_of_trailing_median:g} x the median of the previous "
-             f"{s.trailing_quarters} quarters (same quarter of previous years for seasonal tables)",
-             "ExpectColumnValuesToBeInSet",
-             {"column": f"{CHECK}volume_in_band", "value_set": [True]}, f"{CHECK}volume_in_band"),
+        Rule(
+            VOLUME,
+            "quarter_present",
+            ("event_date",),
+            "no quarter without rows inside a table's history",
+            "ExpectColumnValuesToBeInSet",
+            {"column": f"{CHECK}quarter_present", "value_set": [True]},
+            f"{CHECK}quarter_present",
+        ),
+        Rule(
+            VOLUME,
+            "volume_in_band",
+            ("event_date",),
+            f"rows per quarter >= {s.min_ratio_of_trailing_median:g} x the median of the previous "
+            f"{s.trailing_quarters} quarters (same quarter of previous years for seasonal tables)",
+            "ExpectColumnValuesToBeInSet",
+            {"column": f"{CHECK}volume_in_band", "value_set": [True]},
+            f"{CHECK}volume_in_band",
+        ),
     ]
     return out
 
@@ -145,10 +244,16 @@ def declare_rules(settings: QualitySettings | None = None) -> dict[str, list[Rul
 #: cross-table and consistency rules computed in :func:`derive_frames`: rule, columns, description
 _CROSS_RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
     "ehcp_requests": [
-        ("plan_issued_has_plan", ("request_id", "outcome"),
-         "every request with outcome plan_issued has a plan in ehcp_plans with that request_id"),
-        ("plan_issued_date_matches_outcome", ("plan_issued_date", "outcome"),
-         "plan_issued_date is set exactly when outcome is plan_issued"),
+        (
+            "plan_issued_has_plan",
+            ("request_id", "outcome"),
+            "every request with outcome plan_issued has a plan in ehcp_plans with that request_id",
+        ),
+        (
+            "plan_issued_date_matches_outcome",
+            ("plan_issued_date", "outcome"),
+            "plan_issued_date is set exactly when outcome is plan_issued",
+        ),
     ],
     "ehcp_plans": [
         ("request_exists", ("request_id",), "every plan with a request_id has that request in ehcp_requests"),
@@ -156,8 +261,11 @@ _CROSS_RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
     ],
     "placements": [
         ("person_has_plan", ("person_id",), "every placement's person has a plan in ehcp_plans"),
-        ("inside_plan_life", ("start_date", "end_date"),
-         "the placement lies inside one of the person's plan spells (start to end)"),
+        (
+            "inside_plan_life",
+            ("start_date", "end_date"),
+            "the placement lies inside one of the person's plan spells (start to end)",
+        ),
     ],
 }
 
@@ -209,8 +317,9 @@ def derive_frames(
             f[_check(name, f"not_after_extract__{col}")] = _not_after(f[col], extract)
         if name in LOCALITY_TABLES:
             known = set(config.localities)
-            f[_check(name, "locality_known")] = (f["locality"].isna() | f["locality"].isin(known)).astype(bool) \
-                if known else True
+            f[_check(name, "locality_known")] = (
+                (f["locality"].isna() | f["locality"].isin(known)).astype(bool) if known else True
+            )
         out[name] = f
     _cross_checks(out, settings)
     for name, f in out.items():
@@ -233,10 +342,19 @@ def schema_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             expected, test = KIND_TYPES[col.kind]
             s = df[col.name]
             ok = bool(test(s.dtype)) or (s.isna().all() and col.nullable)
-            records.append({"table": name, "column": col.name, "kind": col.kind, "expected": expected,
-                            "observed": str(s.dtype), f"{CHECK}type_matches": ok})
+            records.append(
+                {
+                    "table": name,
+                    "column": col.name,
+                    "kind": col.kind,
+                    "expected": expected,
+                    "observed": str(s.dtype),
+                    f"{CHECK}type_matches": ok,
+                }
+            )
     frame = pd.DataFrame.from_records(
-        records, columns=["table", "column", "kind", "expected", "observed", f"{CHECK}type_matches"])
+        records, columns=["table", "column", "kind", "expected", "observed", f"{CHECK}type_matches"]
+    )
     frame[f"{CHECK}type_matches"] = frame[f"{CHECK}type_matches"].astype(bool)
     return with_row_numbers(frame)
 
@@ -247,7 +365,9 @@ def _cross_checks(frames: dict[str, pd.DataFrame], s: QualitySettings) -> None:
         issued = req["outcome"].eq("plan_issued").fillna(False).astype(bool)
         if plans is not None:
             plan_reqs = set(plans["request_id"].dropna())
-            req[_check("ehcp_requests", "plan_issued_has_plan")] = (~issued | req["request_id"].isin(plan_reqs)).astype(bool)
+            req[_check("ehcp_requests", "plan_issued_has_plan")] = (~issued | req["request_id"].isin(plan_reqs)).astype(
+                bool
+            )
         else:
             req[_check("ehcp_requests", "plan_issued_has_plan")] = True
         has_date = req["plan_issued_date"].notna()
@@ -261,11 +381,15 @@ def _cross_checks(frames: dict[str, pd.DataFrame], s: QualitySettings) -> None:
         plans[_check("ehcp_plans", "request_exists")] = ok.astype(bool)
         birth = pd.to_datetime(plans["birth_month"].astype("string") + "-01", format="%Y-%m-%d", errors="coerce")
         start = plans["plan_start_date"]
-        age = (start.dt.year - birth.dt.year) - ((start.dt.month < birth.dt.month)).astype(int)
-        plans[_check("ehcp_plans", "aged_0_25_at_start")] = (birth.isna() | start.isna() | age.between(0, 25)).astype(bool)
+        age = (start.dt.year - birth.dt.year) - (start.dt.month < birth.dt.month).astype(int)
+        plans[_check("ehcp_plans", "aged_0_25_at_start")] = (birth.isna() | start.isna() | age.between(0, 25)).astype(
+            bool
+        )
     if plc is not None:
         if plans is not None:
-            plc[_check("placements", "person_has_plan")] = plc["person_id"].isin(set(plans["person_id"].dropna())).astype(bool)
+            plc[_check("placements", "person_has_plan")] = (
+                plc["person_id"].isin(set(plans["person_id"].dropna())).astype(bool)
+            )
             plc[_check("placements", "inside_plan_life")] = _inside_plan_life(plc, plans, s.plan_life_tolerance_days)
         else:
             plc[_check("placements", "person_has_plan")] = True
@@ -325,10 +449,18 @@ def volume_frame(tables: Mapping[str, pd.DataFrame], extract: pd.Timestamp, s: Q
                 same = history[-4::-4][: s.seasonal_years]
                 ref = float(np.median(same)) if checked and same else np.nan
             else:
-                ref = float(np.median(history[-s.trailing_quarters:])) if checked else np.nan
+                ref = float(np.median(history[-s.trailing_quarters :])) if checked else np.nan
             in_band = bool(np.isnan(ref) or n >= s.min_ratio_of_trailing_median * ref)
-            records.append({"table": name, "quarter": str(q), "rows": n, "reference": ref,
-                            f"{CHECK}quarter_present": n > 0, f"{CHECK}volume_in_band": in_band})
+            records.append(
+                {
+                    "table": name,
+                    "quarter": str(q),
+                    "rows": n,
+                    "reference": ref,
+                    f"{CHECK}quarter_present": n > 0,
+                    f"{CHECK}volume_in_band": in_band,
+                }
+            )
             history.append(n)
     cols = ["table", "quarter", "rows", "reference", f"{CHECK}quarter_present", f"{CHECK}volume_in_band"]
     frame = pd.DataFrame.from_records(records, columns=cols)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any
 
 import pandas as pd
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
 from sendlib.core.config import PROJECT_ROOT, Config
-from sendlib.core.settings import SettingsModel, load_settings_file
 from sendlib.core.errors import ConfigError
 from sendlib.core.schema import TABLES
-
-
-
+from sendlib.core.settings import SettingsModel, load_settings_file
 
 #: thresholds file read next to the run's config (``<config dir>/quality.yaml``)
 QUALITY_FILE = "quality.yaml"
@@ -139,8 +137,7 @@ class VolumeSettings(_Section):
     check_last_quarters: int = 12
     seasonal_tables: Annotated[frozenset[EventTable], BeforeValidator(_null_is_no_items)] = frozenset()
     seasonal_years: int = 3
-    lag_quarters: Annotated[dict[EventTable, int], BeforeValidator(_null_is_no_entries)] = Field(
-        default_factory=dict)
+    lag_quarters: Annotated[dict[EventTable, int], BeforeValidator(_null_is_no_entries)] = Field(default_factory=dict)
     source: str = ""
 
 
@@ -174,8 +171,9 @@ class QualitySettings(SettingsModel):
 
     volume: VolumeSettings = Field(default_factory=VolumeSettings)
     dates: DatesSettings = Field(default_factory=DatesSettings)
-    money_ceilings_gbp: Annotated[dict[TableColumn, MoneyCeiling], BeforeValidator(_null_is_no_entries)] = (
-        Field(default_factory=dict))
+    money_ceilings_gbp: Annotated[dict[TableColumn, MoneyCeiling], BeforeValidator(_null_is_no_entries)] = Field(
+        default_factory=dict
+    )
     placements: PlacementSettings = Field(default_factory=PlacementSettings)
     #: the file read (None: built in code)
     _path: Path | None = PrivateAttr(None)

@@ -8,19 +8,16 @@ import json
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-
+from typing import Any
 
 from sendlib.core.config import PROJECT_ROOT
 from sendlib.core.errors import ConfigError
 from sendlib.core.schema import TABLES
 from sendlib.quality.rules import declare_rules, import_gx
-from sendlib.quality.settings import CHECKPOINT, DATASOURCE, QualitySettings, RESULT_FORMAT, SCHEMA, VOLUME
-
-
+from sendlib.quality.settings import CHECKPOINT, DATASOURCE, RESULT_FORMAT, SCHEMA, VOLUME, QualitySettings
 
 
 def suite_name(table: str) -> str:
@@ -32,12 +29,17 @@ def build_suites(settings: QualitySettings | None = None) -> dict[str, Any]:
     gx = import_gx()
     suites = {}
     for table, rules in declare_rules(settings).items():
-        desc = TABLES[table].description if table in TABLES else {
-            VOLUME: "Rows per quarter per table: volume and continuity.",
-            SCHEMA: "Column dtypes per table against the schema kinds.",
-        }[table]
-        suites[table] = gx.ExpectationSuite(name=suite_name(table), expectations=[r.to_gx() for r in rules],
-                                            meta={"table": table, "notes": desc})
+        desc = (
+            TABLES[table].description
+            if table in TABLES
+            else {
+                VOLUME: "Rows per quarter per table: volume and continuity.",
+                SCHEMA: "Column dtypes per table against the schema kinds.",
+            }[table]
+        )
+        suites[table] = gx.ExpectationSuite(
+            name=suite_name(table), expectations=[r.to_gx() for r in rules], meta={"table": table, "notes": desc}
+        )
     return suites
 
 
@@ -79,17 +81,21 @@ def _register(context: Any, suites: Mapping[str, Any]) -> dict[str, Any]:
         asset = ds.add_dataframe_asset(name=table)
         bd = asset.add_batch_definition_whole_dataframe(name=f"{table}_whole")
         suite = context.suites.add(suite)
-        vd = context.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_validation", data=bd, suite=suite))
+        vd = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{table}_validation", data=bd, suite=suite)
+        )
         vds[table] = vd
     checkpoints = {}
     for table, vd in vds.items():
         checkpoints[table] = context.checkpoints.add(
-            gx.Checkpoint(name=f"{CHECKPOINT}__{table}", validation_definitions=[vd], actions=[],
-                          result_format=RESULT_FORMAT))
+            gx.Checkpoint(
+                name=f"{CHECKPOINT}__{table}", validation_definitions=[vd], actions=[], result_format=RESULT_FORMAT
+            )
+        )
     return checkpoints
 
 
-def build_project(expectations_dir: "str | Path | None" = None, settings: QualitySettings | None = None) -> Path:
+def build_project(expectations_dir: str | Path | None = None, settings: QualitySettings | None = None) -> Path:
     """(Re)generate the committed GX file project in ``expectations_dir`` (default ``expectations/``).
 
     Writes ``great_expectations.yml``, one suite per table in ``expectations/``, one validation
@@ -129,7 +135,7 @@ def _deterministic_ids(texts: Mapping[str, str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     ns = uuid.UUID("6f1d8a52-3c1e-4a53-9a55-5e4d0c2b7a10")
     for rel in sorted(texts):
-        for i, m in enumerate(pattern.finditer(texts[rel])):
+        for _i, m in enumerate(pattern.finditer(texts[rel])):
             if m.group(0) not in mapping:
                 mapping[m.group(0)] = str(uuid.uuid5(ns, f"{rel}#{len(mapping)}"))
     out = {}
@@ -146,7 +152,7 @@ def _rename_with_ids(rel: str, mapping: Mapping[str, str]) -> str:
     return rel
 
 
-def committed_suites(expectations_dir: "str | Path") -> dict[str, dict]:
+def committed_suites(expectations_dir: str | Path) -> dict[str, dict]:
     """The committed suite JSON per table (``<dir>/expectations/<table>_suite.json``)."""
     folder = Path(expectations_dir) / "expectations"
     if not folder.is_dir():
@@ -182,7 +188,9 @@ def _suites_from_committed(expectations_dir: Path, tables: Iterable[str]) -> dic
     suites = {}
     for table in tables:
         if table not in data:
-            raise ConfigError(f"no committed suite for table '{table}' in {folder}: run `python -m sendlib.quality build`")
+            raise ConfigError(
+                f"no committed suite for table '{table}' in {folder}: run `python -m sendlib.quality build`"
+            )
         d = normalise_suite(data[table])
         n = len(d.get("expectations", []))
         suite = gx.ExpectationSuite(**d)

@@ -48,8 +48,8 @@ _BIRTH_MONTH = re.compile(r"\d{4}-\d{2}")
 class Finding:
     """A problem the output checks found. Never holds the offending value itself."""
 
-    check: str      # "identifier scan" | "small-count scan" | "inputs unchanged"
-    file: str       # path relative to the report folder
+    check: str  # "identifier scan" | "small-count scan" | "inputs unchanged"
+    file: str  # path relative to the report folder
     detail: str
 
     def __str__(self) -> str:
@@ -122,7 +122,7 @@ def redact(text: str, identifiers: Identifiers) -> str:
     return _TOKEN.sub(lambda m: "[identifier]" if m.group(0) in identifiers.ids else m.group(0), text)
 
 
-def scan_outputs_for_identifiers(folder: "str | Path", identifiers: Identifiers) -> list[Finding]:
+def scan_outputs_for_identifiers(folder: str | Path, identifiers: Identifiers) -> list[Finding]:
     """Identifier scan: every text output under ``folder`` (HTML, CSV, ipynb, JSON, log).
 
     Findings name the file and how many values were found, never the values.
@@ -141,20 +141,22 @@ def scan_outputs_for_identifiers(folder: "str | Path", identifiers: Identifiers)
         if path.suffix.lower() == ".csv":
             rows = list(csv.reader(io.StringIO(text)))
             if rows:
-                birth_cols = [i for i, h in enumerate(rows[0])
-                              if re.search(r"birth|dob", h, flags=re.I)]
+                birth_cols = [i for i, h in enumerate(rows[0]) if re.search(r"birth|dob", h, flags=re.I)]
                 month_hits += sum(
-                    1 for r in rows[1:] for i in birth_cols
-                    if i < len(r) and r[i].strip() in identifiers.birth_months
+                    1 for r in rows[1:] for i in birth_cols if i < len(r) and r[i].strip() in identifiers.birth_months
                 )
                 if birth_cols:
                     findings.append(Finding("identifier scan", rel, "has a birth month / date of birth column"))
         if id_hits:
-            findings.append(Finding("identifier scan", rel,
-                                    f"{id_hits} distinct record identifier(s) from the input data"))
+            findings.append(
+                Finding("identifier scan", rel, f"{id_hits} distinct record identifier(s) from the input data")
+            )
         if month_hits:
-            findings.append(Finding("identifier scan", rel,
-                                    f"{month_hits} birth month(s) from the input data next to an identifier"))
+            findings.append(
+                Finding(
+                    "identifier scan", rel, f"{month_hits} birth month(s) from the input data next to an identifier"
+                )
+            )
         if mentions and path.suffix.lower() in (".csv", ".html"):
             findings.append(Finding("identifier scan", rel, "mentions a birth-month / date-of-birth field"))
     return findings
@@ -167,7 +169,7 @@ def is_count_column(name: str) -> bool:
     return low in COUNT_COLUMN_NAMES or low.endswith(COUNT_COLUMN_SUFFIXES)
 
 
-def scan_small_counts(tables_dir: "str | Path", threshold: int = 5) -> list[Finding]:
+def scan_small_counts(tables_dir: str | Path, threshold: int = 5) -> list[Finding]:
     """Small-count scan: published tables must not show a count from 1 to ``threshold - 1``.
 
     Conservative on purpose: only count columns (:func:`is_count_column`) are checked, and only
@@ -197,6 +199,11 @@ def scan_small_counts(tables_dir: "str | Path", threshold: int = 5) -> list[Find
                         if m and 1 <= int(m.group(1)) < threshold:
                             hits[header[i]] = hits.get(header[i], 0) + 1
         for col, n in sorted(hits.items()):
-            findings.append(Finding("small-count scan", f"tables/{path.name}",
-                                    f"column '{col}' has {n} unsuppressed count(s) between 1 and {threshold - 1}"))
+            findings.append(
+                Finding(
+                    "small-count scan",
+                    f"tables/{path.name}",
+                    f"column '{col}' has {n} unsuppressed count(s) between 1 and {threshold - 1}",
+                )
+            )
     return findings

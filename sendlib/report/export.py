@@ -34,7 +34,7 @@ _NOTEBOOK_NAME = re.compile(r"^(\d+)[_-](.+)$")
 _HEADING = re.compile(r"<h([1-3])\s+id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
 
 
-def discover_notebooks(notebooks_dir: "str | Path", only: Sequence[str] | None = None) -> list[Path]:
+def discover_notebooks(notebooks_dir: str | Path, only: Sequence[str] | None = None) -> list[Path]:
     """The notebooks to run, sorted by file name.
 
     ``only`` selects by stem (``02_kpi_dashboard``) or by the part after the ``NN_`` prefix
@@ -96,7 +96,8 @@ def clean_for_board(nb: Any) -> Any:
             continue
         if cell.cell_type == "code":
             cell.outputs = [
-                o for o in cell.get("outputs", [])
+                o
+                for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                 and o.get("output_type") != "error"
             ]
@@ -152,15 +153,15 @@ def _drop_title_heading(nb: Any, title: str) -> None:
             m = re.match(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", line)
             if m:
                 if m.group(1).strip() == title:
-                    cell.source = "\n".join(lines[:i] + lines[i + 1:])
+                    cell.source = "\n".join(lines[:i] + lines[i + 1 :])
                 return
         if cell.source.strip():
             return
 
 
 def export_html(
-    executed: "str | Path",
-    target: "str | Path",
+    executed: str | Path,
+    target: str | Path,
     *,
     exporter: Any,
     context: Mapping[str, Any],
@@ -189,6 +190,7 @@ def export_html(
 def render_index(context: Mapping[str, Any]) -> str:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(RESOURCES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(RESOURCES)), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     return env.get_template("index.html.j2").render(**context)

@@ -25,9 +25,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 LOG = logging.getLogger("sendlib.report")
 
@@ -45,7 +46,7 @@ KERNEL_ENV = {
 BASE_IMPORTS = ("pandas", "matplotlib.pyplot", "sendlib.notebook")
 
 
-def notebook_imports(paths: Iterable["str | Path"]) -> list[str]:
+def notebook_imports(paths: Iterable[str | Path]) -> list[str]:
     """Top-level modules imported by the code cells of these notebooks (``import a.b`` and
     ``from a.b import c`` give ``a.b``; ``from a import b`` also tries ``a.b``), sorted.
 
@@ -96,7 +97,7 @@ def warmup_code(modules: Sequence[str]) -> str:
     )
 
 
-def reset_code(cwd: "str | Path") -> str:
+def reset_code(cwd: str | Path) -> str:
     """Kernel code run before each notebook: empty namespace, no open figures, the notebooks'
     folder as working directory. Imported modules stay imported (that is the point)."""
     return (
@@ -118,19 +119,26 @@ class Job:
 
 @dataclass
 class Outcome:
-    status: str            # ok | failed
+    status: str  # ok | failed
     seconds: float
     error: str | None = None
     kernel: int = 0
-    started: float = 0.0   # seconds after the pool started (for the run's timeline)
+    started: float = 0.0  # seconds after the pool started (for the run's timeline)
     replace_kernel: bool = False  # the kernel died, or may still be busy after a cell timed out
 
 
 class _Kernel:
     """One kernel and its manager; ``boot`` starts it and runs the warm-up."""
 
-    def __init__(self, index: int, kernel_name: str, cwd: Path, env: Mapping[str, str], warmup: Callable[[], str],
-                 stderr_path: Path | None) -> None:
+    def __init__(
+        self,
+        index: int,
+        kernel_name: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        warmup: Callable[[], str],
+        stderr_path: Path | None,
+    ) -> None:
         self.index, self.kernel_name, self.cwd, self.env = index, kernel_name, cwd, dict(env)
         self.warmup, self.stderr_path = warmup, stderr_path
         self.km: Any = None
@@ -145,7 +153,7 @@ class _Kernel:
 
         start = time.perf_counter()
         if self.stderr_path is not None and self._stderr is None:
-            self._stderr = open(self.stderr_path, "ab")  # noqa: SIM115  (open for the kernel's life)
+            self._stderr = open(self.stderr_path, "ab")
         self._start()
         import papermill  # noqa: F401  (loaded here, while the kernel process starts)
 
@@ -206,9 +214,15 @@ class KernelPool:
     shuts every kernel down, whether or not anything ran (a failed gate submits nothing).
     """
 
-    def __init__(self, size: int, cwd: "str | Path", env: Mapping[str, str],
-                 imports: "Sequence[str] | Callable[[], Sequence[str]]" = BASE_IMPORTS,
-                 kernel_name: str = "python3", stderr_dir: "str | Path | None" = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        cwd: str | Path,
+        env: Mapping[str, str],
+        imports: Sequence[str] | Callable[[], Sequence[str]] = BASE_IMPORTS,
+        kernel_name: str = "python3",
+        stderr_dir: str | Path | None = None,
+    ) -> None:
         self.size = max(1, int(size))
         self.cwd = Path(cwd)
         self.env = dict(env)
@@ -216,8 +230,8 @@ class KernelPool:
         self._imports = imports
         self._modules: list[str] | None = None
         self._modules_lock = threading.Lock()
-        self._jobs: "queue.Queue[Job | None]" = queue.Queue()
-        self._done: "queue.Queue[tuple[Job, Outcome]]" = queue.Queue()
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._done: queue.Queue[tuple[Job, Outcome]] = queue.Queue()
         self._submitted = 0
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -236,10 +250,16 @@ class KernelPool:
     def _warmup(self) -> str:
         return warmup_code(self.modules())
 
-    def __enter__(self) -> "KernelPool":
+    def __enter__(self) -> KernelPool:
         self._kernels = [
-            _Kernel(i, self.kernel_name, self.cwd, self.env, self._warmup,
-                    self._stderr_dir / f"kernel-{i}.stderr" if self._stderr_dir else None)
+            _Kernel(
+                i,
+                self.kernel_name,
+                self.cwd,
+                self.env,
+                self._warmup,
+                self._stderr_dir / f"kernel-{i}.stderr" if self._stderr_dir else None,
+            )
             for i in range(self.size)
         ]
         for k in self._kernels:
@@ -336,21 +356,35 @@ class KernelPool:
             # written once at the end, not after every cell: rewriting a notebook full of images
             # at each cell was seconds of the report process's CPU. The engine still writes
             # what ran when a kernel dies or a cell times out.
-            pm.execute_notebook(nb, str(job.output), parameters=dict(job.parameters), kernel_name=self.kernel_name,
-                                progress_bar=False, log_output=False, execution_timeout=job.timeout,
-                                request_save_on_cell_execute=False, engine_name=_engine_name(),
-                                partial_output=str(job.output), km=kernel.km)
+            pm.execute_notebook(
+                nb,
+                str(job.output),
+                parameters=dict(job.parameters),
+                kernel_name=self.kernel_name,
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=job.timeout,
+                request_save_on_cell_execute=False,
+                engine_name=_engine_name(),
+                partial_output=str(job.output),
+                km=kernel.km,
+            )
         except pm.PapermillExecutionError as exc:
             return Outcome("failed", time.perf_counter() - start, last_line(f"{exc.ename}: {exc.evalue}"), kernel.index)
         except Exception as exc:  # kernel died, timeout, unreadable notebook: the run goes on
             # a timed-out cell (nbclient's CellTimeoutError is a TimeoutError) may still be running
             replace = isinstance(exc, TimeoutError) or not kernel.alive()
-            return Outcome("failed", time.perf_counter() - start, last_line(f"{type(exc).__name__}: {exc}"),
-                           kernel.index, replace_kernel=replace)
+            return Outcome(
+                "failed",
+                time.perf_counter() - start,
+                last_line(f"{type(exc).__name__}: {exc}"),
+                kernel.index,
+                replace_kernel=replace,
+            )
         return Outcome("ok", time.perf_counter() - start, None, kernel.index)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _engine_name() -> str:
     """Register (once) and name the papermill engine that writes a partial notebook on failure.
 

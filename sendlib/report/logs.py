@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("sendlib.report")
 
+
 class Progress:
     """A tqdm bar on a terminal, plain log lines otherwise."""
 

@@ -17,8 +17,9 @@ import ast
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 #: The parameters the report injects into every notebook (docs/architecture.md).
 COMMON_PARAMETERS: tuple[str, ...] = ("quarter", "config_path", "data_dir", "tables_dir", "validated")
@@ -29,7 +30,7 @@ _RUN_METADATA_KEYS = ("execution", "papermill", "collapsed", "scrolled", "Execut
 _MAGIC = re.compile(r"^\s*[%!]")
 
 
-def read_notebook(path: "str | Path") -> dict[str, Any]:
+def read_notebook(path: str | Path) -> dict[str, Any]:
     """Read a notebook file as a dict (UTF-8 JSON)."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
@@ -135,7 +136,7 @@ def definitions(nb: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def strip_files(paths: Iterable["str | Path"]) -> list[Path]:
+def strip_files(paths: Iterable[str | Path]) -> list[Path]:
     """Strip each notebook in place (rewritten only if it changed); returns the changed files."""
     changed: list[Path] = []
     for p in map(Path, paths):
@@ -154,8 +155,9 @@ def _write(path: Path, nb: Mapping[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``strip`` notebooks in place, or ``check`` that none has outputs (exit 1 if any has)."""
-    parser = argparse.ArgumentParser(prog="python -m sendlib.report.notebook_tools",
-                                     description="Strip or check notebook outputs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sendlib.report.notebook_tools", description="Strip or check notebook outputs."
+    )
     parser.add_argument("action", choices=("strip", "check"))
     parser.add_argument("notebooks", nargs="*", help="notebook files (.ipynb)")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ from sendlib.core.errors import ReportFailed
 
 
 @contextlib.contextmanager
-def quarter_lock(output_dir: "str | Path", quarter: str) -> Iterator[Path]:
+def quarter_lock(output_dir: str | Path, quarter: str) -> Iterator[Path]:
     """Hold ``<output_dir>/.<quarter>.lock`` for the run, so two runs cannot write one quarter.
 
     The lock is the operating system's (:class:`filelock.FileLock`), released when the run ends
@@ -51,9 +51,16 @@ def quarter_lock(output_dir: "str | Path", quarter: str) -> Iterator[Path]:
             f"{held.get('started', 'an unknown time')}); wait for it to finish"
         ) from None
     try:
-        holder_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                           "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}),
-                               encoding="utf-8")
+        holder_path.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+            ),
+            encoding="utf-8",
+        )
         yield lock_path
     finally:
         with contextlib.suppress(OSError):
@@ -82,4 +89,4 @@ def replace_atomically(tmp: Path, final: Path) -> None:
 
 
 def stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

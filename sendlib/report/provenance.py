@@ -15,13 +15,28 @@ from sendlib.core.config import PROJECT_ROOT, Config
 
 #: Packages whose versions go into the manifest (the analysis and report stack).
 STACK_PACKAGES: tuple[str, ...] = (
-    "pandas", "numpy", "scipy", "statsmodels", "great-expectations", "matplotlib", "seaborn",
-    "pyarrow", "openpyxl", "pyyaml", "papermill", "nbconvert", "nbclient", "nbformat",
-    "ipykernel", "jupyter-client", "jinja2", "tqdm",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "great-expectations",
+    "matplotlib",
+    "seaborn",
+    "pyarrow",
+    "openpyxl",
+    "pyyaml",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "nbformat",
+    "ipykernel",
+    "jupyter-client",
+    "jinja2",
+    "tqdm",
 )
 
 
-def sha256_file(path: "str | Path") -> str:
+def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -30,7 +45,7 @@ def sha256_file(path: "str | Path") -> str:
     return h.hexdigest()
 
 
-def hash_folder(folder: "str | Path | None") -> dict[str, str]:
+def hash_folder(folder: str | Path | None) -> dict[str, str]:
     """``{relative path: sha256}`` for every file under ``folder`` (sorted; empty if missing)."""
     if folder is None or not Path(folder).is_dir():
         return {}
@@ -42,11 +57,17 @@ def hash_folder(folder: "str | Path | None") -> dict[str, str]:
     }
 
 
-def git_commit(repo: "str | Path" = PROJECT_ROOT) -> str | None:
+def git_commit(repo: str | Path = PROJECT_ROOT) -> str | None:
     """The repository's HEAD commit, or None (no git, not a repository, no commits)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--verify", "HEAD"], cwd=str(repo), capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--verify", "HEAD"],
+            cwd=str(repo),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     sha = out.stdout.strip()
@@ -71,7 +92,7 @@ def input_files(config: Config) -> dict[str, dict[str, str]]:
     and any configured table file outside the data folder (``other``)."""
     data = hash_folder(config.data_dir)
     other = {}
-    for name, src in sorted(config.tables.items()):
+    for _name, src in sorted(config.tables.items()):
         if src.path is not None and Path(src.path).is_file():
             p = Path(src.path)
             try:

@@ -23,8 +23,9 @@ import contextlib
 import os
 import pickle
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -48,7 +49,7 @@ def new_run_cache(prefix: str = "sendlib-run-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def _folder(run_cache: "str | Path | None") -> Path | None:
+def _folder(run_cache: str | Path | None) -> Path | None:
     return Path(run_cache) if run_cache not in (None, "") else None
 
 
@@ -59,14 +60,14 @@ def _write_atomically(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_tables(run_cache: "str | Path", tables: Mapping[str, pd.DataFrame]) -> Path:
+def save_tables(run_cache: str | Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     """Store the run's canonical tables (as loaded and validated) for the notebooks."""
     path = Path(run_cache) / TABLES_FILE
     _write_atomically(path, dict(tables))
     return path
 
 
-def load_tables(run_cache: "str | Path | None", names: "list[str] | None" = None) -> dict[str, pd.DataFrame] | None:
+def load_tables(run_cache: str | Path | None, names: list[str] | None = None) -> dict[str, pd.DataFrame] | None:
     """The run's tables (or ``names`` of them, in that order) as fresh copies; ``None`` when there
     is no run cache or it holds no tables, so the caller loads from the files instead."""
     folder = _folder(run_cache)
@@ -84,14 +85,14 @@ def load_tables(run_cache: "str | Path | None", names: "list[str] | None" = None
     return {n: tables[n] for n in names}
 
 
-def save_validation(run_cache: "str | Path", report: Any) -> Path:
+def save_validation(run_cache: str | Path, report: Any) -> Path:
     """Store the quality gate's result for the data-quality section."""
     path = Path(run_cache) / VALIDATION_FILE
     _write_atomically(path, report)
     return path
 
 
-def load_validation(run_cache: "str | Path | None") -> Any | None:
+def load_validation(run_cache: str | Path | None) -> Any | None:
     """The gate's result stored by the report, or ``None`` outside a report run."""
     folder = _folder(run_cache)
     if folder is None or not (folder / VALIDATION_FILE).is_file():
@@ -100,7 +101,7 @@ def load_validation(run_cache: "str | Path | None") -> Any | None:
         return pickle.load(fh)
 
 
-def set_store(run_cache: "str | Path", store: "str | Path | None", reuse: bool = True) -> None:
+def set_store(run_cache: str | Path, store: str | Path | None, reuse: bool = True) -> None:
     """Let :func:`cached` keep results for later runs in ``store`` (None: never) and, when
     ``reuse``, take results earlier runs kept there (``--fresh``: keep, but do not take)."""
     path = Path(run_cache) / STORE_FILE
@@ -110,7 +111,7 @@ def set_store(run_cache: "str | Path", store: "str | Path | None", reuse: bool =
         path.write_text(f"{'reuse' if reuse else 'keep'}\n{Path(store).resolve()}", encoding="utf-8")
 
 
-def store_of(run_cache: "str | Path | None") -> tuple[Path | None, bool]:
+def store_of(run_cache: str | Path | None) -> tuple[Path | None, bool]:
     """The folder where results are kept between runs (None: no keeping), and whether results
     kept there by earlier runs may be taken."""
     folder = _folder(run_cache)
@@ -120,15 +121,21 @@ def store_of(run_cache: "str | Path | None") -> tuple[Path | None, bool]:
     return Path(path.strip()), mode == "reuse"
 
 
-def _locked(path: Path) -> "filelock.FileLock":
+def _locked(path: Path) -> filelock.FileLock:
     """An exclusive lock on ``path`` between the run's kernels (processes), on every OS."""
     import filelock
 
     return filelock.FileLock(path)
 
 
-def cached(run_cache: "str | Path | None", name: str, parts: Mapping[str, Any], compute: Callable[[], T], *,
-           reusable: Callable[[], Mapping[str, Any]] | None = None) -> T:
+def cached(
+    run_cache: str | Path | None,
+    name: str,
+    parts: Mapping[str, Any],
+    compute: Callable[[], T],
+    *,
+    reusable: Callable[[], Mapping[str, Any]] | None = None,
+) -> T:
     """``compute()`` once per run: stored in the run cache under ``name`` and a key of ``parts``.
 
     Without a run cache it just returns ``compute()``. With one, the first caller computes under
@@ -168,7 +175,7 @@ def cached(run_cache: "str | Path | None", name: str, parts: Mapping[str, Any], 
         return value
 
 
-def lookup(store: "str | Path | None", name: str, parts: Mapping[str, Any]) -> Any | None:
+def lookup(store: str | Path | None, name: str, parts: Mapping[str, Any]) -> Any | None:
     """The result an earlier run kept in ``store`` under ``name`` and the key of ``parts``, or
     None (no store, nothing kept, or unreadable)."""
     if store is None:
@@ -183,7 +190,7 @@ def lookup(store: "str | Path | None", name: str, parts: Mapping[str, Any]) -> A
         return None
 
 
-def keep(store: "str | Path | None", name: str, parts: Mapping[str, Any], value: Any) -> None:
+def keep(store: str | Path | None, name: str, parts: Mapping[str, Any], value: Any) -> None:
     """Keep ``value`` in ``store`` for later runs (the newest :data:`KEEP_PER_NAME` of a kind)."""
     if store is None:
         return
@@ -193,8 +200,9 @@ def keep(store: "str | Path | None", name: str, parts: Mapping[str, Any], value:
     _prune(path.parent, name)
 
 
-def reused(store: "str | Path | None", name: str, parts: Mapping[str, Any], compute: Callable[[], T],
-           take: bool = True) -> tuple[T, str | None]:
+def reused(
+    store: str | Path | None, name: str, parts: Mapping[str, Any], compute: Callable[[], T], take: bool = True
+) -> tuple[T, str | None]:
     """``compute()``, or the result an earlier run kept in ``store`` under the same key.
 
     Returns ``(value, key)`` with ``key`` set only when the value was reused. ``parts`` must

@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from sendlib.core.config import Config
-from sendlib.core.fingerprint import code_fingerprint
 from sendlib.core.errors import EXIT_OK, EXIT_REPORT, ReportFailed
+from sendlib.core.fingerprint import code_fingerprint
 from sendlib.report import runcache
 from sendlib.report.checks import (
     Finding,
@@ -187,9 +187,11 @@ def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | N
     table sources and loader code. None when a table comes from SQL (contents not hashed)."""
     if any(src.format == "sql" for src in config.tables.values()):
         return None
-    return {"files": {k: inputs.get(k) for k in ("data", "other")},
-            "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
-            "code": code_fingerprint("data/loaders.py", "core/schema.py", "core/config.py")}
+    return {
+        "files": {k: inputs.get(k) for k in ("data", "other")},
+        "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
+        "code": code_fingerprint("data/loaders.py", "core/schema.py", "core/config.py"),
+    }
 
 
 def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = False) -> Any:
@@ -203,8 +205,13 @@ def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = F
     store = reuse_store(config)
     if store is None:
         return assert_valid(config, tables)
-    report, reused = runcache.reused(store, "validation", {"key": validation_key(config, tables)},
-                                     lambda: assert_valid(config, tables), take=not fresh)
+    report, reused = runcache.reused(
+        store,
+        "validation",
+        {"key": validation_key(config, tables)},
+        lambda: assert_valid(config, tables),
+        take=not fresh,
+    )
     if reused is not None:
         if not report.success:  # never stored, but a gate must not trust a file blindly
             return assert_valid(config, tables)
@@ -213,7 +220,7 @@ def default_validator(config: Config, tables: Mapping[str, Any], fresh: bool = F
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _default_jobs(config: Config) -> int:
@@ -237,7 +244,7 @@ def run_report(
     *,
     jobs: int | None = None,
     only: Sequence[str] | None = None,
-    notebooks_dir: "str | Path | None" = None,
+    notebooks_dir: str | Path | None = None,
     validator: Callable[[Config, Mapping[str, Any]], Any] | None = None,
     tables: Mapping[str, Any] | None = None,
     timeout: float | None = None,
@@ -306,8 +313,13 @@ def run_report(
     # validates the data; nothing is submitted to them unless the gate passes.
     cache = runcache.new_run_cache()
     try:
-        with KernelPool(min(n_jobs, len(notebooks)), nb_dir, {**os.environ, **KERNEL_ENV},
-                        imports=lambda: notebook_imports(notebooks), stderr_dir=cache) as pool:
+        with KernelPool(
+            min(n_jobs, len(notebooks)),
+            nb_dir,
+            {**os.environ, **KERNEL_ENV},
+            imports=lambda: notebook_imports(notebooks),
+            stderr_dir=cache,
+        ) as pool:
             t = time.perf_counter()
             inputs_before = input_files(config)  # before reading: a change while loading is caught too
             timings["hash_inputs"] = time.perf_counter() - t
@@ -343,8 +355,23 @@ def run_report(
                 (tmp / "tables").mkdir()
                 (tmp / "assets").mkdir()
                 shutil.copyfile(RESOURCES / "report.css", tmp / STYLESHEET)
-                run = _Run(config, q, nb_dir, notebooks, n_jobs, timeout, identifiers, inputs_before, validation,
-                           cache, tmp, started, t0, timings, __version__)
+                run = _Run(
+                    config,
+                    q,
+                    nb_dir,
+                    notebooks,
+                    n_jobs,
+                    timeout,
+                    identifiers,
+                    inputs_before,
+                    validation,
+                    cache,
+                    tmp,
+                    started,
+                    t0,
+                    timings,
+                    __version__,
+                )
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet)
                 try:
@@ -370,12 +397,20 @@ def run_report(
 def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[NotebookResult]:
     """Submit every notebook to the warm kernels (longest first) and export each to HTML as it
     finishes; returns the results in file order. Shuts the kernels down in the background."""
-    LOG.info("sendlib %s report for %s: %d notebook(s), %d job(s), output %s", run.version, run.label,
-             len(run.notebooks), run.jobs, run.final)
+    LOG.info(
+        "sendlib %s report for %s: %d notebook(s), %d job(s), output %s",
+        run.version,
+        run.label,
+        len(run.notebooks),
+        run.jobs,
+        run.final,
+    )
     reused = getattr(run.validation, "reused_key", None)
-    LOG.info("quality gate passed in %.1fs%s", run.timings["validate"],
-             f" (result of an identical earlier validation reused, key {reused}; --fresh to rerun)"
-             if reused else "")
+    LOG.info(
+        "quality gate passed in %.1fs%s",
+        run.timings["validate"],
+        f" (result of an identical earlier validation reused, key {reused}; --fresh to rerun)" if reused else "",
+    )
     parameters = run.parameters()
     context = run.context()
     results = {p.name: NotebookResult(name=p.name, stem=p.stem) for p in run.notebooks}
@@ -397,8 +432,12 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
             res.executed = f"notebooks/{p.name}"
             te = time.perf_counter()
             try:
-                res.title = export_html(executed, run.tmp / f"{p.stem}.html", exporter=exporter,
-                                        context={**context, "status": res.status, "error": res.error})
+                res.title = export_html(
+                    executed,
+                    run.tmp / f"{p.stem}.html",
+                    exporter=exporter,
+                    context={**context, "status": res.status, "error": res.error},
+                )
                 res.html = f"{p.stem}.html"
             except Exception as exc:
                 res.status = "failed"
@@ -430,9 +469,14 @@ def _check_outputs(run: _Run) -> tuple[list[Finding], list[Finding], list[str]]:
     changed = changed_inputs(run.inputs_before, input_files(run.config))
     if changed:
         shown = ", ".join(changed[:5]) + (f" (+{len(changed) - 5} more)" if len(changed) > 5 else "")
-        findings.append(Finding("inputs unchanged", str(run.config.data_dir),
-                                f"input files changed while the report ran ({shown}); "
-                                "the pack may mix two versions of the data: run it again"))
+        findings.append(
+            Finding(
+                "inputs unchanged",
+                str(run.config.data_dir),
+                f"input files changed while the report ran ({shown}); "
+                "the pack may mix two versions of the data: run it again",
+            )
+        )
     run.timings["checks"] = time.perf_counter() - t
     return findings, small, changed
 
@@ -456,17 +500,26 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
 
     failed_dir = run.out_root / f"failed-{run.label}-{stamp()}"
     reasons = [f"notebook {r.stem} failed: {r.error}" for r in failed_nbs] + [str(f) for f in failing]
-    LOG.error("report for %s FAILED; previous output (if any) left untouched; partial output in %s",
-              run.label, failed_dir)
+    LOG.error(
+        "report for %s FAILED; previous output (if any) left untouched; partial output in %s", run.label, failed_dir
+    )
     flush_log()
     os.replace(run.tmp, failed_dir)
     more = f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else ""
-    raise ReportFailed(f"report for {run.label} failed: {'; '.join(reasons[:3])}{more}. "
-                       f"Partial output and run.log in {failed_dir}")
+    raise ReportFailed(
+        f"report for {run.label} failed: {'; '.join(reasons[:3])}{more}. Partial output and run.log in {failed_dir}"
+    )
 
 
-def _write_manifest_and_index(run: _Run, ordered: list[NotebookResult], status: str, findings: list[Finding],
-                              small: list[Finding], small_mode: str, changed: list[str]) -> dict[str, Any]:
+def _write_manifest_and_index(
+    run: _Run,
+    ordered: list[NotebookResult],
+    status: str,
+    findings: list[Finding],
+    small: list[Finding],
+    small_mode: str,
+    changed: list[str],
+) -> dict[str, Any]:
     """``manifest.json`` (provenance) and ``index.html`` (the pack's front page); returns the manifest."""
     tmp, config = run.tmp, run.config
     table_files = sorted((tmp / "tables").glob("*.csv"))
@@ -483,8 +536,12 @@ def _write_manifest_and_index(run: _Run, ordered: list[NotebookResult], status: 
         "notebooks_dir": str(run.notebooks_dir),
         "notebook_sources": {p.name: sha256_file(p) for p in run.notebooks},
         "git_commit": git_commit(),
-        "inputs": {"data_dir": str(config.data_dir), "reference_dir": str(config.reference_dir),
-                   "scenarios_dir": str(config.scenarios_dir), "sha256": run.inputs_before},
+        "inputs": {
+            "data_dir": str(config.data_dir),
+            "reference_dir": str(config.reference_dir),
+            "scenarios_dir": str(config.scenarios_dir),
+            "sha256": run.inputs_before,
+        },
         "packages": package_versions(),
         "validation": summarise_validation(run.validation),
         "timings_seconds": {k: round(v, 2) for k, v in run.timings.items()},
@@ -495,34 +552,47 @@ def _write_manifest_and_index(run: _Run, ordered: list[NotebookResult], status: 
             "workbooks": {p.relative_to(tmp).as_posix(): sha256_file(p) for p in workbooks},
         },
         "checks": {
-            "identifier_scan": {"status": "ok" if not [f for f in findings if f.check == "identifier scan"] else "failed",
-                                "ids_checked": len(run.identifiers.ids),
-                                "birth_months_checked": len(run.identifiers.birth_months),
-                                "ids_not_checked_too_short": run.identifiers.skipped},
-            "small_count_scan": {"status": "ok" if not small else ("warn" if small_mode == "warn" else "failed"),
-                                 "columns": "n, count, numerator, denominator and names ending _n, count, "
-                                            "_numerator, _denominator"},
+            "identifier_scan": {
+                "status": "ok" if not [f for f in findings if f.check == "identifier scan"] else "failed",
+                "ids_checked": len(run.identifiers.ids),
+                "birth_months_checked": len(run.identifiers.birth_months),
+                "ids_not_checked_too_short": run.identifiers.skipped,
+            },
+            "small_count_scan": {
+                "status": "ok" if not small else ("warn" if small_mode == "warn" else "failed"),
+                "columns": "n, count, numerator, denominator and names ending _n, count, _numerator, _denominator",
+            },
             "inputs_unchanged": not changed,
             "findings": [asdict(f) for f in findings + small],
         },
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    (tmp / "index.html").write_text(render_index({
-        **run.context(),
-        "status": status,
-        "finished": manifest["finished"],
-        "total_seconds": round(run.timings["total"], 1),
-        "notebooks": ordered,
-        "tables": [p.name for p in table_files],
-        "workbooks": [p.relative_to(tmp).as_posix() for p in workbooks],
-        "findings": [str(f) for f in findings + small],
-        "stylesheet": STYLESHEET,
-        "version": run.version,
-        "git_commit": manifest["git_commit"],
-    }), encoding="utf-8")
+    (tmp / "index.html").write_text(
+        render_index(
+            {
+                **run.context(),
+                "status": status,
+                "finished": manifest["finished"],
+                "total_seconds": round(run.timings["total"], 1),
+                "notebooks": ordered,
+                "tables": [p.name for p in table_files],
+                "workbooks": [p.relative_to(tmp).as_posix() for p in workbooks],
+                "findings": [str(f) for f in findings + small],
+                "stylesheet": STYLESHEET,
+                "version": run.version,
+                "git_commit": manifest["git_commit"],
+            }
+        ),
+        encoding="utf-8",
+    )
     return manifest
 
 
 def _manifest_parameters(config: Config, qs: str) -> dict[str, Any]:
-    return {"quarter": qs, "config_path": str(config.path), "data_dir": str(config.data_dir),
-            "tables_dir": "tables", "validated": True}
+    return {
+        "quarter": qs,
+        "config_path": str(config.path),
+        "data_dir": str(config.data_dir),
+        "tables_dir": "tables",
+        "validated": True,
+    }

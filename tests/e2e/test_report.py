@@ -17,26 +17,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from report_factory import CODE_MARKER, TABLES, build_project, make_notebook
 
 from sendlib.core.errors import EXIT_REPORT, ReportFailed, ValidationFailed
 from sendlib.report import outputs, runner
-from report_factory import CODE_MARKER, TABLES, build_project, make_notebook
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-
-
-
-
 
 
 @pytest.fixture
 def project(tmp_path: Path):
     """A tiny project: config, data folder, reference folder, three notebooks."""
     return build_project(tmp_path)
-
-
 
 
 def _passes(config, tables):
@@ -70,8 +62,14 @@ def test_report_writes_a_complete_pack_and_reruns_identically(project):
         assert CODE_MARKER not in page
         # nbconvert marks a code input as jp-InputArea-editor / jp-CodeMirrorEditor with a highlight
         # div (markdown cells also sit in a jp-InputArea, so that class alone is not code)
-        for marker in ("jp-InputArea-editor", "jp-CodeMirrorEditor", "hl-ipython3", "jp-InputPrompt",
-                       "jp-OutputPrompt", "jp-CodeCell jp-mod-noOutputs"):
+        for marker in (
+            "jp-InputArea-editor",
+            "jp-CodeMirrorEditor",
+            "hl-ipython3",
+            "jp-InputPrompt",
+            "jp-OutputPrompt",
+            "jp-CodeCell jp-mod-noOutputs",
+        ):
             assert marker not in page, marker
         assert "STRAY_WARNING_TEXT" not in page and "STDERR_NOISE" not in page
         assert "Reporting quarter 2025-26Q2" in page  # stdout is kept; the quarter was injected
@@ -88,9 +86,13 @@ def test_report_writes_a_complete_pack_and_reruns_identically(project):
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["quarter"] == "2025-26Q2" and manifest["status"] == "ok"
-    assert manifest["parameters"] == {"quarter": "2025-26Q2", "config_path": str(project.path),
-                                      "data_dir": str(project.data_dir), "tables_dir": "tables",
-                                      "validated": True}
+    assert manifest["parameters"] == {
+        "quarter": "2025-26Q2",
+        "config_path": str(project.path),
+        "data_dir": str(project.data_dir),
+        "tables_dir": "tables",
+        "validated": True,
+    }
     data_files = {p.name for p in project.data_dir.iterdir()}
     assert set(manifest["inputs"]["sha256"]["data"]) == data_files == {"metadata.yaml", "ehcp_plans.csv"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in manifest["inputs"]["sha256"]["data"].values())
@@ -106,8 +108,11 @@ def test_report_writes_a_complete_pack_and_reruns_identically(project):
     assert (out / "tables" / "01_alpha__counts.csv").is_file()
     assert (out / "dsg_scenarios.xlsx").is_file()  # the finance workbook contract
     assert "dsg_scenarios.xlsx" in index
-    assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_alpha.ipynb", "02_beta.ipynb",
-                                                                     "03_gamma.ipynb"]
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == [
+        "01_alpha.ipynb",
+        "02_beta.ipynb",
+        "03_gamma.ipynb",
+    ]
     assert (out / "run.log").read_text(encoding="utf-8").count(": ok in ") == 3
     # nothing left behind: no temporary folder, no lock holder, nothing written to data (the empty
     # lock file stays: the operating system's lock on it is what counts, and it was released)
@@ -197,8 +202,10 @@ def test_lock_refuses_a_second_run_and_is_freed_when_its_process_dies(project, t
     assert not (out / ".2025-26Q2.lock.json").exists()
 
     # a run that dies holding the lock does not block the next one: the OS frees the lock
-    code = ("import sys, time\nfrom sendlib.report.outputs import quarter_lock\n"
-            f"with quarter_lock({str(out)!r}, '2025-26Q2'):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    code = (
+        "import sys, time\nfrom sendlib.report.outputs import quarter_lock\n"
+        f"with quarter_lock({str(out)!r}, '2025-26Q2'):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "held"
@@ -213,20 +220,6 @@ def test_lock_refuses_a_second_run_and_is_freed_when_its_process_dies(project, t
 
 
 # ----- the pieces ------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ----- end to end on the shipped synthetic county -------------------------------------------------
@@ -261,12 +254,9 @@ def test_end_to_end_on_the_shipped_data(tmp_path):
         page = (out / f"{stem}.html").read_text(encoding="utf-8")
         assert "jp-InputArea-editor" not in page and "Traceback" not in page
     assert list((out / "tables").glob("*.csv")), "the notebooks published no tables"
-    data_files = {p.relative_to(REPO / "data" / "raw").as_posix() for p in (REPO / "data" / "raw").rglob("*")
-                  if p.is_file() and not p.name.startswith(".")}
+    data_files = {
+        p.relative_to(REPO / "data" / "raw").as_posix()
+        for p in (REPO / "data" / "raw").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
     assert set(manifest["inputs"]["sha256"]["data"]) == data_files
-
-
-
-
-
-

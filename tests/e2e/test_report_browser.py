@@ -14,33 +14,57 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_report import build_project, run
 
 from sendlib import report as rp
 
-from test_report import build_project, run
-
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
-                             shutil.which("chromium-browser") or "") if p and Path(p).is_file()), None)
+CHROMIUM = next(
+    (
+        p
+        for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+        if p and Path(p).is_file()
+    ),
+    None,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--allow-file-access-from-files"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--allow-file-access-from-files",
+]
 
 
 def chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run headless Chromium on a local file with the flags CI uses."""
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *extra,
-           page.resolve().as_uri()]
+    cmd = [
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        page.resolve().as_uri(),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def console_errors(stderr: str) -> list[str]:
     """Lines where Chromium reports a console message at error level or a failed load."""
-    return [ln for ln in stderr.splitlines()
-            if re.search(r"CONSOLE.*(error|Uncaught)|Failed to load resource|net::ERR_", ln, flags=re.I)
-            and "favicon" not in ln]
+    return [
+        ln
+        for ln in stderr.splitlines()
+        if re.search(r"CONSOLE.*(error|Uncaught)|Failed to load resource|net::ERR_", ln, flags=re.I)
+        and "favicon" not in ln
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-
 import pytest
-
-
 
 
 @pytest.mark.slow
@@ -14,7 +11,11 @@ def test_notebook_runs(tmp_path):
 
     from sendlib.core.config import PROJECT_ROOT
 
-    pm.execute_notebook(str(PROJECT_ROOT / "notebooks" / "07_benchmarking.ipynb"), str(tmp_path / "out.ipynb"),
-                        parameters={"validated": True, "tables_dir": str(tmp_path / "tables"), "la": "825"},
-                        kernel_name="python3", progress_bar=False)
+    pm.execute_notebook(
+        str(PROJECT_ROOT / "notebooks" / "07_benchmarking.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={"validated": True, "tables_dir": str(tmp_path / "tables"), "la": "825"},
+        kernel_name="python3",
+        progress_bar=False,
+    )
     assert (tmp_path / "tables" / "07_benchmarking__latest.csv").is_file()

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 import pandas as pd
 import pytest
 
 from sendlib.publish.finance_workbook import read_comparison
-
-
-
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "06_high_needs_dsg.ipynb"
@@ -24,9 +20,14 @@ def test_notebook_writes_the_workbook_beside_the_tables(tmp_path):
     import papermill as pm
 
     tables_dir = tmp_path / "pack" / "tables"
-    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"),
-                        parameters={"tables_dir": str(tables_dir), "validated": True, "draws": 300},
-                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "out.ipynb"),
+        parameters={"tables_dir": str(tables_dir), "validated": True, "draws": 300},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     book = tmp_path / "pack" / "dsg_scenarios.xlsx"
     assert book.is_file()
     published = pd.read_csv(tables_dir / "06_high_needs_dsg__comparison.csv")

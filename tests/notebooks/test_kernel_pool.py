@@ -12,8 +12,10 @@ from sendlib.report.kernel_pool import Job, KernelPool, notebook_imports, warmup
 
 def _notebook(folder: Path, stem: str, *cells: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('who = ""', metadata={"tags": ["parameters"]}),
-                *[nbformat.v4.new_code_cell(c) for c in cells]]
+    nb.cells = [
+        nbformat.v4.new_code_cell('who = ""', metadata={"tags": ["parameters"]}),
+        *[nbformat.v4.new_code_cell(c) for c in cells],
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / f"{stem}.ipynb"
     nbformat.write(nb, str(path))
@@ -21,10 +23,22 @@ def _notebook(folder: Path, stem: str, *cells: str) -> Path:
 
 
 def test_notebook_imports_lists_modules_without_running_anything(tmp_path):
-    nb = _notebook(tmp_path, "a", "import json, os.path\nfrom sendlib.publish.plots import kpi as kpi_plots\n"
-                                  "from . import nothing\n%matplotlib inline", "raise SystemExit('never run')")
+    nb = _notebook(
+        tmp_path,
+        "a",
+        "import json, os.path\nfrom sendlib.publish.plots import kpi as kpi_plots\n"
+        "from . import nothing\n%matplotlib inline",
+        "raise SystemExit('never run')",
+    )
     found = notebook_imports([nb])
-    assert {"json", "os.path", "sendlib.publish.plots", "sendlib.publish.plots.kpi", "pandas", "sendlib.notebook"} <= set(found)
+    assert {
+        "json",
+        "os.path",
+        "sendlib.publish.plots",
+        "sendlib.publish.plots.kpi",
+        "pandas",
+        "sendlib.notebook",
+    } <= set(found)
     assert found == sorted(found)
     code = warmup_code(["json", "no_such_module_xyz"])
     compile(code, "warmup", "exec")  # valid Python that tolerates names that are not modules
@@ -35,10 +49,13 @@ def test_one_kernel_runs_notebooks_in_turn_with_a_fresh_namespace_and_survives_a
     out = tmp_path / "out"
     out.mkdir()
     first = _notebook(tmp_path, "01_first", "import decimal\nsecret = 42")
-    second = _notebook(tmp_path, "02_second",
-                       "import sys, os\nassert 'secret' not in globals(), 'namespace leaked'\n"
-                       "assert 'decimal' in sys.modules, 'imports should stay warm'\n"
-                       "open('second.txt', 'w').write(f'{who} {os.getpid()}')")
+    second = _notebook(
+        tmp_path,
+        "02_second",
+        "import sys, os\nassert 'secret' not in globals(), 'namespace leaked'\n"
+        "assert 'decimal' in sys.modules, 'imports should stay warm'\n"
+        "open('second.txt', 'w').write(f'{who} {os.getpid()}')",
+    )
     crash = _notebook(tmp_path, "03_crash", "import os\nos._exit(1)")
     fails = _notebook(tmp_path, "04_fails", "raise ValueError('told to fail')")
     after = _notebook(tmp_path, "05_after", "import os\nopen('after.txt', 'w').write(str(os.getpid()))")
@@ -67,8 +84,9 @@ def test_one_kernel_runs_notebooks_in_turn_with_a_fresh_namespace_and_survives_a
 def test_a_cell_that_times_out_gets_its_kernel_replaced_before_the_next_notebook(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    slow = _notebook(tmp_path, "01_slow", "import os, time\nopen('slow.txt', 'w').write(str(os.getpid()))\n"
-                                          "time.sleep(60)")
+    slow = _notebook(
+        tmp_path, "01_slow", "import os, time\nopen('slow.txt', 'w').write(str(os.getpid()))\ntime.sleep(60)"
+    )
     after = _notebook(tmp_path, "02_after", "import os\nopen('after.txt', 'w').write(str(os.getpid()))")
     with KernelPool(1, tmp_path, dict(os.environ), imports=["json"]) as pool:
         pool.submit(Job(slow, out / slow.name, {}, timeout=3))

@@ -14,8 +14,14 @@ from sendlib.core.schema import identifying_columns
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["02_kpi_dashboard", "03_pap_tracker"]
-PARAMETERS = {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False,
-              "run_cache": ""}
+PARAMETERS = {
+    "quarter": "latest",
+    "config_path": "",
+    "data_dir": "",
+    "tables_dir": "",
+    "validated": False,
+    "run_cache": "",
+}
 
 
 def _last_two_years() -> list[str]:
@@ -23,8 +29,8 @@ def _last_two_years() -> list[str]:
     if not (REPO / "data" / "raw" / "ehcp_plans.csv").is_file():
         return []
     from sendlib.core.config import load_config
-    from sendlib.data.loaders import latest_complete_quarter
     from sendlib.core.quarters import last_n_quarters
+    from sendlib.data.loaders import latest_complete_quarter
 
     return [str(q) for q in last_n_quarters(latest_complete_quarter(load_config()), 8)]
 
@@ -55,11 +61,22 @@ def test_notebook_runs_for_each_recent_quarter(name, quarter, tmp_path):
 
     out = tmp_path / f"{name}.ipynb"
     tables = tmp_path / "tables"
-    pm.execute_notebook(str(REPO / "notebooks" / f"{name}.ipynb"), str(out),
-                        parameters={"quarter": quarter, "tables_dir": str(tables), "validated": True},
-                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    pm.execute_notebook(
+        str(REPO / "notebooks" / f"{name}.ipynb"),
+        str(out),
+        parameters={"quarter": quarter, "tables_dir": str(tables), "validated": True},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     executed = nbformat.read(out, as_version=4)
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
     written = sorted(tables.glob(f"{name}__*.csv"))
     assert written, "the notebook published no tables"

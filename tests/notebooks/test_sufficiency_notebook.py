@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "config" / "scenarios"
 RAW_SCENARIO = {
-    "name": "t", "source": "test", "as_of": "2026-11-23",
+    "name": "t",
+    "source": "test",
+    "as_of": "2026-11-23",
     "phases": {"value": ["primary"], "source": "s"},
     "designation_map": {"value": {"ASD": "ASD"}, "source": "s"},
     "unmatched_designation": {"value": "mixed", "source": "s"},
@@ -34,9 +35,20 @@ def test_notebook_runs_for_the_latest_quarter_and_shows_the_pipeline(shipped_dat
     assert not has_outputs(nb) and not definitions(nb)
     out = tmp_path / "05.ipynb"
     tables = tmp_path / "tables"
-    pm.execute_notebook(str(path), str(out), cwd=str(path.parent), kernel_name="python3", progress_bar=False,
-                        parameters={"quarter": "latest", "data_dir": str(shipped_data_dir),
-                                    "tables_dir": str(tables), "validated": True, "sims": 100})
+    pm.execute_notebook(
+        str(path),
+        str(out),
+        cwd=str(path.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        parameters={
+            "quarter": "latest",
+            "data_dir": str(shipped_data_dir),
+            "tables_dir": str(tables),
+            "validated": True,
+            "sims": 100,
+        },
+    )
     timeline = pd.read_csv(tables / "05_placement_sufficiency__pipeline_timeline.csv")
     names = " | ".join(timeline["name"])
     for expected in ("Didcot", "Bloxham", "Cherry Fields", "Windrush", "St Frideswide"):
@@ -44,6 +56,11 @@ def test_notebook_runs_for_the_latest_quarter_and_shows_the_pipeline(shipped_dat
     assert timeline.loc[timeline["name"].str.contains("Didcot"), "status"].eq("pipeline").all()
     text = out.read_text(encoding="utf-8")
     assert "Didcot Special School" in text  # the timeline chart's alt text and table
-    for name in ("demand_vs_capacity_by_phase", "gap_by_designation_locality", "occupancy_today",
-                 "overflow_by_phase", "whatif_comparison"):
+    for name in (
+        "demand_vs_capacity_by_phase",
+        "gap_by_designation_locality",
+        "occupancy_today",
+        "overflow_by_phase",
+        "whatif_comparison",
+    ):
         assert (tables / f"05_placement_sufficiency__{name}.csv").is_file(), name

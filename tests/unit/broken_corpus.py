@@ -7,9 +7,9 @@ the gate's message must name: the table and the column, or the file.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -63,7 +63,9 @@ def _duplicate_key(d: Path) -> None:
 def _plan_before_request(d: Path) -> None:
     df = _read(d, "ehcp_requests")
     i = df.index[df["plan_issued_date"] != ""][3]
-    df.loc[i, "plan_issued_date"] = (pd.Timestamp(df.loc[i, "request_date"]) - pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    df.loc[i, "plan_issued_date"] = (pd.Timestamp(df.loc[i, "request_date"]) - pd.Timedelta(days=30)).strftime(
+        "%Y-%m-%d"
+    )
     _write(df, d, "ehcp_requests")
 
 
@@ -91,12 +93,20 @@ def _wrong_encoding(d: Path) -> None:
 
 BREAKAGES: list[Breakage] = [
     Breakage("missing_column", "ehcp_plans", "primary_need", "loader", _missing_column),
-    Breakage("unknown_code", "placements", "setting_type", "gx", _set("placements", "setting_type", 3, "boarding_school")),
+    Breakage(
+        "unknown_code", "placements", "setting_type", "gx", _set("placements", "setting_type", 3, "boarding_school")
+    ),
     Breakage("negative_cost", "placements", "annual_cost", "gx", _set("placements", "annual_cost", 5, "-1200")),
     Breakage("duplicate_key", "health_waits", "referral_id", "gx", _duplicate_key),
     Breakage("plan_issued_before_request", "ehcp_requests", "plan_issued_date", "gx", _plan_before_request),
     Breakage("future_date", "exclusions", "start_date", "gx", _future_date),
-    Breakage("impossible_date", "health_waits", "referral_date", "loader", _set("health_waits", "referral_date", 4, "2023-02-30")),
+    Breakage(
+        "impossible_date",
+        "health_waits",
+        "referral_date",
+        "loader",
+        _set("health_waits", "referral_date", 4, "2023-02-30"),
+    ),
     Breakage("negative_places", "capacity", "places", "gx", _set("capacity", "places", 2, "-8")),
     Breakage("empty_table", "dsg_income", None, "loader", _empty_table),
     Breakage("money_as_text", "hnb_budget", "budget", "loader", _set("hnb_budget", "budget", 1, "£1,200,000")),

@@ -8,17 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sendlib.core.errors import UsageError
 from sendlib.models.forecast.backtest import BacktestSettings, run_backtest
 from sendlib.models.forecast.scenario import load_scenario, parse_scenario
-from sendlib.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny(**kw):
     # one series 100, 110, 110, 121 (census years 2000-2003)
-    s = BacktestSettings(methods=("naive_growth",), horizons=2, select_candidates=("naive_growth",),
-                         select_fallback="naive_growth", **kw)
+    s = BacktestSettings(
+        methods=("naive_growth",), horizons=2, select_candidates=("naive_growth",), select_fallback="naive_growth", **kw
+    )
     return run_backtest(np.array([[100, 110, 110, 121.0]]), [2000, 2001, 2002, 2003], ["A"], None, s)
 
 
@@ -33,7 +34,7 @@ def test_metrics_hand_worked():
     assert t.loc[1, "mase"] == pytest.approx((11 / 10 + 11 / 5) / 2)
     assert t.loc[2, "mape"] == pytest.approx(10.0)
     assert t.loc[2, "mase"] == pytest.approx(12.1 / 10)
-    assert np.isnan(t.loc[1, "coverage_80"])   # too few past errors for an interval
+    assert np.isnan(t.loc[1, "coverage_80"])  # too few past errors for an interval
 
 
 def test_intervals_use_only_past_errors():
@@ -47,13 +48,18 @@ def test_intervals_use_only_past_errors():
 
 
 def test_select_starts_from_fallback_and_uses_the_past():
-    s = BacktestSettings(methods=("no_change", "naive_growth", "select"), horizons=1,
-                         select_candidates=("no_change", "naive_growth"), select_fallback="no_change", min_errors=100)
+    s = BacktestSettings(
+        methods=("no_change", "naive_growth", "select"),
+        horizons=1,
+        select_candidates=("no_change", "naive_growth"),
+        select_fallback="no_change",
+        min_errors=100,
+    )
     y = np.array([[100, 110, 121, 133.1, 146.41]])
     r = run_backtest(y, [2000, 2001, 2002, 2003, 2004], ["A"], None, s)
     sel = r.cases[r.cases["method"] == "select"].set_index("origin")["chosen"]
-    assert sel.loc[2001] == "no_change"          # nothing observed yet
-    assert sel.loc[2002] == "naive_growth"       # naive was exact for 2002
+    assert sel.loc[2001] == "no_change"  # nothing observed yet
+    assert sel.loc[2002] == "naive_growth"  # naive was exact for 2002
 
 
 def test_scenario_file_loads_and_rejects_unknown_keys():
@@ -74,8 +80,7 @@ def test_scenario_file_errors_name_the_dotted_key_and_defaults_are_the_models():
         parse_scenario({"person": {"moves": {"trend": "linear"}}, "simulation": {"sims": 0}})
     assert "simulation.sims" in str(exc.value)  # every wrong key is listed
     # a partial section keeps the other defaults (incidence stays damped); an empty one is all defaults
-    sc = parse_scenario({"person": {"incidence": {"multiplier": 0.9}}, "aggregate": None,
-                         "backtest": {"horizons": 2}})
+    sc = parse_scenario({"person": {"incidence": {"multiplier": 0.9}}, "aggregate": None, "backtest": {"horizons": 2}})
     assert sc.person.incidence.trend == "damped" and sc.person.incidence.multiplier == 0.9
     assert sc.person.ceasing.trend == "constant" and sc.person.kappa_age == 20.0
     assert sc.default_method == "mean_growth" and sc.sims == 1000 and sc.seed == 0
@@ -117,8 +122,16 @@ def test_cli_forecast_and_backtest_published(capsys):
     d = str(_dfe_dir())
     assert main(["forecast", "--dfe-dir", d, "--la", "931", "202", "--horizon", "2", "--format", "csv"]) == 0
     out = pd.read_csv(StringIO(capsys.readouterr().out), dtype={"old_la_code": str})
-    assert list(out.columns[:8]) == ["old_la_code", "la_name", "year", "median", "lower_80", "upper_80",
-                                     "lower_95", "upper_95"]
+    assert list(out.columns[:8]) == [
+        "old_la_code",
+        "la_name",
+        "year",
+        "median",
+        "lower_80",
+        "upper_80",
+        "lower_95",
+        "upper_95",
+    ]
     assert len(out) == 4 and set(out["year"]) == {2026, 2027}
     assert (out["lower_80"] <= out["median"]).all() and (out["median"] <= out["upper_80"]).all()
     assert main(["forecast", "--dfe-dir", d, "--la", "999"]) == 2

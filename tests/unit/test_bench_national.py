@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sendlib.core.schema import TABLES
 from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.models.kpi import compute_kpis
-from sendlib.core.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,9 +77,11 @@ def test_two_copies_have_unique_keys_and_twice_the_ids(national, county, doubled
 def test_references_resolve_within_each_copy(county, doubled):
     base = county[1]
     for (tab, col), (ref_tab, ref_col) in REFERENCES:
-        def resolved(t):
+
+        def resolved(t, tab=tab, col=col, ref_tab=ref_tab, ref_col=ref_col):
             vals = t[tab][col].dropna()
             return int(vals.isin(set(t[ref_tab][ref_col].dropna())).sum())
+
         n = resolved(base)
         assert n > 0, f"{tab}.{col}: nothing to check"
         assert resolved(doubled) == 2 * n, f"{tab}.{col} -> {ref_tab}.{ref_col}"
@@ -112,7 +114,9 @@ def test_kpis_on_two_copies_double_the_counts(national, county, doubled):
 def test_the_check_catches_a_tiler_that_reuses_ids(national, county):
     """Copies without distinct ids count each child once: K4 does not double and the check fails."""
     cfg, base_tables, quarter = county
-    naive = {n: (pd.concat([df, df], ignore_index=True) if n in national.id_columns() else df)
-             for n, df in base_tables.items()}
+    naive = {
+        n: (pd.concat([df, df], ignore_index=True) if n in national.id_columns() else df)
+        for n, df in base_tables.items()
+    }
     with pytest.raises(AssertionError, match="K"):
         national.check_scaled_kpis(compute_kpis(base_tables, quarter, cfg), compute_kpis(naive, quarter, cfg), 2)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.models import benchmark as bm
 from sendlib.cli import main
 from sendlib.core.errors import UsageError
+from sendlib.models import benchmark as bm
 
 
 def _frame() -> pd.DataFrame:
@@ -28,8 +28,18 @@ def _frame() -> pd.DataFrame:
         ("Local authority", "R2", "003", "Gamma", 2024, 400.0, 55.0),
         ("Local authority", "R2", "003", "Gamma", 2025, 410.0, 20.0),
     ]
-    f = pd.DataFrame(rows, columns=["geographic_level", "region_code", "old_la_code", "la_name", "year",
-                                    "ehc_plans", "timeliness_20wk_excl_pct"])
+    f = pd.DataFrame(
+        rows,
+        columns=[
+            "geographic_level",
+            "region_code",
+            "old_la_code",
+            "la_name",
+            "year",
+            "ehc_plans",
+            "timeliness_20wk_excl_pct",
+        ],
+    )
     f["region_name"] = f["region_code"].map({"R1": "Region One", "R2": "Region Two", "": ""})
     f["reason"] = ""
     f.loc[(f["old_la_code"] == "001") & (f["year"] == 2025), "reason"] = "timeliness_20wk_excl_num: unavailable"
@@ -108,5 +118,3 @@ def test_charts_have_titles_and_alt_text():
     import matplotlib.pyplot as plt
 
     plt.close("all")
-
-

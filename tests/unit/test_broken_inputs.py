@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from broken_corpus import BREAKAGES, SHIPPED, Breakage, copy_shipped
+
 from sendlib.cli import main
 from sendlib.core.schema import TABLES
 
@@ -58,9 +58,20 @@ def test_broken_input_is_refused(breakage: Breakage, tmp_path, scratch, capsys):
 
 def test_the_twelve_kinds_are_covered():
     kinds = {b.kind for b in BREAKAGES}
-    assert {"missing_column", "unknown_code", "negative_cost", "duplicate_key", "plan_issued_before_request",
-            "future_date", "impossible_date", "negative_places", "empty_table", "money_as_text",
-            "missing_file", "wrong_encoding"} <= kinds
+    assert {
+        "missing_column",
+        "unknown_code",
+        "negative_cost",
+        "duplicate_key",
+        "plan_issued_before_request",
+        "future_date",
+        "impossible_date",
+        "negative_places",
+        "empty_table",
+        "money_as_text",
+        "missing_file",
+        "wrong_encoding",
+    } <= kinds
 
 
 def _identifiers(data: Path) -> set[str]:
@@ -110,8 +121,7 @@ def test_failure_results_and_docs_hold_no_ids(tmp_path, scratch, capsys):
     plc = pd.concat([plc, plc.iloc[[20]]], ignore_index=True)  # duplicate placement_id
     plc.to_csv(data / "placements.csv", index=False, lineterminator="\n")
     docs = tmp_path / "docs"
-    code = main(["validate", "--data-dir", str(data), "--output-dir", str(tmp_path / "out"),
-                 "--docs-dir", str(docs)])
+    code = main(["validate", "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--docs-dir", str(docs)])
     captured = capsys.readouterr()
     assert code == 3
     assert "column 'person_id'" in captured.err + captured.out

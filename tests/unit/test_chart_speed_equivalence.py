@@ -29,14 +29,14 @@ def _house_style():
     plt.close("all")
 
 
-def _plain_png(fig: "plt.Figure") -> bytes:
+def _plain_png(fig: plt.Figure) -> bytes:
     """The figure as matplotlib saves it, on its own Agg canvas, with nothing of sendlib's."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches="tight", pil_kwargs=PNG_OPTIONS)
     return buf.getvalue()
 
 
-def _text_figure() -> "plt.Figure":
+def _text_figure() -> plt.Figure:
     """Text of every kind the charts use, and some they do not: rotations, sizes, weights,
     several lines, mathtext, unantialiased text, glyphs outside ASCII, an offset text, a
     formatter, twin, aligned and inset axes, a legend and an annotation."""
@@ -44,8 +44,13 @@ def _text_figure() -> "plt.Figure":
     x = np.arange(9)
     for i, ax in enumerate(axes.ravel()):
         ax.plot(x, (x + 1) * (i + 1) * (1e5 if i == 4 else 1), marker="o", label=f"series {i}")
-        ax.set_xticks(x, [f"2{k}-2{k + 1}Q{k % 4 + 1}" for k in range(9)], rotation=(0, 30, 45, 60, 90, 0)[i],
-                      ha="right" if i else "center", fontsize=7.5 + i / 2)
+        ax.set_xticks(
+            x,
+            [f"2{k}-2{k + 1}Q{k % 4 + 1}" for k in range(9)],
+            rotation=(0, 30, 45, 60, 90, 0)[i],
+            ha="right" if i else "center",
+            fontsize=7.5 + i / 2,
+        )
         ax.set_title(f"Panel {i}: £{i * 1.5:.1f}m – 95% ↑ (RED)", fontsize=9 + i / 2, loc="left")
         ax.set_ylabel("Per cent (%)" if i % 2 else "Pounds (£)", fontsize=8)
     axes[0, 0].text(1, 5, "bold text\nwith a second line", fontweight="bold", fontsize=11)
@@ -57,7 +62,7 @@ def _text_figure() -> "plt.Figure":
     twin.plot(x, x[::-1], color="C3")
     twin.set_ylabel("Twin axis")
     inset = axes[1, 2].inset_axes([0.55, 0.55, 0.4, 0.4])
-    inset.plot(x, x ** 2)
+    inset.plot(x, x**2)
     inset.set_title("inset", fontsize=7)
     axes[1, 2].legend(loc="best", fontsize=8.5)
     fig.align_ylabels(axes[:, 0])
@@ -90,11 +95,18 @@ def test_layout_with_rect_is_matplotlibs_bytes():
 @pytest.mark.parametrize("angle", [0, 90, 33])
 def test_glyphs_remembered_at_every_fraction_of_a_pixel(angle):
     """The same short strings at many sub-pixel positions and rotations."""
+
     def figure():
         fig = plt.figure(figsize=(6, 4))
         for k in range(60):
-            fig.text(0.02 + k * 0.0157, 0.1 + (k % 17) * 0.047, ("2027", "-3", "ASD / city")[k % 3], rotation=angle,
-                     fontsize=(8, 8.5, 13)[k % 3], color=("#0B0C0C", "w", "#12436D")[k % 3])
+            fig.text(
+                0.02 + k * 0.0157,
+                0.1 + (k % 17) * 0.047,
+                ("2027", "-3", "ASD / city")[k % 3],
+                rotation=angle,
+                fontsize=(8, 8.5, 13)[k % 3],
+                color=("#0B0C0C", "w", "#12436D")[k % 3],
+            )
         return fig
 
     assert render_png(figure()) == _plain_png(figure())
@@ -103,6 +115,7 @@ def test_glyphs_remembered_at_every_fraction_of_a_pixel(angle):
 def test_text_remembered_per_font_settings():
     """A change of font rcParams is drawn as matplotlib draws it (nothing measured with one font
     is used for another)."""
+
     def figure():
         fig, ax = plt.subplots(figsize=(4, 3))
         ax.set_title("Same words, another font", fontfamily="sans-serif")
@@ -129,8 +142,15 @@ def test_heat_table_numbers_drawn_as_ax_text_draws_them():
             for loc in ("city", "north", "vale"):
                 for year in range(2027, 2032):
                     if rng.random() > 0.08:  # a missing row is a blank cell
-                        rows.append({"phase": phase, "designation": des, "locality": loc, "year": year,
-                                     "gap_median": float(rng.normal(0, 40))})
+                        rows.append(
+                            {
+                                "phase": phase,
+                                "designation": des,
+                                "locality": loc,
+                                "year": year,
+                                "gap_median": float(rng.normal(0, 40)),
+                            }
+                        )
     table = pd.DataFrame(rows)
     fast = charts.gap_heat_table(table).figure
     plain = charts.gap_heat_table(table).figure
@@ -148,10 +168,10 @@ def test_heat_table_numbers_drawn_as_ax_text_draws_them():
 
 def test_report_charts_are_matplotlibs_bytes(default_config, monkeypatch):
     """A few of the report's own charts, laid out and drawn the fast way and the plain way."""
-    from sendlib.models import kpi, pap
-    from sendlib.data.loaders import load_tables, resolve_quarter
-    from sendlib.publish.plots import kpi as kpi_plots
     from sendlib.core.quarters import last_n_quarters
+    from sendlib.data.loaders import load_tables, resolve_quarter
+    from sendlib.models import kpi, pap
+    from sendlib.publish.plots import kpi as kpi_plots
 
     cfg = default_config
     tables = load_tables(cfg, None)

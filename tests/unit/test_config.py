@@ -30,8 +30,11 @@ def _write(tmp_path, text):
 
 
 def test_relative_paths_resolve_from_the_given_file(tmp_path):
-    p = _write(tmp_path, "authority: {name: X, dfe_code: '123'}\npaths: {data_dir: ../d, output_dir: out}\n"
-               "tables:\n  placements: {format: parquet, path: p.parquet}\n")
+    p = _write(
+        tmp_path,
+        "authority: {name: X, dfe_code: '123'}\npaths: {data_dir: ../d, output_dir: out}\n"
+        "tables:\n  placements: {format: parquet, path: p.parquet}\n",
+    )
     cfg = load_config(p)
     assert cfg.data_dir == tmp_path / "d"
     assert cfg.output_dir == tmp_path / "sub" / "out"
@@ -66,8 +69,11 @@ def test_missing_config_file(tmp_path):
 
 
 def test_database_url_comes_from_the_environment(tmp_path, monkeypatch):
-    p = _write(tmp_path, "authority: {name: X, dfe_code: '1'}\n"
-               "tables:\n  population: {format: sql, url_env: MY_DB_URL, query: select 1}\n")
+    p = _write(
+        tmp_path,
+        "authority: {name: X, dfe_code: '1'}\n"
+        "tables:\n  population: {format: sql, url_env: MY_DB_URL, query: select 1}\n",
+    )
     cfg = load_config(p)
     monkeypatch.delenv("MY_DB_URL", raising=False)
     with pytest.raises(ConfigError, match="MY_DB_URL"):
@@ -112,8 +118,10 @@ def test_report_defaults_are_declared_once_in_the_model(tmp_path):
 def test_scenario_files_resolve_from_the_config_then_the_scenarios_folder(tmp_path, monkeypatch):
     from sendlib.core.errors import UsageError
 
-    p = _write(tmp_path, "authority: {name: X, dfe_code: '1'}\npaths: {scenarios_dir: sc}\n"
-               "report: {forecast_scenario: sc/f.yaml}\n")
+    p = _write(
+        tmp_path,
+        "authority: {name: X, dfe_code: '1'}\npaths: {scenarios_dir: sc}\nreport: {forecast_scenario: sc/f.yaml}\n",
+    )
     (tmp_path / "sub" / "sc").mkdir()
     (tmp_path / "sub" / "sc" / "f.yaml").write_text("name: f\n")
     (tmp_path / "sub" / "sc" / "other.yaml").write_text("name: o\n")

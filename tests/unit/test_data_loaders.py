@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from sendlib.core.config import TableSource, load_config
-from sendlib.data.loaders import coerce, load_table, read_metadata, to_csv_frame, write_table
 from sendlib.core.errors import DataError
 from sendlib.core.schema import TABLES
+from sendlib.data.loaders import coerce, load_table, read_metadata, to_csv_frame, write_table
 
 PLACEMENTS_CSV = (
     "placement_id,person_id,setting_type,phase,provider_id,start_date,end_date,annual_cost,out_of_county\n"
@@ -63,8 +63,13 @@ def test_parquet_excel_and_sql_sources_give_the_same_frame(tmp_path, cfg):
 
     os.environ["SENDLIB_TEST_DB"] = f"sqlite:///{db}"
     try:
-        got_sql = load_table("placements", cfg, source=TableSource(
-            "sql", url_env="SENDLIB_TEST_DB", query="select * from placements order by placement_id"))
+        got_sql = load_table(
+            "placements",
+            cfg,
+            source=TableSource(
+                "sql", url_env="SENDLIB_TEST_DB", query="select * from placements order by placement_id"
+            ),
+        )
     finally:
         del os.environ["SENDLIB_TEST_DB"]
     pd.testing.assert_frame_equal(got_sql, expected)
@@ -139,11 +144,18 @@ def test_missing_file(tmp_path, cfg):
 
 def test_whole_numbers_and_quarters_are_checked():
     schema = TABLES["pap_actions"]
-    raw = pd.DataFrame({
-        "ref": ["1.1", "1.2"], "objective": ["a", "b"], "theme": ["t", "t"], "project": ["p", "p"],
-        "due": ["2024-04-30", ""], "quarter": ["2024-25 Q1", "FY2024Q2"], "brag": ["amber", "green"],
-        "comment": ["", "done"],
-    })
+    raw = pd.DataFrame(
+        {
+            "ref": ["1.1", "1.2"],
+            "objective": ["a", "b"],
+            "theme": ["t", "t"],
+            "project": ["p", "p"],
+            "due": ["2024-04-30", ""],
+            "quarter": ["2024-25 Q1", "FY2024Q2"],
+            "brag": ["amber", "green"],
+            "comment": ["", "done"],
+        }
+    )
     df = coerce(raw, schema)
     assert df["quarter"].tolist() == ["2024-25Q1", "2024-25Q2"]
     raw.loc[1, "quarter"] = "2024 Q9"

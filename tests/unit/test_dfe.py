@@ -14,23 +14,31 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib.data import dfe
 from sendlib.core.errors import DataError, UsageError
+from sendlib.data import dfe
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRACT = REPO / "data" / "reference" / "dfe"
 SHARED = REPO.parent / "shared" / "reference" / "dfe"
 
-SOURCES = [pytest.param(EXTRACT, id="extract"),
-           pytest.param(SHARED, id="downloads",
-                        marks=pytest.mark.skipif(not (SHARED / "dfe_ehcp_2025_release").is_dir(),
-                                                 reason="full DfE downloads not present"))]
+SOURCES = [
+    pytest.param(EXTRACT, id="extract"),
+    pytest.param(
+        SHARED,
+        id="downloads",
+        marks=pytest.mark.skipif(
+            not (SHARED / "dfe_ehcp_2025_release").is_dir(), reason="full DfE downloads not present"
+        ),
+    ),
+]
 
 
 # ------------------------------------------------------------------ hand-built files
 
-HEADER_2025 = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
-               "region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehcplans,special_total\r\n")
+HEADER_2025 = (
+    "time_period,time_identifier,geographic_level,country_code,country_name,region_code,"
+    "region_name,new_la_code,old_la_code,la_name,breakdown_topic,breakdown,ehcplans,special_total\r\n"
+)
 
 
 def _write(path: Path, text: str, bom: bool) -> Path:
@@ -93,17 +101,20 @@ def test_missing_indicator_and_file_errors_name_them(tmp_path):
 
 
 def test_check_sums_to_national_flags_a_bad_year():
-    frame = pd.DataFrame({
-        "geographic_level": ["National", "Local authority", "Local authority"] * 2,
-        "year": [2019] * 3 + [2020] * 3,
-        "n": [10.0, 4.0, 6.0, 10.0, 4.0, 5.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "geographic_level": ["National", "Local authority", "Local authority"] * 2,
+            "year": [2019] * 3 + [2020] * 3,
+            "n": [10.0, 4.0, 6.0, 10.0, 4.0, 5.0],
+        }
+    )
     bad = dfe.check_sums_to_national(frame, "n")
     assert list(bad["year"]) == [2020] and bad["difference"].iloc[0] == -1
     assert len(dfe.check_sums_to_national(frame, "n", all_years=True)) == 2
 
 
 # ------------------------------------------------------------------ real DfE figures
+
 
 @pytest.fixture(scope="module", params=SOURCES)
 def series(request):
@@ -126,8 +137,16 @@ def test_caseload_headlines(series):
     assert _value(cs, "ehc_plans", 2019, "Local authority", "931") == 3554
     assert _value(cs, "ehc_plans", 2021, "Local authority", "931") == 4627
     assert cs["year"].min() == 2010 and cs["year"].max() == 2025
-    assert list(cs.columns[:8]) == ["old_la_code", "la_name", "region_code", "region_name",
-                                    "geographic_level", "year", "ehc_plans", "reason"]
+    assert list(cs.columns[:8]) == [
+        "old_la_code",
+        "la_name",
+        "region_code",
+        "region_name",
+        "geographic_level",
+        "year",
+        "ehc_plans",
+        "reason",
+    ]
 
 
 def test_authorities_sum_to_england_every_january(series):
@@ -184,14 +203,16 @@ def test_extract_is_small_and_matches_downloads():
 
 
 def test_flag_regional_copies_hand_built():
-    long = pd.DataFrame({
-        "geographic_level": ["Regional", "Local authority", "Local authority", "Regional", "Local authority"],
-        "region_code": ["R1", "R1", "R1", "R2", "R2"],
-        "year": [2022] * 5,
-        "measure": ["new_plans"] * 5,
-        "value": [30.0, 30.0, 12.0, 0.0, 0.0],
-        "reason": [""] * 5,
-    })
+    long = pd.DataFrame(
+        {
+            "geographic_level": ["Regional", "Local authority", "Local authority", "Regional", "Local authority"],
+            "region_code": ["R1", "R1", "R1", "R2", "R2"],
+            "year": [2022] * 5,
+            "measure": ["new_plans"] * 5,
+            "value": [30.0, 30.0, 12.0, 0.0, 0.0],
+            "reason": [""] * 5,
+        }
+    )
     out = dfe.flag_regional_copies(long)
     assert math.isnan(out["value"].iloc[1]) and out["reason"].iloc[1] == dfe.REGIONAL_COPY
     assert out["value"].iloc[2] == 12 and out["value"].iloc[4] == 0  # zeros left alone

@@ -20,8 +20,8 @@ import copy
 import numpy as np
 import pandas as pd
 
-from sendlib.models.projection import PlacementProjection
 from sendlib.core.schema import SETTING_TYPE
+from sendlib.models.projection import PlacementProjection
 
 QUARTER = "2025-26Q2"
 
@@ -69,12 +69,18 @@ def scenario_dict() -> dict:
             "unmitigated": {"description": "trends", "assumptions": copy.deepcopy(base_assumptions)},
             "mitigated": {
                 "extends": "unmitigated",
-                "mitigations": [{
-                    "name": "local_places", "kind": "inmss_to_local", "start_year": "2027-28",
-                    "to_setting": "special_maintained", "places": {"2027-28": 5},
-                    "investment_gbp": {"2026-27": 100_000, "2027-28": 50_000},
-                    "source": "test", "as_of": "2025-11-01",
-                }],
+                "mitigations": [
+                    {
+                        "name": "local_places",
+                        "kind": "inmss_to_local",
+                        "start_year": "2027-28",
+                        "to_setting": "special_maintained",
+                        "places": {"2027-28": 5},
+                        "investment_gbp": {"2026-27": 100_000, "2027-28": 50_000},
+                        "source": "test",
+                        "as_of": "2025-11-01",
+                    }
+                ],
             },
         },
     }
@@ -83,13 +89,15 @@ def scenario_dict() -> dict:
 def projection(n_years: int = 2, sims: np.ndarray | None = None) -> PlacementProjection:
     """special_maintained 100, 110, 120 and inmss 20, 25, 30 at censuses 2026, 2027, 2028."""
     years = [2026, 2027, 2028][:n_years]
-    groups = pd.DataFrame({
-        "setting_type": ["special_maintained", "inmss"],
-        "phase": ["primary", "secondary"],
-        "primary_need": ["ASD", "SEMH"],
-        "locality": ["north", "north"],
-        "age_group": ["5_10", "11_15"],
-    })
+    groups = pd.DataFrame(
+        {
+            "setting_type": ["special_maintained", "inmss"],
+            "phase": ["primary", "secondary"],
+            "primary_need": ["ASD", "SEMH"],
+            "locality": ["north", "north"],
+            "age_group": ["5_10", "11_15"],
+        }
+    )
     draws = np.array([[[100, 20], [110, 25], [120, 30]]], dtype=np.float32)[:, :n_years, :]
     if sims is not None:
         draws = sims.astype(np.float32)
@@ -97,26 +105,32 @@ def projection(n_years: int = 2, sims: np.ndarray | None = None) -> PlacementPro
 
 
 def tables() -> dict[str, pd.DataFrame]:
-    hnb = pd.DataFrame([
-        # the base year, forecast at the report quarter (and an older forecast that must be ignored)
-        ("2025-26", "2025-26Q2", "special_maintained", 1_900_000.0, 2_000_000.0, np.nan),
-        ("2025-26", "2025-26Q2", "inmss", 900_000.0, 1_000_000.0, np.nan),
-        ("2025-26", "2025-26Q2", "central_sen_services", 500_000.0, 500_000.0, np.nan),
-        ("2025-26", "2025-26Q1", "special_maintained", 1_900_000.0, 9_999_999.0, np.nan),
-        # the year before: actuals
-        ("2024-25", "2024-25Q4", "special_maintained", 1_800_000.0, 1_850_000.0, 1_900_000.0),
-        ("2024-25", "2024-25Q4", "inmss", 800_000.0, 850_000.0, 900_000.0),
-        ("2024-25", "2024-25Q4", "central_sen_services", 400_000.0, 400_000.0, 400_000.0),
-    ], columns=["financial_year", "as_at_quarter", "line", "budget", "forecast_outturn", "actual"])
-    inc = pd.DataFrame([
-        ("2024-25", "opening_cumulative_balance", -800_000.0),
-        ("2024-25", "hnb_allocation", 2_950_000.0),
-        ("2024-25", "block_transfer", 0.0),
-        ("2024-25", "other", 50_000.0),
-        ("2025-26", "hnb_allocation", 3_000_000.0),
-        ("2025-26", "block_transfer", 0.0),
-        ("2025-26", "other", 100_000.0),
-    ], columns=["financial_year", "item", "amount"])
+    hnb = pd.DataFrame(
+        [
+            # the base year, forecast at the report quarter (and an older forecast that must be ignored)
+            ("2025-26", "2025-26Q2", "special_maintained", 1_900_000.0, 2_000_000.0, np.nan),
+            ("2025-26", "2025-26Q2", "inmss", 900_000.0, 1_000_000.0, np.nan),
+            ("2025-26", "2025-26Q2", "central_sen_services", 500_000.0, 500_000.0, np.nan),
+            ("2025-26", "2025-26Q1", "special_maintained", 1_900_000.0, 9_999_999.0, np.nan),
+            # the year before: actuals
+            ("2024-25", "2024-25Q4", "special_maintained", 1_800_000.0, 1_850_000.0, 1_900_000.0),
+            ("2024-25", "2024-25Q4", "inmss", 800_000.0, 850_000.0, 900_000.0),
+            ("2024-25", "2024-25Q4", "central_sen_services", 400_000.0, 400_000.0, 400_000.0),
+        ],
+        columns=["financial_year", "as_at_quarter", "line", "budget", "forecast_outturn", "actual"],
+    )
+    inc = pd.DataFrame(
+        [
+            ("2024-25", "opening_cumulative_balance", -800_000.0),
+            ("2024-25", "hnb_allocation", 2_950_000.0),
+            ("2024-25", "block_transfer", 0.0),
+            ("2024-25", "other", 50_000.0),
+            ("2025-26", "hnb_allocation", 3_000_000.0),
+            ("2025-26", "block_transfer", 0.0),
+            ("2025-26", "other", 100_000.0),
+        ],
+        columns=["financial_year", "item", "amount"],
+    )
     return {"hnb_budget": hnb, "dsg_income": inc}
 
 
@@ -129,6 +143,7 @@ def all_settings() -> list[str]:
 import pytest  # noqa: E402
 
 from sendlib.core.errors import UsageError  # noqa: E402
+from sendlib.core.quarters import Quarter  # noqa: E402
 from sendlib.models.finance import (  # noqa: E402
     build_base,
     carry_forward_balance,
@@ -138,7 +153,6 @@ from sendlib.models.finance import (  # noqa: E402
     simulate,
     yearly_table,
 )
-from sendlib.core.quarters import Quarter  # noqa: E402
 
 
 def _run(sf_dict=None, n_years=2, name="unmitigated"):
@@ -229,9 +243,17 @@ def test_invest_to_save_payback_year():
 def test_fewer_new_plans_cuts_growth_from_its_start_year():
     # special_maintained 100 -> 110 -> 120; cutting half the growth from 2026-27: 105, 110
     d = scenario_dict()
-    d["scenarios"]["mitigated"]["mitigations"] = [{
-        "name": "early_help", "kind": "fewer_new_plans", "start_year": "2026-27", "reduction_pct": 50,
-        "settings": ["special_maintained"], "source": "test", "as_of": "2025-11-01"}]
+    d["scenarios"]["mitigated"]["mitigations"] = [
+        {
+            "name": "early_help",
+            "kind": "fewer_new_plans",
+            "start_year": "2026-27",
+            "reduction_pct": 50,
+            "settings": ["special_maintained"],
+            "source": "test",
+            "as_of": "2025-11-01",
+        }
+    ]
     sf = parse_scenarios(d)
     base = build_base(sf, projection(3), tables(), QUARTER, horizon=2)
     mi = sf.scenarios["mitigated"]
@@ -253,9 +275,17 @@ def test_delivery_scales_mitigation_effects():
 
 def test_unit_cost_change_mitigation():
     d = scenario_dict()
-    d["scenarios"]["mitigated"]["mitigations"] = [{
-        "name": "banding", "kind": "unit_cost_change", "start_year": "2026-27", "change_pct": -10,
-        "settings": ["special_maintained"], "source": "test", "as_of": "2025-11-01"}]
+    d["scenarios"]["mitigated"]["mitigations"] = [
+        {
+            "name": "banding",
+            "kind": "unit_cost_change",
+            "start_year": "2026-27",
+            "change_pct": -10,
+            "settings": ["special_maintained"],
+            "source": "test",
+            "as_of": "2025-11-01",
+        }
+    ]
     base, _, _, y = _run(d, name="mitigated")
     # 110 x 20,000 x 1.1 x 0.9
     assert y.loc[1, "expenditure_special_maintained_gbp"] == 2_178_000
@@ -270,9 +300,10 @@ def test_mitigation_in_the_base_year_is_refused():
 
 
 def test_balance_identity_holds_exactly_in_every_scenario_with_uncertainty():
-    sims = np.array([[[100, 20], [110, 25], [120, 30]],
-                     [[100, 20], [117, 27], [133, 37]],
-                     [[100, 20], [104, 22], [111, 24]]], dtype=float)
+    sims = np.array(
+        [[[100, 20], [110, 25], [120, 30]], [[100, 20], [117, 27], [133, 37]], [[100, 20], [104, 22], [111, 24]]],
+        dtype=float,
+    )
     d = scenario_dict()
     d["scenarios"]["unmitigated"]["assumptions"]["unit_cost_inflation_pct"] = _a(3.3, low=1.7, high=6.1)
     res = run_finance(parse_scenarios(d), projection(3, sims), tables(), QUARTER, horizon=2, draws=500, seed=3)
@@ -338,8 +369,7 @@ def test_plain_english_summary_mentions_each_scenario():
 
 
 def test_base_year_is_held_at_the_reconciled_outturn_in_every_draw():
-    sims = np.array([[[100, 20], [110, 25], [120, 30]],
-                     [[80, 10], [117, 27], [133, 37]]], dtype=float)
+    sims = np.array([[[100, 20], [110, 25], [120, 30]], [[80, 10], [117, 27], [133, 37]]], dtype=float)
     res = run_finance(parse_scenarios(scenario_dict()), projection(3, sims), tables(), QUARTER, horizon=2, draws=300)
     f = res.fan[res.fan["year_index"] == 0]
     assert (f["p05_gbp"] == f["p95_gbp"]).all()

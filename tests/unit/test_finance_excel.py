@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import yaml
 from openpyxl import load_workbook
+from test_finance import QUARTER, projection, scenario_dict, tables
 
 from sendlib.cli import main
+from sendlib.core.quarters import Quarter
 from sendlib.models.finance import parse_scenarios, run_finance
 from sendlib.publish.finance_workbook import read_comparison, write_workbook
-from sendlib.core.quarters import Quarter
-from test_finance import QUARTER, projection, scenario_dict, tables
 
 
 @pytest.fixture
@@ -25,7 +25,9 @@ def test_workbook_sheets_formats_and_no_formulas(tmp_path, results):
     path = write_workbook(results, tmp_path / "sub" / "dsg_scenarios.xlsx")
     wb = load_workbook(path)
     assert wb.sheetnames[:4] == ["Assumptions", "Reconciliation", "Balance history", "Comparison"]
-    assert {"yearly_unmitigated", "yearly_mitigated", "Invest to save", "Tornado", "DSG template placements"} <= set(wb.sheetnames)
+    assert {"yearly_unmitigated", "yearly_mitigated", "Invest to save", "Tornado", "DSG template placements"} <= set(
+        wb.sheetnames
+    )
     for ws in wb.worksheets:
         assert ws.freeze_panes is not None, ws.title
         for row in ws.iter_rows():
@@ -52,12 +54,30 @@ def test_formula_like_text_is_stored_as_text(tmp_path, results):
 def test_comparison_sheet_equals_the_csv_output(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sendlib.data.loaders.load_tables", lambda cfg, names=None: tables())
     monkeypatch.setattr("sendlib.data.loaders.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
-    monkeypatch.setattr("sendlib.models.chain.quarter_projection", lambda tables, quarter, scenario, **kw: projection(3))
+    monkeypatch.setattr(
+        "sendlib.models.chain.quarter_projection", lambda tables, quarter, scenario, **kw: projection(3)
+    )
     p = tmp_path / "dsg.yaml"
     p.write_text(yaml.safe_dump(scenario_dict()), encoding="utf-8")
     xlsx = tmp_path / "book.xlsx"
-    assert main(["scenarios", "--scenarios", str(p), "--horizon", "2", "--draws", "250", "--format", "csv",
-                 "--excel", str(xlsx)]) == 0
+    assert (
+        main(
+            [
+                "scenarios",
+                "--scenarios",
+                str(p),
+                "--horizon",
+                "2",
+                "--draws",
+                "250",
+                "--format",
+                "csv",
+                "--excel",
+                str(xlsx),
+            ]
+        )
+        == 0
+    )
     csv = pd.read_csv(io.StringIO(capsys.readouterr().out))
     sheet = read_comparison(xlsx)
     assert list(sheet.columns) == list(csv.columns)
@@ -68,8 +88,8 @@ def test_comparison_sheet_equals_the_csv_output(tmp_path, monkeypatch, capsys):
 
 # ----- the notebook ------------------------------------------------------------------------------------
 
-from pathlib import Path  # noqa: E402
 import re  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import nbformat  # noqa: E402
 
@@ -84,11 +104,18 @@ def test_notebook_is_thin_stripped_and_parameterised():
     assert len(tagged) == 1
     values: dict = {}
     exec(tagged[0].source, {}, values)
-    assert values == {"quarter": "latest", "config_path": "", "data_dir": "", "tables_dir": "", "validated": False,
-                      "horizon": 5, "scenarios": "", "draws": 2000, "run_cache": ""}
+    assert values == {
+        "quarter": "latest",
+        "config_path": "",
+        "data_dir": "",
+        "tables_dir": "",
+        "validated": False,
+        "horizon": 5,
+        "scenarios": "",
+        "draws": 2000,
+        "run_cache": "",
+    }
     for cell in code:
         assert not re.search(r"^\s*(def|class) ", cell.source, re.M), cell.source[:80]
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None
     assert "sendlib.notebook.setup(" in "".join(c.source for c in code)
-
-

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_finance import QUARTER, projection, scenario_dict, tables
 
 from sendlib.cli import main
 from sendlib.core.errors import UsageError
-from sendlib.models.finance import ASSUMPTIONS, load_scenarios, parse_scenarios
 from sendlib.core.quarters import Quarter
-from test_finance import QUARTER, projection, scenario_dict, tables
+from sendlib.models.finance import ASSUMPTIONS, load_scenarios, parse_scenarios
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config" / "scenarios" / "dsg.yaml"
@@ -82,9 +82,18 @@ def test_negative_inflation_is_refused_but_negative_funding_growth_is_allowed():
 
 def test_mitigation_on_an_unknown_setting_type():
     def edit(d):
-        d["scenarios"]["mitigated"]["mitigations"].append({
-            "name": "banding", "kind": "unit_cost_change", "start_year": "2026-27", "change_pct": -3,
-            "settings": ["special_school"], "source": "x", "as_of": "2025-01-01"})
+        d["scenarios"]["mitigated"]["mitigations"].append(
+            {
+                "name": "banding",
+                "kind": "unit_cost_change",
+                "start_year": "2026-27",
+                "change_pct": -3,
+                "settings": ["special_school"],
+                "source": "x",
+                "as_of": "2025-01-01",
+            }
+        )
+
     msg = _bad(edit)
     assert "scenarios.mitigated.mitigations.1.settings.0" in msg and "special_school" in msg
 
@@ -119,15 +128,19 @@ def test_low_high_must_bracket_the_value_and_distribution_known():
 def test_extends_unknown_and_circular():
     msg = _bad(lambda d: d["scenarios"]["mitigated"].update({"extends": "nope"}))
     assert "scenarios.mitigated.extends" in msg
+
     def circ(d):
         d["scenarios"]["unmitigated"]["extends"] = "mitigated"
+
     assert "circular" in _bad(circ)
 
 
 def test_extends_merges_mitigations_by_name_and_can_disable():
     d = scenario_dict()
-    d["scenarios"]["user"] = {"extends": "mitigated", "mitigations": [{"name": "local_places", "kind": "inmss_to_local",
-                                                                         "enabled": False}]}
+    d["scenarios"]["user"] = {
+        "extends": "mitigated",
+        "mitigations": [{"name": "local_places", "kind": "inmss_to_local", "enabled": False}],
+    }
     sf = parse_scenarios(d)
     assert sf.scenarios["user"].mitigations == ()
     assert len(sf.scenarios["mitigated"].mitigations) == 1
@@ -135,8 +148,10 @@ def test_extends_merges_mitigations_by_name_and_can_disable():
 
 def test_a_disabled_mitigation_must_still_be_a_valid_one():
     d = scenario_dict()
-    d["scenarios"]["user"] = {"extends": "mitigated", "mitigations": [{"name": "new_idea", "kind": "fewer_new_plans",
-                                                                         "enabled": False}]}
+    d["scenarios"]["user"] = {
+        "extends": "mitigated",
+        "mitigations": [{"name": "new_idea", "kind": "fewer_new_plans", "enabled": False}],
+    }
     msg = _bad(lambda x: x.update(d))
     assert "scenarios.user.mitigations.1.reduction_pct: is required" in msg
     d["scenarios"]["user"]["mitigations"][0]["reduction_pct"] = 10
@@ -168,7 +183,9 @@ def fake_inputs(monkeypatch):
     """The CLI on the hand-made tables and projection (no data folder, no forecast needed)."""
     monkeypatch.setattr("sendlib.data.loaders.load_tables", lambda cfg, names=None: tables())
     monkeypatch.setattr("sendlib.data.loaders.resolve_quarter", lambda text, cfg, t=None: Quarter.parse(QUARTER))
-    monkeypatch.setattr("sendlib.models.chain.quarter_projection", lambda tables, quarter, scenario, **kw: projection(3))
+    monkeypatch.setattr(
+        "sendlib.models.chain.quarter_projection", lambda tables, quarter, scenario, **kw: projection(3)
+    )
 
 
 def _write(tmp_path: Path, d: dict) -> Path:
@@ -181,9 +198,17 @@ def test_cli_csv_balance_identity_holds_exactly(tmp_path, fake_inputs, capsys):
     p = _write(tmp_path, scenario_dict())
     assert main(["scenarios", "--scenarios", str(p), "--horizon", "2", "--draws", "300", "--format", "csv"]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert list(df.columns) == ["scenario", "financial_year", "opening_balance_gbp", "income_gbp", "expenditure_gbp",
-                                "in_year_balance_gbp", "cumulative_balance_gbp", "cumulative_balance_p10_gbp",
-                                "cumulative_balance_p90_gbp"]
+    assert list(df.columns) == [
+        "scenario",
+        "financial_year",
+        "opening_balance_gbp",
+        "income_gbp",
+        "expenditure_gbp",
+        "in_year_balance_gbp",
+        "cumulative_balance_gbp",
+        "cumulative_balance_p10_gbp",
+        "cumulative_balance_p90_gbp",
+    ]
     assert set(df["scenario"]) == {"unmitigated", "mitigated"}
     for _, g in df.groupby("scenario"):
         prev = g["opening_balance_gbp"].iloc[0]
@@ -195,12 +220,20 @@ def test_cli_csv_balance_identity_holds_exactly(tmp_path, fake_inputs, capsys):
     assert un["cumulative_balance_gbp"].iloc[:2].tolist() == [-1_400_000, -1_955_000]
 
 
-@pytest.mark.parametrize("edit,key", [
-    (lambda d: _unm(d).update({"unit_cost_inflaton_pct": {"value": 3, "source": "x", "as_of": "2025-01-01"}}),
-     "unit_cost_inflaton_pct"),
-    (lambda d: _unm(d)["unit_cost_inflation_pct"].update({"value": "-2"}), "unit_cost_inflation_pct.value"),
-    (lambda d: d["scenarios"]["mitigated"]["mitigations"][0].update({"to_setting": "special_school"}), "to_setting"),
-])
+@pytest.mark.parametrize(
+    "edit,key",
+    [
+        (
+            lambda d: _unm(d).update({"unit_cost_inflaton_pct": {"value": 3, "source": "x", "as_of": "2025-01-01"}}),
+            "unit_cost_inflaton_pct",
+        ),
+        (lambda d: _unm(d)["unit_cost_inflation_pct"].update({"value": "-2"}), "unit_cost_inflation_pct.value"),
+        (
+            lambda d: d["scenarios"]["mitigated"]["mitigations"][0].update({"to_setting": "special_school"}),
+            "to_setting",
+        ),
+    ],
+)
 def test_cli_bad_scenario_file_exits_2_and_writes_nothing(tmp_path, fake_inputs, capsys, edit, key):
     d = scenario_dict()
     edit(d)

@@ -57,21 +57,23 @@ def test_damped_holt_matches_statsmodels():
     a, b, phi = 0.6, 0.2, 0.9
     level, trend, sse, n = ag.holt_damped_states(x[None, :], np.array([[a]]), np.array([[b]]), np.array([[phi]]))
     ours = np.exp(level[0, 0] + ag.damped_trend_sum(np.array(phi), 3) * trend[0, 0])
-    fit = Holt(x[2:], damped_trend=True, initialization_method="known", initial_level=x[1],
-               initial_trend=x[1] - x[0]).fit(smoothing_level=a, smoothing_trend=b, damping_trend=phi, optimized=False)
+    fit = Holt(
+        x[2:], damped_trend=True, initialization_method="known", initial_level=x[1], initial_trend=x[1] - x[0]
+    ).fit(smoothing_level=a, smoothing_trend=b, damping_trend=phi, optimized=False)
     assert ours == pytest.approx(np.exp(fit.forecast(3)), rel=1e-9)
-    assert sse[0, 0] == pytest.approx(float(np.sum(fit.resid ** 2)), rel=1e-9)
+    assert sse[0, 0] == pytest.approx(float(np.sum(fit.resid**2)), rel=1e-9)
     assert n[0, 0] == 6
 
 
 def test_damped_ets_vectorised_over_series_and_short_series_fall_back():
-    y = np.array([[100, 112, 121, 135, 150, 158, 171, 190.0],
-                  [np.nan, np.nan, np.nan, np.nan, np.nan, 100, 110, 121.0]])
+    y = np.array(
+        [[100, 112, 121, 135, 150, 158, 171, 190.0], [np.nan, np.nan, np.nan, np.nan, np.nan, 100, 110, 121.0]]
+    )
     fc = forecast("damped_ets", y, 2)
     assert fc.shape == (2, 2)
     one = forecast("damped_ets", y[:1], 2)
     assert fc[0] == pytest.approx(one[0])
-    assert fc[1] == pytest.approx(forecast("mean_growth", y[1:], 2)[0])   # 3 points < ets_min_points
+    assert fc[1] == pytest.approx(forecast("mean_growth", y[1:], 2)[0])  # 3 points < ets_min_points
     assert (fc[0] > 190).all()
 
 

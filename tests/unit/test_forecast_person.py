@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sendlib.core.quarters import third_thursday_of_january
 from sendlib.models.forecast import person
 from sendlib.models.forecast.scenario import PersonSettings, RateSpec, ShrinkageSpec, UncertaintySpec
 from sendlib.models.projection import PlacementProjection
-from sendlib.core.quarters import third_thursday_of_january
 
 # true rates of the synthetic county below
-CEASE = {a: 0.05 for a in range(25)} | {16: 0.20, 19: 0.30}
+CEASE = dict.fromkeys(range(25), 0.05) | {16: 0.20, 19: 0.30}
 INCIDENCE = {a: (0.01 if 2 <= a <= 15 else 0.0) for a in range(26)}
-P_TO_SPECIAL = 0.10      # mainstream -> special each year while under 16
-POP = 2000               # residents per single year of age, every year
+P_TO_SPECIAL = 0.10  # mainstream -> special each year while under 16
+POP = 2000  # residents per single year of age, every year
 NEEDS = ("ASD", "SEMH", "SLCN")
 
 
@@ -28,9 +28,17 @@ def make_county(seed: int = 1, first: int = 2016, last: int = 2024, start_per_ag
     def new_person(age, year, setting, start):
         nonlocal nid
         nid += 1
-        p = {"person_id": f"P{nid:06d}", "birth_month": f"{year - 1 - age}-03", "need": NEEDS[rng.integers(3)],
-             "age": age, "setting": setting, "start": start, "end": pd.NaT,
-             "spells": [[setting, start, pd.NaT]], "locality": ("north", "south")[rng.integers(2)]}
+        p = {
+            "person_id": f"P{nid:06d}",
+            "birth_month": f"{year - 1 - age}-03",
+            "need": NEEDS[rng.integers(3)],
+            "age": age,
+            "setting": setting,
+            "start": start,
+            "end": pd.NaT,
+            "spells": [[setting, start, pd.NaT]],
+            "locality": ("north", "south")[rng.integers(2)],
+        }
         people.append(p)
         return p
 
@@ -67,15 +75,21 @@ def make_county(seed: int = 1, first: int = 2016, last: int = 2024, start_per_ag
         for a in range(26):
             for _ in range(rng.binomial(POP, INCIDENCE[a])):
                 new_person(a, y + 1, school_setting(a), d_next - pd.Timedelta(days=60))
-    plans = pd.DataFrame({
-        "person_id": [p["person_id"] for p in people], "birth_month": [p["birth_month"] for p in people],
-        "primary_need": [p["need"] for p in people], "plan_start_date": [p["start"] for p in people],
-        "plan_end_date": [p["end"] for p in people], "locality": [p["locality"] for p in people],
-    })
+    plans = pd.DataFrame(
+        {
+            "person_id": [p["person_id"] for p in people],
+            "birth_month": [p["birth_month"] for p in people],
+            "primary_need": [p["need"] for p in people],
+            "plan_start_date": [p["start"] for p in people],
+            "plan_end_date": [p["end"] for p in people],
+            "locality": [p["locality"] for p in people],
+        }
+    )
     rows = [(p["person_id"], s[0], s[1], s[2]) for p in people for s in p["spells"]]
     placements = pd.DataFrame(rows, columns=["person_id", "setting_type", "start_date", "end_date"])
-    population = pd.DataFrame([(y, a, POP) for y in range(first - 2, 2036) for a in range(26)],
-                              columns=["year", "age", "population"])
+    population = pd.DataFrame(
+        [(y, a, POP) for y in range(first - 2, 2036) for a in range(26)], columns=["year", "age", "population"]
+    )
     as_of = third_thursday_of_january(last) + pd.Timedelta(days=30)
     return {"ehcp_plans": plans, "placements": placements, "population": population}, as_of
 
@@ -100,8 +114,17 @@ def test_school_year_age_uses_31_august():
 
 def test_phase_bands():
     assert person.phase_of(np.array([0, 4, 5, 10, 11, 15, 16, 18, 19, 25])).tolist() == [
-        "early_years", "early_years", "primary", "primary", "secondary", "secondary",
-        "post16", "post16", "post19", "post19"]
+        "early_years",
+        "early_years",
+        "primary",
+        "primary",
+        "secondary",
+        "secondary",
+        "post16",
+        "post16",
+        "post19",
+        "post19",
+    ]
 
 
 def test_estimator_recovers_ceasing_rates(rates):
@@ -137,23 +160,39 @@ def _fixed_rates(stock_age: int, n: int, cease: float = 0.0) -> person.Rates:
     c = np.full(A, cease)
     c[25] = 1.0
     loc = pd.DataFrame({"age_group": [], "primary_need": [], "setting_type": [], "locality": [], "share": []})
-    return person.Rates(years=[2023, 2024], cease=c, move=move, incidence=np.zeros(A), mix=np.zeros((A, K, S)),
-                        incidence_level=pd.Series([1.0, 1.0], index=[2023, 2024]),
-                        cease_level=pd.Series([1.0], index=[2023]), locality_share=loc, stock=stock, last_year=2024)
+    return person.Rates(
+        years=[2023, 2024],
+        cease=c,
+        move=move,
+        incidence=np.zeros(A),
+        mix=np.zeros((A, K, S)),
+        incidence_level=pd.Series([1.0, 1.0], index=[2023, 2024]),
+        cease_level=pd.Series([1.0], index=[2023]),
+        locality_share=loc,
+        stock=stock,
+        last_year=2024,
+    )
 
 
 POPN = pd.DataFrame([(y, a, 1000) for y in range(2020, 2036) for a in range(26)], columns=["year", "age", "population"])
-NO_NOISE = PersonSettings(uncertainty=UncertaintySpec(rate_paths="none"), incidence=RateSpec(trend="constant"), ceasing=RateSpec(trend="constant"))
+NO_NOISE = PersonSettings(
+    uncertainty=UncertaintySpec(rate_paths="none"),
+    incidence=RateSpec(trend="constant"),
+    ceasing=RateSpec(trend="constant"),
+)
 
 
 def test_ages_roll_on_and_cohort_leaves_after_25():
     r = _fixed_rates(stock_age=22, n=40)
     years, cells, draws = person.simulate(r, POPN, horizon=5, n_sims=3, seed=1, settings=NO_NOISE)
     assert years == [2025, 2026, 2027, 2028, 2029]
-    tot_by_age = lambda h: {int(cells[i, 0]): int(draws[0, h, i]) for i in range(len(cells)) if draws[0, h, i]}
+
+    def tot_by_age(h):
+        return {int(cells[i, 0]): int(draws[0, h, i]) for i in range(len(cells)) if draws[0, h, i]}
+
     assert tot_by_age(0) == {23: 40}
     assert tot_by_age(2) == {25: 40}
-    assert tot_by_age(3) == {}          # 25 at the 2027 census: gone by 2028
+    assert tot_by_age(3) == {}  # 25 at the 2027 census: gone by 2028
     assert draws[:, 3:].sum() == 0
 
 

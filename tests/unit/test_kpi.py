@@ -15,11 +15,11 @@ from contextlib import redirect_stdout
 import pandas as pd
 import pytest
 
-from sendlib.models import kpi
-from sendlib.publish.disclosure import suppress_kpis
 from sendlib.core.config import KpiTarget, load_config
 from sendlib.core.quarters import Quarter
 from sendlib.core.schema import TABLES
+from sendlib.models import kpi
+from sendlib.publish.disclosure import suppress_kpis
 
 Q = Quarter.parse("2025-26Q2")
 _DTYPES = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64", "float": "float64"}
@@ -56,8 +56,10 @@ def one(df: pd.DataFrame, kpi_id: str) -> pd.Series:
 # ----- RAG -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, expected", [(70, "green"), (60, "green"), (57, "amber"), (55, "amber"),
-                                             (54.9, "red"), (float("nan"), None), (None, None)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [(70, "green"), (60, "green"), (57, "amber"), (55, "amber"), (54.9, "red"), (float("nan"), None), (None, None)],
+)
 def test_rag_up(value, expected):
     assert kpi.rag(value, KpiTarget(target=60, better="up", tolerance=5)) == expected
 
@@ -75,17 +77,55 @@ def test_rag_without_target_is_never_invented():
 
 K1_REQUESTS = [
     # issued in Q2, no exception
-    dict(request_id="r1", request_date="2025-03-01", plan_issued_date="2025-07-15", outcome="plan_issued", exception=False),  # 136 days: in time
-    dict(request_id="r2", request_date="2025-03-01", plan_issued_date="2025-07-20", outcome="plan_issued", exception=False),  # 141 days: late
-    dict(request_id="r8", request_date="2025-03-01", plan_issued_date="2025-07-19", outcome="plan_issued", exception=False),  # exactly 140: in time
-    dict(request_id="r4", request_date="2025-05-01", plan_issued_date="2025-09-30", outcome="plan_issued", exception=False),  # 152 days, last day of Q
+    dict(
+        request_id="r1",
+        request_date="2025-03-01",
+        plan_issued_date="2025-07-15",
+        outcome="plan_issued",
+        exception=False,
+    ),  # 136 days: in time
+    dict(
+        request_id="r2",
+        request_date="2025-03-01",
+        plan_issued_date="2025-07-20",
+        outcome="plan_issued",
+        exception=False,
+    ),  # 141 days: late
+    dict(
+        request_id="r8",
+        request_date="2025-03-01",
+        plan_issued_date="2025-07-19",
+        outcome="plan_issued",
+        exception=False,
+    ),  # exactly 140: in time
+    dict(
+        request_id="r4",
+        request_date="2025-05-01",
+        plan_issued_date="2025-09-30",
+        outcome="plan_issued",
+        exception=False,
+    ),  # 152 days, last day of Q
     # issued in Q2 with an exception: late, only in K1_all
-    dict(request_id="r3", request_date="2025-01-10", plan_issued_date="2025-08-01", outcome="plan_issued", exception=True),
+    dict(
+        request_id="r3", request_date="2025-01-10", plan_issued_date="2025-08-01", outcome="plan_issued", exception=True
+    ),
     # open request and a plan issued in the next quarter: in neither
     dict(request_id="r5", request_date="2025-06-01", outcome="open", exception=False),
-    dict(request_id="r6", request_date="2025-06-01", plan_issued_date="2025-10-01", outcome="plan_issued", exception=False),
+    dict(
+        request_id="r6",
+        request_date="2025-06-01",
+        plan_issued_date="2025-10-01",
+        outcome="plan_issued",
+        exception=False,
+    ),
     # previous quarter (Q1): one plan in 120 days
-    dict(request_id="r7", request_date="2025-01-01", plan_issued_date="2025-05-01", outcome="plan_issued", exception=False),
+    dict(
+        request_id="r7",
+        request_date="2025-01-01",
+        plan_issued_date="2025-05-01",
+        outcome="plan_issued",
+        exception=False,
+    ),
 ]
 
 
@@ -118,9 +158,29 @@ def test_k1_quarter_with_no_plans_issued_has_no_value_and_no_rag(cfg):
 
 
 def test_k1_q4_spans_two_calendar_years(cfg):
-    rows = [dict(request_id="a", request_date="2025-12-01", plan_issued_date="2026-02-15", outcome="plan_issued", exception=False),  # 76 days
-            dict(request_id="b", request_date="2025-08-01", plan_issued_date="2026-01-02", outcome="plan_issued", exception=False),  # 154 days
-            dict(request_id="c", request_date="2025-10-01", plan_issued_date="2025-12-31", outcome="plan_issued", exception=False)]  # Q3
+    rows = [
+        dict(
+            request_id="a",
+            request_date="2025-12-01",
+            plan_issued_date="2026-02-15",
+            outcome="plan_issued",
+            exception=False,
+        ),  # 76 days
+        dict(
+            request_id="b",
+            request_date="2025-08-01",
+            plan_issued_date="2026-01-02",
+            outcome="plan_issued",
+            exception=False,
+        ),  # 154 days
+        dict(
+            request_id="c",
+            request_date="2025-10-01",
+            plan_issued_date="2025-12-31",
+            outcome="plan_issued",
+            exception=False,
+        ),
+    ]  # Q3
     out = kpi.k1_timeliness(tables(ehcp_requests=_requests(rows)), Quarter.parse("2025-26Q4"), cfg)
     k1 = one(out, "K1")
     assert (k1["numerator"], k1["denominator"], k1["value"]) == (1, 2, pytest.approx(50.0))
@@ -128,11 +188,17 @@ def test_k1_q4_spans_two_calendar_years(cfg):
 
 
 def test_k2_refusal_rate_counts_decisions_in_the_quarter(cfg):
-    rows = [dict(request_id="d1", request_date="2025-06-01", decision_date="2025-07-05", decision="refuse", outcome="refused"),
-            dict(request_id="d2", request_date="2025-06-15", decision_date="2025-08-10", decision="assess", outcome="open"),
-            dict(request_id="d3", request_date="2025-08-20", decision_date="2025-09-30", decision="assess", outcome="open"),
-            dict(request_id="d4", request_date="2025-05-20", decision_date="2025-06-30", decision="refuse", outcome="refused"),
-            dict(request_id="d5", request_date="2025-09-01", outcome="open")]  # no decision yet
+    rows = [
+        dict(
+            request_id="d1", request_date="2025-06-01", decision_date="2025-07-05", decision="refuse", outcome="refused"
+        ),
+        dict(request_id="d2", request_date="2025-06-15", decision_date="2025-08-10", decision="assess", outcome="open"),
+        dict(request_id="d3", request_date="2025-08-20", decision_date="2025-09-30", decision="assess", outcome="open"),
+        dict(
+            request_id="d4", request_date="2025-05-20", decision_date="2025-06-30", decision="refuse", outcome="refused"
+        ),
+        dict(request_id="d5", request_date="2025-09-01", outcome="open"),
+    ]  # no decision yet
     out = kpi.k2_refusal_rate(tables(ehcp_requests=_requests([{**r, "exception": False} for r in rows])), Q, cfg)
     k2 = one(out, "K2")
     # Q2 decisions d1, d2, d3; refused d1 -> 1/3; Q1: d4 refused -> 100%
@@ -143,12 +209,20 @@ def test_k2_refusal_rate_counts_decisions_in_the_quarter(cfg):
 
 
 def test_k3_conversion_only_counts_completed_assessments(cfg):
-    rows = [dict(request_id="a1", decision="assess", outcome="plan_issued", outcome_date="2025-07-15", plan_issued_date="2025-07-15"),
-            dict(request_id="a2", decision="assess", outcome="no_plan", outcome_date="2025-08-01"),
-            dict(request_id="a3", decision="assess", outcome="withdrawn", outcome_date="2025-08-05"),
-            dict(request_id="a4", decision="assess", outcome="open"),
-            dict(request_id="a5", decision="refuse", outcome="refused", outcome_date="2025-08-05"),
-            dict(request_id="a6", decision="assess", outcome="plan_issued", outcome_date="2025-10-02")]
+    rows = [
+        dict(
+            request_id="a1",
+            decision="assess",
+            outcome="plan_issued",
+            outcome_date="2025-07-15",
+            plan_issued_date="2025-07-15",
+        ),
+        dict(request_id="a2", decision="assess", outcome="no_plan", outcome_date="2025-08-01"),
+        dict(request_id="a3", decision="assess", outcome="withdrawn", outcome_date="2025-08-05"),
+        dict(request_id="a4", decision="assess", outcome="open"),
+        dict(request_id="a5", decision="refuse", outcome="refused", outcome_date="2025-08-05"),
+        dict(request_id="a6", decision="assess", outcome="plan_issued", outcome_date="2025-10-02"),
+    ]
     rows = [{**r, "request_date": "2025-03-01", "decision_date": "2025-04-10", "exception": False} for r in rows]
     out = kpi.k3_assessment_conversion(tables(ehcp_requests=_requests(rows)), Q, cfg)
     k3 = one(out, "K3")
@@ -165,22 +239,29 @@ def _plans(rows):
     return frame("ehcp_plans", [{**base, **r} for r in rows])
 
 
-PLANS = _plans([
-    dict(person_id="p1", plan_start_date="2020-01-01"),                                # in force
-    dict(person_id="p1", plan_start_date="2015-01-01", plan_end_date="2019-06-01"),    # old spell
-    dict(person_id="p2", plan_start_date="2025-09-30"),                                # starts on the last day
-    dict(person_id="p3", plan_start_date="2025-10-01"),                                # not yet
-    dict(person_id="p4", plan_start_date="2019-01-01", plan_end_date="2025-09-30"),    # ends on the last day
-    dict(person_id="p5", plan_start_date="2019-01-01", plan_end_date="2025-09-29"),    # ended
-    dict(person_id="p7", plan_start_date="2018-01-01"),                                # two overlapping spells:
-    dict(person_id="p7", plan_start_date="2024-01-01"),                                #   counted once
-])
+PLANS = _plans(
+    [
+        dict(person_id="p1", plan_start_date="2020-01-01"),  # in force
+        dict(person_id="p1", plan_start_date="2015-01-01", plan_end_date="2019-06-01"),  # old spell
+        dict(person_id="p2", plan_start_date="2025-09-30"),  # starts on the last day
+        dict(person_id="p3", plan_start_date="2025-10-01"),  # not yet
+        dict(person_id="p4", plan_start_date="2019-01-01", plan_end_date="2025-09-30"),  # ends on the last day
+        dict(person_id="p5", plan_start_date="2019-01-01", plan_end_date="2025-09-29"),  # ended
+        dict(person_id="p7", plan_start_date="2018-01-01"),  # two overlapping spells:
+        dict(person_id="p7", plan_start_date="2024-01-01"),  #   counted once
+    ]
+)
 
 
 def test_k4_counts_people_with_a_plan_in_force_and_the_rate(cfg):
-    pop = frame("population", [dict(year=2025, age=0, population=15000, kind="estimate"),
-                               dict(year=2025, age=25, population=25000, kind="estimate"),
-                               dict(year=2024, age=5, population=99999, kind="estimate")])
+    pop = frame(
+        "population",
+        [
+            dict(year=2025, age=0, population=15000, kind="estimate"),
+            dict(year=2025, age=25, population=25000, kind="estimate"),
+            dict(year=2024, age=5, population=99999, kind="estimate"),
+        ],
+    )
     out = kpi.k4_plans_in_force(tables(ehcp_plans=PLANS, population=pop), Q, cfg)
     # in force on 30 Sep 2025: p1, p2, p4, p7 = 4; rate 4 / 40,000 * 10,000 = 1.0
     assert one(out, "K4")["value"] == 4
@@ -193,18 +274,44 @@ def test_k4_counts_people_with_a_plan_in_force_and_the_rate(cfg):
 
 
 def test_k5_placement_mix_counts_each_child_once_in_the_latest_placement(cfg):
-    plans = _plans([dict(person_id=p, plan_start_date="2020-01-01") for p in "ABCDE"]
-                   + [dict(person_id="F", plan_start_date="2020-01-01", plan_end_date="2025-06-01")])
+    plans = _plans(
+        [dict(person_id=p, plan_start_date="2020-01-01") for p in "ABCDE"]
+        + [dict(person_id="F", plan_start_date="2020-01-01", plan_end_date="2025-06-01")]
+    )
     base = dict(phase="secondary", provider_id="x", annual_cost=10000.0, out_of_county=False)
-    pl = frame("placements", [{**base, **r} for r in [
-        dict(placement_id="1", person_id="A", setting_type="mainstream_academy", start_date="2024-09-01", end_date="2025-07-20"),
-        dict(placement_id="2", person_id="A", setting_type="special_academy", start_date="2025-07-21"),
-        dict(placement_id="3", person_id="B", setting_type="inmss", start_date="2023-09-01"),
-        dict(placement_id="4", person_id="B", setting_type="mainstream_maintained", start_date="2025-09-01"),  # two placements: latest wins
-        dict(placement_id="5", person_id="C", setting_type="inmss", start_date="2022-01-01", end_date="2025-09-30"),
-        dict(placement_id="6", person_id="D", setting_type="resourced_provision", start_date="2025-10-01"),  # not yet
-        dict(placement_id="7", person_id="F", setting_type="inmss", start_date="2022-01-01"),  # plan ended: excluded
-    ]])
+    pl = frame(
+        "placements",
+        [
+            {**base, **r}
+            for r in [
+                dict(
+                    placement_id="1",
+                    person_id="A",
+                    setting_type="mainstream_academy",
+                    start_date="2024-09-01",
+                    end_date="2025-07-20",
+                ),
+                dict(placement_id="2", person_id="A", setting_type="special_academy", start_date="2025-07-21"),
+                dict(placement_id="3", person_id="B", setting_type="inmss", start_date="2023-09-01"),
+                dict(
+                    placement_id="4", person_id="B", setting_type="mainstream_maintained", start_date="2025-09-01"
+                ),  # two placements: latest wins
+                dict(
+                    placement_id="5",
+                    person_id="C",
+                    setting_type="inmss",
+                    start_date="2022-01-01",
+                    end_date="2025-09-30",
+                ),
+                dict(
+                    placement_id="6", person_id="D", setting_type="resourced_provision", start_date="2025-10-01"
+                ),  # not yet
+                dict(
+                    placement_id="7", person_id="F", setting_type="inmss", start_date="2022-01-01"
+                ),  # plan ended: excluded
+            ]
+        ],
+    )
     out = kpi.k5_placement_mix(tables(ehcp_plans=plans, placements=pl), Q, cfg)
     # 5 children with a plan (A-E): A special_academy, B mainstream_maintained, C inmss; D, E none
     assert one(out, "K5_special_academy_pct")["value"] == pytest.approx(20.0)
@@ -223,31 +330,65 @@ def test_k5_placement_mix_counts_each_child_once_in_the_latest_placement(cfg):
 
 
 def test_k6_reviews_on_time(cfg):
-    ar = frame("annual_reviews", [dict(person_id=str(i), **r) for i, r in enumerate([
-        dict(due_date="2025-07-10", meeting_date="2025-07-10", decision_date="2025-08-07"),  # on due date, decision day 28: on time
-        dict(due_date="2025-07-15", meeting_date="2025-07-16", decision_date="2025-07-20"),  # meeting late
-        dict(due_date="2025-08-01", meeting_date="2025-07-20", decision_date="2025-08-18"),  # decision day 29: late
-        dict(due_date="2025-09-30"),                                                         # not held yet
-        dict(due_date="2025-06-30", meeting_date="2025-06-01", decision_date="2025-06-05"),  # Q1
-        dict(due_date="2025-09-01", meeting_date="2025-08-25", decision_date="2025-09-01"),  # on time
-    ])])
+    ar = frame(
+        "annual_reviews",
+        [
+            dict(person_id=str(i), **r)
+            for i, r in enumerate(
+                [
+                    dict(
+                        due_date="2025-07-10", meeting_date="2025-07-10", decision_date="2025-08-07"
+                    ),  # on due date, decision day 28: on time
+                    dict(due_date="2025-07-15", meeting_date="2025-07-16", decision_date="2025-07-20"),  # meeting late
+                    dict(
+                        due_date="2025-08-01", meeting_date="2025-07-20", decision_date="2025-08-18"
+                    ),  # decision day 29: late
+                    dict(due_date="2025-09-30"),  # not held yet
+                    dict(due_date="2025-06-30", meeting_date="2025-06-01", decision_date="2025-06-05"),  # Q1
+                    dict(due_date="2025-09-01", meeting_date="2025-08-25", decision_date="2025-09-01"),  # on time
+                ]
+            )
+        ],
+    )
     k6 = one(kpi.k6_annual_reviews(tables(annual_reviews=ar), Q, cfg), "K6")
     assert (k6["numerator"], k6["denominator"], k6["value"]) == (2, 5, pytest.approx(40.0))
     assert k6["previous_value"] == pytest.approx(100.0)
 
 
 def test_k7_health_waits_per_group_including_waits_still_open(cfg):
-    hw = frame("health_waits", [dict(referral_id=str(i), **r) for i, r in enumerate([
-        dict(service="neurodevelopmental", referral_date="2025-01-01", first_contact_date="2025-07-02"),  # 182 d
-        dict(service="neurodevelopmental", referral_date="2025-06-01", first_contact_date="2025-08-10"),  # 70 d
-        dict(service="neurodevelopmental", referral_date="2025-04-01", first_contact_date="2025-09-30"),  # 182 d
-        dict(service="neurodevelopmental", referral_date="2025-03-03"),                                   # waiting 211 d
-        dict(service="neurodevelopmental", referral_date="2025-09-02", first_contact_date="2025-10-05"),  # waiting 28 d at 30 Sep
-        dict(service="neurodevelopmental", referral_date="2025-10-01"),                                   # referred later
-        dict(service="speech_language", referral_date="2025-06-01", first_contact_date="2025-07-01"),     # 30 d
-        dict(service="occupational_therapy", referral_date="2025-05-01", first_contact_date="2025-08-05"),  # 96 d
-        dict(service="physiotherapy", referral_date="2025-02-01", first_contact_date="2025-06-15"),       # seen in Q1
-    ])])
+    hw = frame(
+        "health_waits",
+        [
+            dict(referral_id=str(i), **r)
+            for i, r in enumerate(
+                [
+                    dict(
+                        service="neurodevelopmental", referral_date="2025-01-01", first_contact_date="2025-07-02"
+                    ),  # 182 d
+                    dict(
+                        service="neurodevelopmental", referral_date="2025-06-01", first_contact_date="2025-08-10"
+                    ),  # 70 d
+                    dict(
+                        service="neurodevelopmental", referral_date="2025-04-01", first_contact_date="2025-09-30"
+                    ),  # 182 d
+                    dict(service="neurodevelopmental", referral_date="2025-03-03"),  # waiting 211 d
+                    dict(
+                        service="neurodevelopmental", referral_date="2025-09-02", first_contact_date="2025-10-05"
+                    ),  # waiting 28 d at 30 Sep
+                    dict(service="neurodevelopmental", referral_date="2025-10-01"),  # referred later
+                    dict(
+                        service="speech_language", referral_date="2025-06-01", first_contact_date="2025-07-01"
+                    ),  # 30 d
+                    dict(
+                        service="occupational_therapy", referral_date="2025-05-01", first_contact_date="2025-08-05"
+                    ),  # 96 d
+                    dict(
+                        service="physiotherapy", referral_date="2025-02-01", first_contact_date="2025-06-15"
+                    ),  # seen in Q1
+                ]
+            )
+        ],
+    )
     out = kpi.k7_health_waits(tables(health_waits=hw), Q, cfg)
     assert one(out, "K7_neurodevelopmental_median_weeks")["value"] == pytest.approx(26.0)  # median 182 d
     nd = one(out, "K7_neurodevelopmental_pct_within_18_weeks")
@@ -265,19 +406,30 @@ def test_k7_health_waits_per_group_including_waits_still_open(cfg):
 
 
 def test_k8_suspension_rates_use_the_latest_january_census(cfg):
-    sp = frame("school_population", [
-        dict(census_date="2025-01-16", phase="primary", sen_status="ehcp", pupils=300),
-        dict(census_date="2025-01-16", phase="secondary", sen_status="ehcp", pupils=200),
-        dict(census_date="2025-01-16", phase="primary", sen_status="sen_support", pupils=2000),
-        dict(census_date="2025-01-16", phase="primary", sen_status="none", pupils=20000),
-        dict(census_date="2024-01-18", phase="primary", sen_status="ehcp", pupils=1),
-        dict(census_date="2026-01-15", phase="primary", sen_status="ehcp", pupils=1),
-    ])
-    events = ([("ehcp", "suspension", "2025-08-01")] * 10 + [("sen_support", "suspension", "2025-09-15")] * 20
-              + [("none", "suspension", "2025-07-01")] * 40 + [("ehcp", "permanent", "2025-08-01"),
-                                                              ("ehcp", "suspension", "2025-06-30")])
-    ex = frame("exclusions", [dict(event_id=str(i), person_id=str(i), sen_status=s, kind=k, start_date=d, days=1.0)
-                              for i, (s, k, d) in enumerate(events)])
+    sp = frame(
+        "school_population",
+        [
+            dict(census_date="2025-01-16", phase="primary", sen_status="ehcp", pupils=300),
+            dict(census_date="2025-01-16", phase="secondary", sen_status="ehcp", pupils=200),
+            dict(census_date="2025-01-16", phase="primary", sen_status="sen_support", pupils=2000),
+            dict(census_date="2025-01-16", phase="primary", sen_status="none", pupils=20000),
+            dict(census_date="2024-01-18", phase="primary", sen_status="ehcp", pupils=1),
+            dict(census_date="2026-01-15", phase="primary", sen_status="ehcp", pupils=1),
+        ],
+    )
+    events = (
+        [("ehcp", "suspension", "2025-08-01")] * 10
+        + [("sen_support", "suspension", "2025-09-15")] * 20
+        + [("none", "suspension", "2025-07-01")] * 40
+        + [("ehcp", "permanent", "2025-08-01"), ("ehcp", "suspension", "2025-06-30")]
+    )
+    ex = frame(
+        "exclusions",
+        [
+            dict(event_id=str(i), person_id=str(i), sen_status=s, kind=k, start_date=d, days=1.0)
+            for i, (s, k, d) in enumerate(events)
+        ],
+    )
     out = kpi.k8_suspensions(tables(exclusions=ex, school_population=sp), Q, cfg)
     # 10/500, 20/2000, 40/20000 per 100 = 2.0, 1.0, 0.2; ratio 2.0 / 0.2 = 10
     assert one(out, "K8_ehcp_per_100")["value"] == pytest.approx(2.0)
@@ -287,11 +439,23 @@ def test_k8_suspension_rates_use_the_latest_january_census(cfg):
 
 
 def test_k9_preparing_for_adulthood(cfg):
-    rows = [(14, True, "education"), (15, False, "education"), (16, True, "neet"), (17, True, "education"),
-            (17, False, "unknown"), (18, True, "neet"), (25, True, "employment")]
-    tr = frame("transitions", [dict(person_id=str(i), census_date="2025-01-16", age=a, has_transition_plan=t, activity=act)
-                               for i, (a, t, act) in enumerate(rows)]
-               + [dict(person_id="z", census_date="2026-01-15", age=16, has_transition_plan=False, activity="neet")])
+    rows = [
+        (14, True, "education"),
+        (15, False, "education"),
+        (16, True, "neet"),
+        (17, True, "education"),
+        (17, False, "unknown"),
+        (18, True, "neet"),
+        (25, True, "employment"),
+    ]
+    tr = frame(
+        "transitions",
+        [
+            dict(person_id=str(i), census_date="2025-01-16", age=a, has_transition_plan=t, activity=act)
+            for i, (a, t, act) in enumerate(rows)
+        ]
+        + [dict(person_id="z", census_date="2026-01-15", age=16, has_transition_plan=False, activity="neet")],
+    )
     out = kpi.k9_preparing_for_adulthood(tables(transitions=tr), Q, cfg)
     # 5 of 7 aged 14+ have a transition plan; 16-17 with activity known: the 16 (neet), one 17 (education)
     tp = one(out, "K9_transition_plan_pct")
@@ -301,19 +465,63 @@ def test_k9_preparing_for_adulthood(cfg):
 
 
 def test_k10_variance_and_average_costs(cfg):
-    hb = frame("hnb_budget", [
-        dict(financial_year="2025-26", as_at_quarter="2025-26Q2", line="inmss", budget=1_000_000.0, forecast_outturn=1_100_000.0),
-        dict(financial_year="2025-26", as_at_quarter="2025-26Q2", line="special_academy", budget=3_000_000.0, forecast_outturn=3_020_000.0),
-        dict(financial_year="2025-26", as_at_quarter="2025-26Q1", line="inmss", budget=4_000_000.0, forecast_outturn=4_000_000.0),
-        dict(financial_year="2024-25", as_at_quarter="2024-25Q4", line="inmss", budget=9.0, forecast_outturn=99.0),
-    ])
+    hb = frame(
+        "hnb_budget",
+        [
+            dict(
+                financial_year="2025-26",
+                as_at_quarter="2025-26Q2",
+                line="inmss",
+                budget=1_000_000.0,
+                forecast_outturn=1_100_000.0,
+            ),
+            dict(
+                financial_year="2025-26",
+                as_at_quarter="2025-26Q2",
+                line="special_academy",
+                budget=3_000_000.0,
+                forecast_outturn=3_020_000.0,
+            ),
+            dict(
+                financial_year="2025-26",
+                as_at_quarter="2025-26Q1",
+                line="inmss",
+                budget=4_000_000.0,
+                forecast_outturn=4_000_000.0,
+            ),
+            dict(financial_year="2024-25", as_at_quarter="2024-25Q4", line="inmss", budget=9.0, forecast_outturn=99.0),
+        ],
+    )
     base = dict(phase="secondary", provider_id="x", out_of_county=False)
-    pl = frame("placements", [{**base, **r} for r in [
-        dict(placement_id="1", person_id="A", setting_type="inmss", start_date="2024-01-01", annual_cost=60000.0),
-        dict(placement_id="2", person_id="A", setting_type="inmss", start_date="2025-09-01", annual_cost=80000.0),
-        dict(placement_id="3", person_id="B", setting_type="special_academy", start_date="2024-01-01", annual_cost=25000.0),
-        dict(placement_id="4", person_id="C", setting_type="inmss", start_date="2024-01-01", end_date="2025-09-29", annual_cost=100000.0),
-    ]])
+    pl = frame(
+        "placements",
+        [
+            {**base, **r}
+            for r in [
+                dict(
+                    placement_id="1", person_id="A", setting_type="inmss", start_date="2024-01-01", annual_cost=60000.0
+                ),
+                dict(
+                    placement_id="2", person_id="A", setting_type="inmss", start_date="2025-09-01", annual_cost=80000.0
+                ),
+                dict(
+                    placement_id="3",
+                    person_id="B",
+                    setting_type="special_academy",
+                    start_date="2024-01-01",
+                    annual_cost=25000.0,
+                ),
+                dict(
+                    placement_id="4",
+                    person_id="C",
+                    setting_type="inmss",
+                    start_date="2024-01-01",
+                    end_date="2025-09-29",
+                    annual_cost=100000.0,
+                ),
+            ]
+        ],
+    )
     out = kpi.k10_high_needs_spend(tables(hnb_budget=hb, placements=pl), Q, cfg)
     # outturn 4,120,000 - budget 4,000,000 = 120,000 = 3% of budget; Q1 variance 0
     assert one(out, "K10_variance_gbp")["value"] == pytest.approx(120_000)
@@ -326,21 +534,42 @@ def test_k10_variance_and_average_costs(cfg):
 
 
 def pap_frame():
-    rows = [("1.1", "2025-26Q1", "amber", "2025-04-30"), ("1.1", "2025-26Q2", "green", "2025-04-30"),
-            ("2B:3", "2025-26Q1", "amber", "2025-04-30"), ("2B:3", "2025-26Q2", "red", "2025-04-30"),
-            ("3A1", "2025-26Q1", "grey", "2025-09-30"), ("3A1", "2025-26Q2", "grey", "2025-09-30"),
-            ("4C1", "2025-26Q1", "red", "2025-08-31"),  # not re-rated in Q2: keeps red
-            ("5B1", "2025-26Q2", "amber", None),        # new in Q2, no due date
-            ("5D1", "2025-26Q1", "green", "2024-01-31"), ("5D1", "2025-26Q2", "blue", "2024-01-31")]
-    return frame("pap_actions", [dict(ref=r, objective=f"action {r}", theme="t", project="p", quarter=q, brag=b, due=d,
-                                      comment=f"comment {r}") for r, q, b, d in rows])
+    rows = [
+        ("1.1", "2025-26Q1", "amber", "2025-04-30"),
+        ("1.1", "2025-26Q2", "green", "2025-04-30"),
+        ("2B:3", "2025-26Q1", "amber", "2025-04-30"),
+        ("2B:3", "2025-26Q2", "red", "2025-04-30"),
+        ("3A1", "2025-26Q1", "grey", "2025-09-30"),
+        ("3A1", "2025-26Q2", "grey", "2025-09-30"),
+        ("4C1", "2025-26Q1", "red", "2025-08-31"),  # not re-rated in Q2: keeps red
+        ("5B1", "2025-26Q2", "amber", None),  # new in Q2, no due date
+        ("5D1", "2025-26Q1", "green", "2024-01-31"),
+        ("5D1", "2025-26Q2", "blue", "2024-01-31"),
+    ]
+    return frame(
+        "pap_actions",
+        [
+            dict(
+                ref=r, objective=f"action {r}", theme="t", project="p", quarter=q, brag=b, due=d, comment=f"comment {r}"
+            )
+            for r, q, b, d in rows
+        ],
+    )
 
 
 def test_k11_pap_progress(cfg):
     out = kpi.k11_pap_progress(tables(pap_actions=pap_frame()), Q, cfg)
     got = dict(zip(out["kpi"], out["value"]))
-    assert got == {"K11_grey": 1, "K11_red": 2, "K11_amber": 1, "K11_green": 1, "K11_blue": 1,
-                   "K11_moved_up": 2, "K11_moved_down": 1, "K11_overdue": 2}
+    assert got == {
+        "K11_grey": 1,
+        "K11_red": 2,
+        "K11_amber": 1,
+        "K11_green": 1,
+        "K11_blue": 1,
+        "K11_moved_up": 2,
+        "K11_moved_down": 1,
+        "K11_overdue": 2,
+    }
     assert out["rag"].isna().all()  # no targets for K11 in the config
 
 
@@ -376,14 +605,74 @@ def test_kpi_history_fills_previous_values_from_the_stack(cfg):
 
 
 def test_suppress_kpis_hides_small_numbers_but_not_money():
-    f = pd.DataFrame([
-        dict(kpi="K7_x_pct_within_18_weeks", unit="%", numerator=50, denominator=400, value=12.5, previous_value=0.75, change=11.75, previous_numerator=3, previous_denominator=400),
-        dict(kpi="K4", unit="count", numerator=3, denominator=float("nan"), value=3, previous_value=12, change=-9, previous_denominator=float("nan")),
-        dict(kpi="K2", unit="%", rag="amber", numerator=2, denominator=8, value=25.0, previous_value=30.0, change=-5.0, previous_numerator=6, previous_denominator=20),
-        dict(kpi="K6", unit="%", numerator=40, denominator=50, value=80.0, previous_value=50.0, change=30.0, previous_numerator=2, previous_denominator=4),
-        dict(kpi="K10_variance_gbp", unit="£", numerator=4.12e6, denominator=4e6, value=1.2e5, previous_value=0.0, change=1.2e5, previous_denominator=4e6),
-        dict(kpi="K10_cost_inmss_gbp", unit="£", numerator=70000.0, denominator=1, value=70000.0, previous_value=65000.0, change=5000.0, previous_denominator=1),
-    ])
+    f = pd.DataFrame(
+        [
+            dict(
+                kpi="K7_x_pct_within_18_weeks",
+                unit="%",
+                numerator=50,
+                denominator=400,
+                value=12.5,
+                previous_value=0.75,
+                change=11.75,
+                previous_numerator=3,
+                previous_denominator=400,
+            ),
+            dict(
+                kpi="K4",
+                unit="count",
+                numerator=3,
+                denominator=float("nan"),
+                value=3,
+                previous_value=12,
+                change=-9,
+                previous_denominator=float("nan"),
+            ),
+            dict(
+                kpi="K2",
+                unit="%",
+                rag="amber",
+                numerator=2,
+                denominator=8,
+                value=25.0,
+                previous_value=30.0,
+                change=-5.0,
+                previous_numerator=6,
+                previous_denominator=20,
+            ),
+            dict(
+                kpi="K6",
+                unit="%",
+                numerator=40,
+                denominator=50,
+                value=80.0,
+                previous_value=50.0,
+                change=30.0,
+                previous_numerator=2,
+                previous_denominator=4,
+            ),
+            dict(
+                kpi="K10_variance_gbp",
+                unit="£",
+                numerator=4.12e6,
+                denominator=4e6,
+                value=1.2e5,
+                previous_value=0.0,
+                change=1.2e5,
+                previous_denominator=4e6,
+            ),
+            dict(
+                kpi="K10_cost_inmss_gbp",
+                unit="£",
+                numerator=70000.0,
+                denominator=1,
+                value=70000.0,
+                previous_value=65000.0,
+                change=5000.0,
+                previous_denominator=1,
+            ),
+        ]
+    )
     safe = suppress_kpis(f).set_index("kpi")
     assert safe.loc["K4", "value"] == "<5" and safe.loc["K4", "change"] == ""
     assert safe.loc["K2", "numerator"] == "<5" and safe.loc["K2", "value"] == "" and safe.loc["K2", "change"] == ""
@@ -391,7 +680,10 @@ def test_suppress_kpis_hides_small_numbers_but_not_money():
     assert safe.loc["K10_variance_gbp", "value"] == 1.2e5
     assert safe.loc["K10_cost_inmss_gbp", "value"] == "" and safe.loc["K10_cost_inmss_gbp", "numerator"] == ""
     # a previous percentage whose numerator was 1-4 is not shown either
-    assert safe.loc["K7_x_pct_within_18_weeks", "value"] == 12.5 and safe.loc["K7_x_pct_within_18_weeks", "previous_value"] == ""
+    assert (
+        safe.loc["K7_x_pct_within_18_weeks", "value"] == 12.5
+        and safe.loc["K7_x_pct_within_18_weeks", "previous_value"] == ""
+    )
     assert safe.loc["K2", "rag"] is None  # no RAG for a value not shown
     assert "previous_denominator" not in safe.columns and "previous_numerator" not in safe.columns
 
@@ -417,22 +709,40 @@ def test_kpis_command_prints_every_kpi_for_the_latest_quarter(shipped_data_dir):
 
 
 def _row(**kw):
-    base = dict(kpi="K1", name="EHC plans issued within 20 weeks", period="2025-26Q2", numerator=52, denominator=100,
-                value=52.0, unit="%", target=60.0, rag="red", previous_value=61.0, previous_numerator=61,
-                previous_denominator=100, national_value=46.4, national_year=2024)
+    base = dict(
+        kpi="K1",
+        name="EHC plans issued within 20 weeks",
+        period="2025-26Q2",
+        numerator=52,
+        denominator=100,
+        value=52.0,
+        unit="%",
+        target=60.0,
+        rag="red",
+        previous_value=61.0,
+        previous_numerator=61,
+        previous_denominator=100,
+        national_value=46.4,
+        national_year=2024,
+    )
     return {**base, **kw}
 
 
 def test_narrative_sentence_states_movement_target_and_england():
     from sendlib.publish.narrative import kpi_sentence
 
-    assert kpi_sentence(_row()) == ("20-week timeliness (excluding exceptions) fell from 61% to 52%, "
-                                    "below the 60% target (red) and above England's 46% (2024).")
-    assert kpi_sentence(_row(value=float("nan"), denominator=0)).endswith("no figure for 2025-26Q2 (nothing to measure in the quarter).")
+    assert kpi_sentence(_row()) == (
+        "20-week timeliness (excluding exceptions) fell from 61% to 52%, "
+        "below the 60% target (red) and above England's 46% (2024)."
+    )
+    assert kpi_sentence(_row(value=float("nan"), denominator=0)).endswith(
+        "no figure for 2025-26Q2 (nothing to measure in the quarter)."
+    )
     # small numbers are not put into words
     assert "not published" in kpi_sentence(_row(numerator=3, denominator=8, value=37.5))
     assert kpi_sentence(_row(kpi="K4", unit="count", value=3, numerator=3, denominator=float("nan"))).startswith(
-        "The number of EHC plans in force: fewer than 5")
+        "The number of EHC plans in force: fewer than 5"
+    )
     # a previous value on a small base is not quoted
     assert kpi_sentence(_row(previous_denominator=6)).startswith("20-week timeliness (excluding exceptions) was 52%")
 

@@ -89,12 +89,15 @@ def test_no_module_imports_a_layer_above_its_own():
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
 
-@pytest.mark.parametrize("source, caught", [
-    ("def f():\n    from sendlib.report import runcache\n", "models imports sendlib.report.runcache (report)"),
-    ("import sendlib.notebook\n", "models imports sendlib.notebook (report)"),
-    ("from ...publish import disclosure\n", "models imports sendlib.publish.disclosure (publish)"),
-    ("from sendlib.core import config\nfrom sendlib.models import kpi\n", None),
-])
+@pytest.mark.parametrize(
+    "source, caught",
+    [
+        ("def f():\n    from sendlib.report import runcache\n", "models imports sendlib.report.runcache (report)"),
+        ("import sendlib.notebook\n", "models imports sendlib.notebook (report)"),
+        ("from ...publish import disclosure\n", "models imports sendlib.publish.disclosure (publish)"),
+        ("from sendlib.core import config\nfrom sendlib.models import kpi\n", None),
+    ],
+)
 def test_the_check_catches_a_model_importing_a_layer_above(tmp_path, source, caught):
     root = tmp_path / "sendlib"
     for folder in ("core", "models/sub", "publish", "report"):
@@ -136,6 +139,11 @@ def test_no_fork_and_no_machine_paths_in_the_package():
 
 def test_every_package_folder_has_an_init():
     """Folders without ``__init__.py`` are namespace packages: a wheel built by setuptools leaves them out."""
-    missing = sorted({p.parent.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")
-                      if not (p.parent / "__init__.py").is_file()})
+    missing = sorted(
+        {
+            p.parent.relative_to(PACKAGE.parent).as_posix()
+            for p in PACKAGE.rglob("*.py")
+            if not (p.parent / "__init__.py").is_file()
+        }
+    )
     assert not missing

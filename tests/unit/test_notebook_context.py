@@ -4,13 +4,14 @@ import pandas as pd
 import pytest
 
 from sendlib.core.config import load_config
-from sendlib.notebook import NotebookContext
 from sendlib.core.quarters import Quarter
+from sendlib.notebook import NotebookContext
 
 
 def _ctx(tmp_path, notebook="kpi_dashboard"):
-    return NotebookContext(config=load_config(), quarter=Quarter(2025, 2), tables={},
-                           tables_dir=tmp_path / "tables", notebook=notebook)
+    return NotebookContext(
+        config=load_config(), quarter=Quarter(2025, 2), tables={}, tables_dir=tmp_path / "tables", notebook=notebook
+    )
 
 
 def test_publish_suppresses_and_writes(tmp_path):

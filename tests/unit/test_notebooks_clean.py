@@ -48,10 +48,12 @@ def _dirty_notebook(path: Path) -> Path:
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Title"),
         nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("%matplotlib inline\nx = 1\nx", execution_count=3,
-                                  outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "1"},
-                                                                  execution_count=3)],
-                                  metadata={"execution": {"iopub.status.idle": "2025-01-01"}, "tags": ["keep"]}),
+        nbformat.v4.new_code_cell(
+            "%matplotlib inline\nx = 1\nx",
+            execution_count=3,
+            outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "1"}, execution_count=3)],
+            metadata={"execution": {"iopub.status.idle": "2025-01-01"}, "tags": ["keep"]},
+        ),
     ]
     nb.metadata["papermill"] = {"parameters": {}}
     nbformat.write(nb, str(path))
@@ -87,14 +89,23 @@ def test_command_line_check_and_strip(tmp_path):
 
 
 def test_parameters_and_definitions_are_found_by_parsing():
-    nb = {"cells": [
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]},
-         "source": ['quarter: str = "latest"\n', 'config_path = ""\n', "data_dir = ''\n", "validated = False\n"]},
-        {"cell_type": "code", "metadata": {}, "source": "%time x = 1\ndef helper(a):\n    return a\n"},
-        {"cell_type": "code", "metadata": {}, "source": "result = sendlib.models.kpi.compute(ctx)  # defined elsewhere\n"},
-        {"cell_type": "code", "metadata": {}, "source": "class Thing:\n    pass\n"},
-        {"cell_type": "markdown", "metadata": {}, "source": "def in markdown is fine\n"},
-    ]}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": ['quarter: str = "latest"\n', 'config_path = ""\n', "data_dir = ''\n", "validated = False\n"],
+            },
+            {"cell_type": "code", "metadata": {}, "source": "%time x = 1\ndef helper(a):\n    return a\n"},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "result = sendlib.models.kpi.compute(ctx)  # defined elsewhere\n",
+            },
+            {"cell_type": "code", "metadata": {}, "source": "class Thing:\n    pass\n"},
+            {"cell_type": "markdown", "metadata": {}, "source": "def in markdown is fine\n"},
+        ]
+    }
     assert nt.missing_common_parameters(nb) == ["tables_dir"]
     assert nt.definitions(nb) == ["cell 1: def helper", "cell 3: class Thing"]
     assert nt.missing_common_parameters({"cells": []}) == list(nt.COMMON_PARAMETERS)

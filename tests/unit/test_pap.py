@@ -15,18 +15,32 @@ Quarter 2025-26Q2 ends 30 September 2025; the previous quarter is 2025-26Q1.
 from __future__ import annotations
 
 import pandas as pd
-
-from sendlib.models import pap
-from sendlib.core.quarters import Quarter
 from test_kpi import pap_frame
+
+from sendlib.core.quarters import Quarter
+from sendlib.models import pap
 
 Q = Quarter.parse("2025-26Q2")
 
 
 def test_action_status_movement_and_overdue():
     s = pap.action_status(pap_frame(), Q).set_index("ref")
-    assert s["brag"].to_dict() == {"1.1": "green", "2B:3": "red", "3A1": "grey", "4C1": "red", "5B1": "amber", "5D1": "blue"}
-    assert s["movement"].to_dict() == {"1.1": "up", "2B:3": "down", "3A1": "same", "4C1": "same", "5B1": "new", "5D1": "up"}
+    assert s["brag"].to_dict() == {
+        "1.1": "green",
+        "2B:3": "red",
+        "3A1": "grey",
+        "4C1": "red",
+        "5B1": "amber",
+        "5D1": "blue",
+    }
+    assert s["movement"].to_dict() == {
+        "1.1": "up",
+        "2B:3": "down",
+        "3A1": "same",
+        "4C1": "same",
+        "5B1": "new",
+        "5D1": "up",
+    }
     assert sorted(s.index[s["is_overdue"]]) == ["2B:3", "4C1"]
     assert s["priority_area"].to_dict() == {"1.1": 1, "2B:3": 2, "3A1": 3, "4C1": 4, "5B1": 5, "5D1": 5}
 
@@ -65,6 +79,15 @@ def test_brag_history():
 
 def test_progress_counts_match_k11():
     c = pap.progress_counts(pap_frame(), Q)
-    assert c == {"grey": 1, "red": 2, "amber": 1, "green": 1, "blue": 1, "moved_up": 2, "moved_down": 1,
-                 "overdue": 2, "total": 6}
+    assert c == {
+        "grey": 1,
+        "red": 2,
+        "amber": 1,
+        "green": 1,
+        "blue": 1,
+        "moved_up": 2,
+        "moved_down": 1,
+        "overdue": 2,
+        "total": 6,
+    }
     assert isinstance(pap.ratings_at(pap_frame(), Q), pd.DataFrame)

@@ -24,14 +24,18 @@ AGES = ["5_10", "11_15", "16_19"]
 
 def _projection(seed: int = 0, n_sims: int = 40, n_groups: int = 150, dtype=np.float32) -> PlacementProjection:
     rng = np.random.default_rng(seed)
-    rows = {c: rng.choice(v, n_groups) for c, v in zip(
-        GROUP_COLUMNS, [SETTINGS, PHASES, NEEDS, LOCALITIES, AGES])}
+    rows = {c: rng.choice(v, n_groups) for c, v in zip(GROUP_COLUMNS, [SETTINGS, PHASES, NEEDS, LOCALITIES, AGES])}
     groups = pd.DataFrame(rows).drop_duplicates().reset_index(drop=True)
     # some inmss groups exist already, others must be created by the overflow
     draws = rng.gamma(2.0, 6.0, size=(n_sims, len(YEARS), len(groups))).astype(dtype)
     draws[:, :, rng.random(len(groups)) < 0.1] = 0  # empty groups
-    history = pd.DataFrame({"year": [2025] * len(groups), **{c: groups[c] for c in GROUP_COLUMNS},
-                            "count": rng.integers(0, 30, len(groups))})
+    history = pd.DataFrame(
+        {
+            "year": [2025] * len(groups),
+            **{c: groups[c] for c in GROUP_COLUMNS},
+            "count": rng.integers(0, 30, len(groups)),
+        }
+    )
     return PlacementProjection(years=list(YEARS), groups=groups, draws=draws, history=history, label="t")
 
 
@@ -80,8 +84,9 @@ def _ref_apply_overflow(projection, capacity_frame, scenario):
         if not m.any():
             continue
         total = s.demand[:, :, k]
-        share = np.divide(draws[:, :, m], total[:, :, None],
-                          out=np.zeros_like(draws[:, :, m]), where=total[:, :, None] > 0)
+        share = np.divide(
+            draws[:, :, m], total[:, :, None], out=np.zeros_like(draws[:, :, m]), where=total[:, :, None] > 0
+        )
         moved[:, :, m] = share * over[:, :, k][:, :, None]
     moved = np.minimum(moved, draws)
     draws -= moved
@@ -123,21 +128,23 @@ def _ref_table(s: suff.Sufficiency, by=suff.KEY, interval=0.8):
         for j, year in enumerate(s.years):
             cap = float(c[j, k])
             row = {"scenario": s.scenario, "year": int(year), **key}
-            row.update({
-                "demand_median": float(dq[1, j, k]),
-                f"demand_lower_{pct}": float(dq[0, j, k]),
-                f"demand_upper_{pct}": float(dq[2, j, k]),
-                "capacity_places": cap,
-                "gap_median": float(dq[1, j, k] - cap),
-                f"gap_lower_{pct}": float(dq[0, j, k] - cap),
-                f"gap_upper_{pct}": float(dq[2, j, k] - cap),
-                "utilisation_pct": float(dq[1, j, k] / cap * 100.0) if cap > 0 else np.nan,
-                "prob_shortfall": float(short[j, k]),
-                "overflow_median": float(oq[1, j, k]),
-                f"overflow_lower_{pct}": float(oq[0, j, k]),
-                f"overflow_upper_{pct}": float(oq[2, j, k]),
-                "overflow_mean": float(omean[j, k]),
-            })
+            row.update(
+                {
+                    "demand_median": float(dq[1, j, k]),
+                    f"demand_lower_{pct}": float(dq[0, j, k]),
+                    f"demand_upper_{pct}": float(dq[2, j, k]),
+                    "capacity_places": cap,
+                    "gap_median": float(dq[1, j, k] - cap),
+                    f"gap_lower_{pct}": float(dq[0, j, k] - cap),
+                    f"gap_upper_{pct}": float(dq[2, j, k] - cap),
+                    "utilisation_pct": float(dq[1, j, k] / cap * 100.0) if cap > 0 else np.nan,
+                    "prob_shortfall": float(short[j, k]),
+                    "overflow_median": float(oq[1, j, k]),
+                    f"overflow_lower_{pct}": float(oq[0, j, k]),
+                    f"overflow_upper_{pct}": float(oq[2, j, k]),
+                    "overflow_mean": float(omean[j, k]),
+                }
+            )
             rows.append(row)
     out = pd.DataFrame(rows)
     out["first_gap_year"] = suff.first_gap_year(out, list(by) if by else [])
@@ -154,27 +161,54 @@ def _capacity() -> pd.DataFrame:
         for des in ("asd", "semh", "mixed"):
             for loc in LOCALITIES[:2]:  # no places in "south": everything there overflows
                 n += 1
-                rows.append({"setting_id": f"S{n}", "name": f"School {n}", "setting_type": "special_maintained",
-                             "phase": phase, "designation": des, "locality": loc, "places": 20 + 7 * n,
-                             "open_date": "2015-09-01", "close_date": None, "status": "open"})
-    rows.append({"setting_id": "P1", "name": "New school", "setting_type": "special_academy", "phase": "primary",
-                 "designation": "asd", "locality": "south", "places": 30, "open_date": "2027-09-01",
-                 "close_date": None, "status": "pipeline"})
+                rows.append(
+                    {
+                        "setting_id": f"S{n}",
+                        "name": f"School {n}",
+                        "setting_type": "special_maintained",
+                        "phase": phase,
+                        "designation": des,
+                        "locality": loc,
+                        "places": 20 + 7 * n,
+                        "open_date": "2015-09-01",
+                        "close_date": None,
+                        "status": "open",
+                    }
+                )
+    rows.append(
+        {
+            "setting_id": "P1",
+            "name": "New school",
+            "setting_type": "special_academy",
+            "phase": "primary",
+            "designation": "asd",
+            "locality": "south",
+            "places": 30,
+            "open_date": "2027-09-01",
+            "close_date": None,
+            "status": "pipeline",
+        }
+    )
     return suff._as_capacity(pd.DataFrame(rows))
 
 
 def _scenario(match_within: str = "locality", baseline: str = "none") -> suff.SufficiencyScenario:
     return suff.SufficiencyScenario(
-        name=f"test {match_within} {baseline}", phases=tuple(PHASES),
-        designation_map={"ASD": "asd", "SEMH": "semh"}, unmatched_designation="mixed",
-        match_within=match_within, baseline_excess=baseline)
+        name=f"test {match_within} {baseline}",
+        phases=tuple(PHASES),
+        designation_map={"ASD": "asd", "SEMH": "semh"},
+        unmatched_designation="mixed",
+        match_within=match_within,
+        baseline_excess=baseline,
+    )
 
 
 # ----- tests ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("by", [None, ["setting_type"], ["age_group"], ["primary_need"], ["phase", "locality"],
-                                list(GROUP_COLUMNS)])
+@pytest.mark.parametrize(
+    "by", [None, ["setting_type"], ["age_group"], ["primary_need"], ["phase", "locality"], list(GROUP_COLUMNS)]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_totals_identical_to_loop(by, dtype):
     p = _projection(seed=1, dtype=dtype)

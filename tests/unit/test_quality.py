@@ -7,12 +7,12 @@ import json
 import pandas as pd
 import pytest
 
-from sendlib.quality import gate, settings, suites
-from sendlib.quality import rules as qrules
 from sendlib.core.config import PROJECT_ROOT, load_config
-from sendlib.data.loaders import coerce
 from sendlib.core.errors import ConfigError, ValidationFailed
 from sendlib.core.schema import TABLES
+from sendlib.data.loaders import coerce
+from sendlib.quality import gate, settings, suites
+from sendlib.quality import rules as qrules
 
 SETTINGS = settings.load_settings()
 
@@ -24,19 +24,44 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def plan(pid, start, end="", req="", birth="2015-03"):
-    return {"person_id": pid, "request_id": req, "birth_month": birth, "sex": "F", "primary_need": "ASD",
-            "plan_start_date": start, "plan_end_date": end, "end_reason": "needs_met" if end else "",
-            "locality": "north"}
+    return {
+        "person_id": pid,
+        "request_id": req,
+        "birth_month": birth,
+        "sex": "F",
+        "primary_need": "ASD",
+        "plan_start_date": start,
+        "plan_end_date": end,
+        "end_reason": "needs_met" if end else "",
+        "locality": "north",
+    }
 
 
 def placement(plid, pid, start, end="", cost="20000"):
-    return {"placement_id": plid, "person_id": pid, "setting_type": "special_maintained", "phase": "primary",
-            "provider_id": "SP01", "start_date": start, "end_date": end, "annual_cost": cost, "out_of_county": "false"}
+    return {
+        "placement_id": plid,
+        "person_id": pid,
+        "setting_type": "special_maintained",
+        "phase": "primary",
+        "provider_id": "SP01",
+        "start_date": start,
+        "end_date": end,
+        "annual_cost": cost,
+        "out_of_county": "false",
+    }
 
 
 def request(rid, pid, date, outcome="open", issued=""):
-    return {"request_id": rid, "person_id": pid, "request_date": date, "age_at_request": "7",
-            "outcome": outcome, "plan_issued_date": issued, "exception": "false", "locality": "north"}
+    return {
+        "request_id": rid,
+        "person_id": pid,
+        "request_date": date,
+        "age_at_request": "7",
+        "outcome": outcome,
+        "plan_issued_date": issued,
+        "exception": "false",
+        "locality": "north",
+    }
 
 
 # ----- declarations ----------------------------------------------------------------------------
@@ -93,14 +118,21 @@ def test_settings_errors_name_the_key(tmp_path):
 
 
 def test_placement_inside_plan_life_by_hand():
-    plans = qrules.with_row_numbers(frame("ehcp_plans", [plan("P1", "2020-01-01", "2022-12-31"), plan("P2", "2021-01-01")]))
-    plc = qrules.with_row_numbers(frame("placements", [
-        placement("A", "P1", "2020-02-01", "2021-07-31"),  # inside
-        placement("B", "P1", "2019-09-01", "2020-07-31"),  # starts before the plan
-        placement("C", "P1", "2022-09-01"),                # open, but the plan ended
-        placement("D", "P2", "2021-09-01"),                # open inside an open plan
-        placement("E", "P9", "2021-09-01"),                # no plan: left to person_has_plan
-    ]))
+    plans = qrules.with_row_numbers(
+        frame("ehcp_plans", [plan("P1", "2020-01-01", "2022-12-31"), plan("P2", "2021-01-01")])
+    )
+    plc = qrules.with_row_numbers(
+        frame(
+            "placements",
+            [
+                placement("A", "P1", "2020-02-01", "2021-07-31"),  # inside
+                placement("B", "P1", "2019-09-01", "2020-07-31"),  # starts before the plan
+                placement("C", "P1", "2022-09-01"),  # open, but the plan ended
+                placement("D", "P2", "2021-09-01"),  # open inside an open plan
+                placement("E", "P9", "2021-09-01"),  # no plan: left to person_has_plan
+            ],
+        )
+    )
     got = qrules._inside_plan_life(plc, plans, 0).tolist()
     assert got == [True, False, False, True, True]
     assert qrules._inside_plan_life(plc, plans, 200).tolist() == [True, True, False, True, True]
@@ -109,13 +141,22 @@ def test_placement_inside_plan_life_by_hand():
 def test_cross_table_checks_by_hand():
     cfg = load_config()
     tables = {
-        "ehcp_requests": frame("ehcp_requests", [
-            request("R1", "P1", "2020-01-01", "plan_issued", "2020-05-01"),
-            request("R2", "P2", "2020-01-01", "plan_issued", "2020-05-01"),  # no plan has R2
-            request("R3", "P3", "2020-01-01", "open", "2020-05-01"),  # issued date but still open
-        ]),
-        "ehcp_plans": frame("ehcp_plans", [plan("P1", "2020-05-01", req="R1"), plan("P4", "2020-05-01", req="R9"),
-                                          plan("P5", "2020-05-01", birth="1990-01")]),
+        "ehcp_requests": frame(
+            "ehcp_requests",
+            [
+                request("R1", "P1", "2020-01-01", "plan_issued", "2020-05-01"),
+                request("R2", "P2", "2020-01-01", "plan_issued", "2020-05-01"),  # no plan has R2
+                request("R3", "P3", "2020-01-01", "open", "2020-05-01"),  # issued date but still open
+            ],
+        ),
+        "ehcp_plans": frame(
+            "ehcp_plans",
+            [
+                plan("P1", "2020-05-01", req="R1"),
+                plan("P4", "2020-05-01", req="R9"),
+                plan("P5", "2020-05-01", birth="1990-01"),
+            ],
+        ),
         "placements": frame("placements", [placement("A", "P1", "2020-06-01"), placement("B", "P7", "2020-06-01")]),
     }
     d = qrules.derive_frames(tables, cfg, pd.Timestamp("2024-03-31"), SETTINGS)
@@ -129,7 +170,9 @@ def test_cross_table_checks_by_hand():
 
 def test_not_after_extract_and_locality():
     cfg = load_config()
-    t = {"ehcp_requests": frame("ehcp_requests", [request("R1", "P1", "2024-03-31"), request("R2", "P2", "2024-04-01")])}
+    t = {
+        "ehcp_requests": frame("ehcp_requests", [request("R1", "P1", "2024-03-31"), request("R2", "P2", "2024-04-01")])
+    }
     t["ehcp_requests"].loc[1, "locality"] = "atlantis"
     d = qrules.derive_frames(t, cfg, pd.Timestamp("2024-03-31"), SETTINGS)["ehcp_requests"]
     assert d["chk__not_after_extract__request_date"].tolist() == [True, False]
@@ -138,12 +181,27 @@ def test_not_after_extract_and_locality():
 
 def test_volume_band_and_continuity_by_hand():
     # 4 quarters of 10 requests, then 4 (< 0.5 x 10), then none, then 10; extract at 2020-03-31
-    dates = (["2018-04-15"] * 10 + ["2018-07-15"] * 10 + ["2018-10-15"] * 10 + ["2019-01-15"] * 10
-             + ["2019-04-15"] * 4 + ["2019-10-15"] * 10 + ["2020-01-15"] * 10)
+    dates = (
+        ["2018-04-15"] * 10
+        + ["2018-07-15"] * 10
+        + ["2018-10-15"] * 10
+        + ["2019-01-15"] * 10
+        + ["2019-04-15"] * 4
+        + ["2019-10-15"] * 10
+        + ["2020-01-15"] * 10
+    )
     t = {"ehcp_requests": frame("ehcp_requests", [request(f"R{i}", f"P{i}", d) for i, d in enumerate(dates)])}
     v = qrules.volume_frame(t, pd.Timestamp("2020-03-31"), SETTINGS)
-    assert v["quarter"].tolist() == ["2018-19Q1", "2018-19Q2", "2018-19Q3", "2018-19Q4",
-                                     "2019-20Q1", "2019-20Q2", "2019-20Q3", "2019-20Q4"]
+    assert v["quarter"].tolist() == [
+        "2018-19Q1",
+        "2018-19Q2",
+        "2018-19Q3",
+        "2018-19Q4",
+        "2019-20Q1",
+        "2019-20Q2",
+        "2019-20Q3",
+        "2019-20Q4",
+    ]
     assert v["rows"].tolist() == [10, 10, 10, 10, 4, 0, 10, 10]
     assert v["chk__quarter_present"].tolist() == [True] * 5 + [False] + [True] * 2
     # reference medians: none for the first 4; then 10, 10 (10,10,10,4), 7 (10,10,4,0), 7 (10,4,0,10)
@@ -157,8 +215,17 @@ def _with_volume(s: settings.QualitySettings, **changes) -> settings.QualitySett
 
 def test_seasonal_tables_compare_the_same_quarter():
     s = _with_volume(SETTINGS, seasonal_tables=frozenset({"exclusions"}), lag_quarters={})
-    ex = lambda i, d: {"event_id": f"X{i}", "person_id": f"P{i}", "sen_status": "none", "kind": "suspension",
-                       "start_date": d, "days": "1"}
+
+    def ex(i, d):
+        return {
+            "event_id": f"X{i}",
+            "person_id": f"P{i}",
+            "sen_status": "none",
+            "kind": "suspension",
+            "start_date": d,
+            "days": "1",
+        }
+
     # Q2 (summer) always low: 5 vs 20 elsewhere; two years of history
     dates = []
     for fy in (2018, 2019):
@@ -179,9 +246,14 @@ def test_schema_frame_flags_a_wrong_dtype():
 
 
 def test_scrub_keeps_row_numbers_only_for_identifying_columns():
-    r = {"expectation_config": {"kwargs": {"column": "person_id"}, "meta": {"columns": ["person_id"]}},
-         "result": {"partial_unexpected_list": ["P000001"], "partial_unexpected_counts": [{"value": "P000001", "count": 2}],
-                    "partial_unexpected_index_list": [{"_row": 3, "person_id": "P000001"}]}}
+    r = {
+        "expectation_config": {"kwargs": {"column": "person_id"}, "meta": {"columns": ["person_id"]}},
+        "result": {
+            "partial_unexpected_list": ["P000001"],
+            "partial_unexpected_counts": [{"value": "P000001", "count": 2}],
+            "partial_unexpected_index_list": [{"_row": 3, "person_id": "P000001"}],
+        },
+    }
     out = gate.scrub_result(r, "placements")
     assert "P000001" not in json.dumps(out)
     assert out["result"]["partial_unexpected_index_list"] == [{"_row": 3}]
@@ -196,7 +268,8 @@ def test_committed_suites_equal_a_regeneration():
     assert sorted(committed) == sorted(built), "run `python -m sendlib.quality build` and commit expectations/"
     for name, suite in built.items():
         assert suites.normalise_suite(committed[name]) == suites.normalise_suite(suite.to_json_dict()), (
-            f"expectations/expectations/{name}_suite.json is stale: run `python -m sendlib.quality build`")
+            f"expectations/expectations/{name}_suite.json is stale: run `python -m sendlib.quality build`"
+        )
 
 
 def test_committed_project_has_a_checkpoint_and_validation_definition_per_suite():
@@ -214,9 +287,14 @@ def test_validate_tables_small_frames_report_and_assert(tmp_path):
     cfg = load_config()
     tables = {
         "ehcp_plans": frame("ehcp_plans", [plan("P1", "2020-05-01"), plan("P2", "2020-05-01")]),
-        "placements": frame("placements", [placement("A", "P1", "2020-06-01"),
-                                           placement("B", "P2", "2020-06-01", cost="-5"),
-                                           placement("C", "P3", "2020-06-01")]),
+        "placements": frame(
+            "placements",
+            [
+                placement("A", "P1", "2020-06-01"),
+                placement("B", "P2", "2020-06-01", cost="-5"),
+                placement("C", "P3", "2020-06-01"),
+            ],
+        ),
     }
     report = gate.validate_tables(cfg, tables, docs_dir=tmp_path / "docs")
     assert not report.success
@@ -242,7 +320,9 @@ def test_settings_refuse_unknown_keys_inside_a_section(tmp_path):
     assert str(bad) in msg and "volume.trailing_quartrs: unknown key" in msg
     assert "money_ceilings_gbp.hnb_budget.budget.max: is required" in msg
     bad.write_text("volume:\n  seasonal_tables: [population]\n  lag_quarters:\n")
-    with pytest.raises(ConfigError, match=r"volume\.seasonal_tables\.0: .*'population' is not a table with an event date"):
+    with pytest.raises(
+        ConfigError, match=r"volume\.seasonal_tables\.0: .*'population' is not a table with an event date"
+    ):
         settings.load_settings(bad)
     bad.write_text("dates:\n  extract_date_fallback: 2025-03-31\nplacements:\n")
     s = settings.load_settings(bad)

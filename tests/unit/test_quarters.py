@@ -16,8 +16,17 @@ from sendlib.core.quarters import (
 
 @pytest.mark.parametrize(
     "text",
-    ["2025-26Q2", "2025-26 Q2", "2025-26-Q2", "2025/26 Q2", "2025-2026 Q2", "FY2025Q2", "fy2025 q2",
-     " 2025-26q2 ", "FY2025-26 Q2"],
+    [
+        "2025-26Q2",
+        "2025-26 Q2",
+        "2025-26-Q2",
+        "2025/26 Q2",
+        "2025-2026 Q2",
+        "FY2025Q2",
+        "fy2025 q2",
+        " 2025-26q2 ",
+        "FY2025-26 Q2",
+    ],
 )
 def test_lenient_forms_parse_to_the_canonical_quarter(text):
     q = Quarter.parse(text)
@@ -27,8 +36,13 @@ def test_lenient_forms_parse_to_the_canonical_quarter(text):
 
 @pytest.mark.parametrize(
     "text, fragment",
-    [("2025-27Q2", "one year to the next"), ("2025-26Q5", "1-4"), ("Q2 2025", "not understood"),
-     ("", "not understood"), ("2025-26", "not understood")],
+    [
+        ("2025-27Q2", "one year to the next"),
+        ("2025-26Q5", "1-4"),
+        ("Q2 2025", "not understood"),
+        ("", "not understood"),
+        ("2025-26", "not understood"),
+    ],
 )
 def test_bad_quarters_say_what_was_not_understood(text, fragment):
     with pytest.raises(UsageError) as err:

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from report_factory import PEOPLE, make_notebook
 
 from sendlib.report import checks, export, outputs, provenance
-from report_factory import PEOPLE, make_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,9 @@ def test_discover_notebooks_sorts_and_selects(tmp_path):
     (tmp_path / ".hidden.ipynb").write_text("{}")
     assert [p.stem for p in export.discover_notebooks(tmp_path)] == ["01_data_quality", "02_kpi_dashboard", "10_extra"]
     assert [p.stem for p in export.discover_notebooks(tmp_path, ["kpi_dashboard", "01_data_quality"])] == [
-        "01_data_quality", "02_kpi_dashboard"]
+        "01_data_quality",
+        "02_kpi_dashboard",
+    ]
     with pytest.raises(Exception, match="no such notebook"):
         export.discover_notebooks(tmp_path, ["finance"])
     with pytest.raises(Exception, match="no notebooks"):
@@ -45,8 +47,9 @@ def test_identifier_scan_finds_ids_not_similar_numbers_or_images():
 
 
 def test_identifier_scan_skips_short_or_numeric_ids():
-    ids = checks.collect_identifiers({"ehcp_plans": pd.DataFrame({"person_id": ["12", "P1", "AB12345"],
-                                                              "birth_month": ["2014-03"] * 3})})
+    ids = checks.collect_identifiers(
+        {"ehcp_plans": pd.DataFrame({"person_id": ["12", "P1", "AB12345"], "birth_month": ["2014-03"] * 3})}
+    )
     assert ids.ids == {"AB12345"} and ids.skipped == 2
 
 
@@ -59,26 +62,38 @@ def test_small_count_scan_checks_count_columns_only(tmp_path):
     (tmp_path / "b.csv").write_text("need,age_years\nASD,4\n", encoding="utf-8")
     found = checks.scan_small_counts(tmp_path, threshold=5)
     assert [(f.file, f.detail.split("'")[1]) for f in found] == [
-        ("tables/a.csv", "denominator"), ("tables/a.csv", "n"), ("tables/a.csv", "plans_count")]
+        ("tables/a.csv", "denominator"),
+        ("tables/a.csv", "n"),
+        ("tables/a.csv", "plans_count"),
+    ]
     assert all(f.check == "small-count scan" for f in found)
     assert checks.is_count_column("headcount") and checks.is_count_column("n") and checks.is_count_column("numerator")
-    assert not checks.is_count_column("age") and not checks.is_count_column("year") and not checks.is_count_column("pct")
+    assert (
+        not checks.is_count_column("age") and not checks.is_count_column("year") and not checks.is_count_column("pct")
+    )
 
 
 def test_replace_atomically_swaps_folders(tmp_path):
     final, tmp = tmp_path / "2025-26Q2", tmp_path / ".2025-26Q2.tmp"
-    final.mkdir(); (final / "old.txt").write_text("old")
-    tmp.mkdir(); (tmp / "new.txt").write_text("new")
+    final.mkdir()
+    (final / "old.txt").write_text("old")
+    tmp.mkdir()
+    (tmp / "new.txt").write_text("new")
     outputs.replace_atomically(tmp, final)
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-26Q2"]
 
 
 def test_table_of_contents_from_rendered_headings():
-    body = ('<h1 id="KPI-dashboard">KPI dashboard<a class="anchor-link" href="#KPI-dashboard">¶</a></h1>'
-            '<h2 id="Timeliness">Timeliness &amp; reviews<a class="anchor-link" href="#Timeliness">¶</a></h2>'
-            '<h4 id="x">deep</h4>')
-    assert export.table_of_contents(body) == [(1, "KPI-dashboard", "KPI dashboard"), (2, "Timeliness", "Timeliness & reviews")]
+    body = (
+        '<h1 id="KPI-dashboard">KPI dashboard<a class="anchor-link" href="#KPI-dashboard">¶</a></h1>'
+        '<h2 id="Timeliness">Timeliness &amp; reviews<a class="anchor-link" href="#Timeliness">¶</a></h2>'
+        '<h4 id="x">deep</h4>'
+    )
+    assert export.table_of_contents(body) == [
+        (1, "KPI-dashboard", "KPI dashboard"),
+        (2, "Timeliness", "Timeliness & reviews"),
+    ]
 
 
 def test_git_commit_is_none_outside_a_repository(tmp_path):

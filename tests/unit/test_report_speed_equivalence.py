@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.models import benchmark
+from sendlib.core.quarters import Quarter
 from sendlib.data import dfe
+from sendlib.models import benchmark
 from sendlib.models import sufficiency as suff
 from sendlib.models.forecast.aggregate import forecast, latest_run
-from sendlib.models.forecast.backtest import (BacktestSettings, _add_intervals, run_backtest, summarise)
+from sendlib.models.forecast.backtest import BacktestSettings, _add_intervals, run_backtest, summarise
 from sendlib.models.pap import BRAG_ORDER, DELIVERED, action_status, progress_counts
 from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection
-from sendlib.core.quarters import Quarter
 
 ROOT = Path(__file__).resolve().parents[2]
 DFE = ROOT / "data" / "reference" / "dfe"
@@ -61,13 +61,20 @@ def _random_capacity(rng, n=40):
     for i in range(n):
         opened = pd.Timestamp("2012-09-01") + pd.Timedelta(days=int(rng.integers(0, 6000)))
         closed = opened + pd.Timedelta(days=int(rng.integers(200, 3000))) if rng.random() < 0.2 else pd.NaT
-        rows.append({"setting_id": f"S{i}", "name": f"School {i}", "setting_type": "special_maintained",
-                     "phase": str(rng.choice(["primary", "secondary", "post16"])),
-                     "designation": str(rng.choice(["ASD", "SEMH", "mixed"])),
-                     "locality": str(rng.choice(["city", "north", "vale"])),
-                     "places": int(rng.integers(0, 120)) if rng.random() > 0.05 else None,
-                     "open_date": opened, "close_date": closed,
-                     "status": str(rng.choice(["open", "pipeline", "proposed"]))})
+        rows.append(
+            {
+                "setting_id": f"S{i}",
+                "name": f"School {i}",
+                "setting_type": "special_maintained",
+                "phase": str(rng.choice(["primary", "secondary", "post16"])),
+                "designation": str(rng.choice(["ASD", "SEMH", "mixed"])),
+                "locality": str(rng.choice(["city", "north", "vale"])),
+                "places": int(rng.integers(0, 120)) if rng.random() > 0.05 else None,
+                "open_date": opened,
+                "close_date": closed,
+                "status": str(rng.choice(["open", "pipeline", "proposed"])),
+            }
+        )
     return suff._as_capacity(pd.DataFrame(rows))
 
 
@@ -77,8 +84,9 @@ def test_places_by_year_and_designations_identical(seed):
     cap = _random_capacity(rng)
     years = [2020, 2024, 2026, 2027, 2028, 2031]
     for by, pct in ((suff.KEY, 100.0), (["phase"], 92.5), (["designation", "locality"], 87.0)):
-        pd.testing.assert_frame_equal(suff.places_by_year(cap, years, by, pct),
-                                      _ref_places_by_year(cap, years, by, pct), check_exact=True)
+        pd.testing.assert_frame_equal(
+            suff.places_by_year(cap, years, by, pct), _ref_places_by_year(cap, years, by, pct), check_exact=True
+        )
     pd.testing.assert_frame_equal(suff.places_by_year(cap, [], suff.KEY), _ref_places_by_year(cap, [], suff.KEY))
     pd.testing.assert_frame_equal(suff.places_by_year(cap.iloc[:0], years), _ref_places_by_year(cap.iloc[:0], years))
     got, ref = suff.designations_available(cap, years), _ref_designations_available(cap, years)
@@ -91,22 +99,33 @@ def test_places_by_year_and_designations_identical(seed):
 def _projection(seed=0, n_sims=30, years=(2026, 2027, 2028)):
     rng = np.random.default_rng(seed)
     settings = ["special_maintained", "special_academy", "inmss", "mainstream_maintained"]
-    rows = {"setting_type": rng.choice(settings, 120),
-            "phase": rng.choice(["primary", "secondary", "post16"], 120),
-            "primary_need": rng.choice(["ASD", "SEMH", "SLCN"], 120),
-            "locality": rng.choice(["city", "north", "vale"], 120),
-            "age_group": rng.choice(["5_10", "11_15", "16_19"], 120)}
+    rows = {
+        "setting_type": rng.choice(settings, 120),
+        "phase": rng.choice(["primary", "secondary", "post16"], 120),
+        "primary_need": rng.choice(["ASD", "SEMH", "SLCN"], 120),
+        "locality": rng.choice(["city", "north", "vale"], 120),
+        "age_group": rng.choice(["5_10", "11_15", "16_19"], 120),
+    }
     groups = pd.DataFrame(rows).drop_duplicates().reset_index(drop=True)
     draws = rng.gamma(2.0, 4.0, size=(n_sims, len(years), len(groups))).astype(np.float32)
-    history = pd.DataFrame({"year": [min(years) - 1] * len(groups), **{c: groups[c] for c in GROUP_COLUMNS},
-                            "count": rng.integers(0, 20, len(groups))})
+    history = pd.DataFrame(
+        {
+            "year": [min(years) - 1] * len(groups),
+            **{c: groups[c] for c in GROUP_COLUMNS},
+            "count": rng.integers(0, 20, len(groups)),
+        }
+    )
     return PlacementProjection(years=list(years), groups=groups, draws=draws, history=history, label="t")
 
 
 def _scenario(name, **kw):
-    return suff.SufficiencyScenario(name=name, phases=("primary", "secondary", "post16"),
-                                    designation_map={"ASD": "ASD", "SEMH": "SEMH"}, unmatched_designation="mixed",
-                                    **kw)
+    return suff.SufficiencyScenario(
+        name=name,
+        phases=("primary", "secondary", "post16"),
+        designation_map={"ASD": "ASD", "SEMH": "SEMH"},
+        unmatched_designation="mixed",
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("by", [["phase"], None, list(suff.KEY)])
@@ -115,8 +134,11 @@ def test_compare_scenarios_with_base_result_identical(by):
     cap = _random_capacity(np.random.default_rng(11))
     base, whatif = _scenario("base"), _scenario("what-if", usable_places_pct=80.0, match_within="county")
     result = suff.assess(p, cap, base)
-    pd.testing.assert_frame_equal(suff.compare_scenarios(p, cap, base, whatif, by=by, base_result=result),
-                                  suff.compare_scenarios(p, cap, base, whatif, by=by), check_exact=True)
+    pd.testing.assert_frame_equal(
+        suff.compare_scenarios(p, cap, base, whatif, by=by, base_result=result),
+        suff.compare_scenarios(p, cap, base, whatif, by=by),
+        check_exact=True,
+    )
     with pytest.raises(ValueError, match="base_result"):
         suff.compare_scenarios(p, cap, whatif, base, by=by, base_result=result)
 
@@ -136,15 +158,22 @@ def _ref_progress_counts(pap, quarter):
 
 def _random_pap(rng, n):
     fy = rng.integers(2023, 2026, n)
-    return pd.DataFrame({
-        "ref": pd.array([f"{a}.{b}" for a, b in zip(rng.integers(1, 6, n), rng.integers(1, 5, n))], dtype="string"),
-        "objective": "o", "theme": "t", "project": "p",
-        "due": pd.Series(rng.choice(list(pd.date_range("2023-01-01", "2026-12-31", periods=40)) + [pd.NaT], n))
-               .astype("datetime64[ns]"),
-        "quarter": pd.array([f"{y}-{str(y + 1)[-2:]}Q{q}" for y, q in zip(fy, rng.integers(1, 5, n))], dtype="string"),
-        "brag": pd.array(rng.choice(["grey", "red", "amber", "green", "blue", None], n), dtype="string"),
-        "comment": "c",
-    })
+    return pd.DataFrame(
+        {
+            "ref": pd.array([f"{a}.{b}" for a, b in zip(rng.integers(1, 6, n), rng.integers(1, 5, n))], dtype="string"),
+            "objective": "o",
+            "theme": "t",
+            "project": "p",
+            "due": pd.Series(
+                rng.choice(list(pd.date_range("2023-01-01", "2026-12-31", periods=40)) + [pd.NaT], n)
+            ).astype("datetime64[ns]"),
+            "quarter": pd.array(
+                [f"{y}-{str(y + 1)[-2:]}Q{q}" for y, q in zip(fy, rng.integers(1, 5, n))], dtype="string"
+            ),
+            "brag": pd.array(rng.choice(["grey", "red", "amber", "green", "blue", None], n), dtype="string"),
+            "comment": "c",
+        }
+    )
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -164,13 +193,16 @@ def _ref_add_select(cases, s):
         return cases
     c = cases[cases["method"].isin(s.select_candidates)]
     ape = ((c["forecast"] - c["actual"]).abs() / c["actual"]).to_numpy()
-    keyed = {k: v for k, v in cases.groupby(["method", "origin", "horizon"]).indices.items()}
+    keyed = dict(cases.groupby(["method", "origin", "horizon"]).indices.items())
     picks = []
     pairs = cases.loc[cases["method"] == s.select_fallback, ["origin", "horizon"]].drop_duplicates()
-    for (origin, h) in pairs.itertuples(index=False):
+    for origin, h in pairs.itertuples(index=False):
         past = ((c["horizon"] == h) & (c["target_year"] <= origin)).to_numpy()
-        chosen = (pd.Series(ape[past]).groupby(c["method"].to_numpy()[past]).mean().idxmin() if past.any()
-                  else s.select_fallback)
+        chosen = (
+            pd.Series(ape[past]).groupby(c["method"].to_numpy()[past]).mean().idxmin()
+            if past.any()
+            else s.select_fallback
+        )
         pick = cases.iloc[keyed[(chosen, origin, h)]].copy()
         pick["method"] = "select"
         pick["chosen"] = chosen
@@ -184,7 +216,9 @@ def _ref_run_backtest(stock, years, codes, new=None, settings=None):
     years = np.asarray(years, int)
     codes = np.asarray(codes, dtype=object)
     H = int(s.horizons)
-    base = [m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"]
+    base = [
+        m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"
+    ]
     rows = []
     for j in range(1, len(years) - 1):
         if s.first_origin is not None and years[j] < s.first_origin:
@@ -201,17 +235,26 @@ def _ref_run_backtest(stock, years, codes, new=None, settings=None):
         for h in range(1, H + 1):
             if j + h >= len(years):
                 break
-            path = stock[ok_origin, j: j + h + 1]
+            path = stock[ok_origin, j : j + h + 1]
             actual = stock[ok_origin, j + h]
             keep = ~np.isnan(path).any(axis=1)
             if not keep.any():
                 continue
             for m in base:
-                rows.append(pd.DataFrame({
-                    "method": m, "old_la_code": codes[ok_origin][keep], "origin": years[j], "horizon": h,
-                    "target_year": years[j + h], "forecast": fc[m][keep, h - 1], "actual": actual[keep],
-                    "scale": scale[ok_origin][keep],
-                }))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "method": m,
+                            "old_la_code": codes[ok_origin][keep],
+                            "origin": years[j],
+                            "horizon": h,
+                            "target_year": years[j + h],
+                            "forecast": fc[m][keep, h - 1],
+                            "actual": actual[keep],
+                            "scale": scale[ok_origin][keep],
+                        }
+                    )
+                )
     cases = pd.concat(rows, ignore_index=True)
     cases = _ref_add_select(cases, s)
     cases = _add_intervals(cases, s.min_errors)
@@ -220,10 +263,13 @@ def _ref_run_backtest(stock, years, codes, new=None, settings=None):
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("methods", [
-    ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble", "select", "no_change"),
-    ("ensemble", "no_change"),  # the ensemble's members are not asked for: computed by forecast
-])
+@pytest.mark.parametrize(
+    "methods",
+    [
+        ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble", "select", "no_change"),
+        ("ensemble", "no_change"),  # the ensemble's members are not asked for: computed by forecast
+    ],
+)
 def test_run_backtest_identical(seed, methods):
     rng = np.random.default_rng(seed)
     n, T = 40, 12
@@ -265,14 +311,25 @@ def _ref_compare(frame, la, indicators=None):
             if pd.isna(la_value):
                 bits = [p for p in str(r.get("reason", "")).split("; ") if p]
                 reason = "; ".join(bits) or "not published for this authority"
-            rows.append({"old_la_code": code, "la_name": la_name, "region_name": region_name, "indicator": name,
-                         "label": ind.label, "unit": ind.unit,
-                         "period": {"january": "January census", "calendar": "calendar year"}.get(ind.period, ""),
-                         "year": int(y), "la_value": la_value,
-                         "region_value": rv.iloc[0] if len(rv) else np.nan,
-                         "england_value": ev.iloc[0] if len(ev) else np.nan,
-                         "rank": r[f"{name}_rank"], "n_ranked": r[f"{name}_n"], "better": ind.better,
-                         "reason": reason})
+            rows.append(
+                {
+                    "old_la_code": code,
+                    "la_name": la_name,
+                    "region_name": region_name,
+                    "indicator": name,
+                    "label": ind.label,
+                    "unit": ind.unit,
+                    "period": {"january": "January census", "calendar": "calendar year"}.get(ind.period, ""),
+                    "year": int(y),
+                    "la_value": la_value,
+                    "region_value": rv.iloc[0] if len(rv) else np.nan,
+                    "england_value": ev.iloc[0] if len(ev) else np.nan,
+                    "rank": r[f"{name}_rank"],
+                    "n_ranked": r[f"{name}_n"],
+                    "better": ind.better,
+                    "reason": reason,
+                }
+            )
     out = pd.DataFrame(rows)
     if len(out):
         out["rank"] = out["rank"].astype("Int64")
@@ -300,14 +357,16 @@ def test_read_file_cached_per_file_version_and_copied(tmp_path):
     shutil.copytree(DFE, folder)
     args = ("caseload", folder, ["ehc_plans"], True)
     first = dfe.read_file(*args)
-    pd.testing.assert_frame_equal(first, dfe.read_ees(dfe.find_file("caseload", folder), ["ehc_plans"], True,
-                                                      table="caseload"))
+    pd.testing.assert_frame_equal(
+        first, dfe.read_ees(dfe.find_file("caseload", folder), ["ehc_plans"], True, table="caseload")
+    )
     first.loc[:, "value"] = -1.0  # a caller changing its copy changes nothing for the next
     again = dfe.read_file(*args)
     assert (again["value"] != -1.0).any()
-    pd.testing.assert_frame_equal(dfe.read_file("caseload", folder, ["ehc_plans"], False),
-                                  dfe.read_ees(dfe.find_file("caseload", folder), ["ehc_plans"], False,
-                                               table="caseload"))
+    pd.testing.assert_frame_equal(
+        dfe.read_file("caseload", folder, ["ehc_plans"], False),
+        dfe.read_ees(dfe.find_file("caseload", folder), ["ehc_plans"], False, table="caseload"),
+    )
     path = dfe.find_file("caseload", folder)
     text = path.read_text(encoding="utf-8-sig")
     header, *lines = text.splitlines()

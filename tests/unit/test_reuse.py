@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sendlib.quality import gate as quality
-from sendlib.report.runner import default_validator, longest_first
-from sendlib.report import runcache
 from sendlib.core.config import load_config
 from sendlib.core.errors import ValidationFailed
+from sendlib.quality import gate as quality
+from sendlib.report import runcache
+from sendlib.report.runner import default_validator, longest_first
 
 
 def _report(success: bool = True) -> quality.ValidationReport:
@@ -77,7 +77,7 @@ def test_validation_key_depends_on_the_extract_date_and_the_rules(tmp_path, monk
 def test_reused_keeps_a_few_results_per_kind_and_computes_when_there_is_no_store(tmp_path):
     assert runcache.reused(None, "x", {"a": 1}, lambda: 5) == (5, None)
     for i in range(runcache.KEEP_PER_NAME + 2):
-        assert runcache.reused(tmp_path, "x", {"a": i}, lambda: i) == (i, None)
+        assert runcache.reused(tmp_path, "x", {"a": i}, lambda i=i: i) == (i, None)
     assert runcache.reused(tmp_path, "x", {"a": 4}, lambda: -1) == (4, runcache.cache_key({"a": 4}))
     assert len(list(tmp_path.glob("x-*.pkl"))) == runcache.KEEP_PER_NAME
 
@@ -86,8 +86,17 @@ def test_notebooks_start_longest_first_by_the_previous_pack(tmp_path):
     nbs = [Path(f"/nb/{s}.ipynb") for s in ("01_a", "02_b", "03_c", "04_new")]
     assert longest_first(nbs, tmp_path / "missing.json") == nbs
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"notebooks": [{"stem": "01_a", "seconds": 1.0}, {"stem": "02_b", "seconds": 9.0},
-                                                  {"stem": "03_c", "seconds": 4.0}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "notebooks": [
+                    {"stem": "01_a", "seconds": 1.0},
+                    {"stem": "02_b", "seconds": 9.0},
+                    {"stem": "03_c", "seconds": 4.0},
+                ]
+            }
+        )
+    )
     assert [p.stem for p in longest_first(nbs, manifest)] == ["04_new", "02_b", "03_c", "01_a"]
     manifest.write_text("not json")
     assert longest_first(nbs, manifest) == nbs

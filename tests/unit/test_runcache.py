@@ -41,8 +41,10 @@ def test_a_second_caller_waits_for_the_first_instead_of_computing_again(tmp_path
         time.sleep(0.3)
         return np.arange(5)
 
-    threads = [threading.Thread(target=lambda: results.append(runcache.cached(tmp_path, "p", {"k": 1}, slow)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(runcache.cached(tmp_path, "p", {"k": 1}, slow)))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -121,8 +123,9 @@ def test_results_kept_by_one_run_are_taken_by_the_next_unless_fresh(tmp_path):
     def run(reuse: bool, inputs: str) -> int:
         cache = runcache.new_run_cache()
         runcache.set_store(cache, store, reuse=reuse)
-        return runcache.cached(cache, "proj", {"sims": 10}, lambda: calls.append(inputs) or len(calls),
-                               reusable=lambda: {"tables": inputs})
+        return runcache.cached(
+            cache, "proj", {"sims": 10}, lambda: calls.append(inputs) or len(calls), reusable=lambda: {"tables": inputs}
+        )
 
     assert run(True, "v1") == 1
     assert run(True, "v1") == 1 and calls == ["v1"]  # taken from the store
@@ -136,7 +139,10 @@ def test_a_result_taken_from_the_store_is_found_by_later_callers_without_the_key
     store = tmp_path / "store"
     first = runcache.new_run_cache()
     runcache.set_store(first, store)
-    assert runcache.cached(first, "proj", {"sims": 10}, lambda: "computed", reusable=lambda: {"tables": "v1"}) == "computed"
+    assert (
+        runcache.cached(first, "proj", {"sims": 10}, lambda: "computed", reusable=lambda: {"tables": "v1"})
+        == "computed"
+    )
     second = runcache.new_run_cache()
     runcache.set_store(second, store)
     asked = []

@@ -36,12 +36,30 @@ SCENARIOS = REPO / "config" / "scenarios"
 # ----- small builders ---------------------------------------------------------------------------
 
 
-def cap_row(setting_id, places, open_date, close_date=None, status="open", phase="primary",
-            designation="ASD", locality="north", setting_type="special_maintained", name=None):
-    return {"setting_id": setting_id, "name": name or setting_id, "setting_type": setting_type,
-            "phase": phase, "designation": designation, "locality": locality, "places": places,
-            "open_date": pd.Timestamp(open_date),
-            "close_date": pd.NaT if close_date is None else pd.Timestamp(close_date), "status": status}
+def cap_row(
+    setting_id,
+    places,
+    open_date,
+    close_date=None,
+    status="open",
+    phase="primary",
+    designation="ASD",
+    locality="north",
+    setting_type="special_maintained",
+    name=None,
+):
+    return {
+        "setting_id": setting_id,
+        "name": name or setting_id,
+        "setting_type": setting_type,
+        "phase": phase,
+        "designation": designation,
+        "locality": locality,
+        "places": places,
+        "open_date": pd.Timestamp(open_date),
+        "close_date": pd.NaT if close_date is None else pd.Timestamp(close_date),
+        "status": status,
+    }
 
 
 def capacity(*rows) -> pd.DataFrame:
@@ -49,21 +67,37 @@ def capacity(*rows) -> pd.DataFrame:
 
 
 def scenario(**kw) -> SufficiencyScenario:
-    base = dict(name="test", phases=("primary", "secondary"),
-                designation_map={"ASD": "ASD", "SLD": "mixed", "MLD": "mixed", "HI": "HI"},
-                unmatched_designation="mixed")
+    base = dict(
+        name="test",
+        phases=("primary", "secondary"),
+        designation_map={"ASD": "ASD", "SLD": "mixed", "MLD": "mixed", "HI": "HI"},
+        unmatched_designation="mixed",
+    )
     base.update(kw)
     return SufficiencyScenario(**base)
 
 
 def projection(groups: list[dict], draws, years=(2026, 2027)) -> PlacementProjection:
-    g = pd.DataFrame([{"setting_type": "special_maintained", "phase": "primary", "primary_need": "ASD",
-                       "locality": "north", "age_group": "5_10", **x} for x in groups])
+    g = pd.DataFrame(
+        [
+            {
+                "setting_type": "special_maintained",
+                "phase": "primary",
+                "primary_need": "ASD",
+                "locality": "north",
+                "age_group": "5_10",
+                **x,
+            }
+            for x in groups
+        ]
+    )
     return PlacementProjection(years=list(years), groups=g, draws=np.asarray(draws, dtype=np.float32))
 
 
 RAW_SCENARIO = {
-    "name": "t", "source": "test", "as_of": "2026-11-23",
+    "name": "t",
+    "source": "test",
+    "as_of": "2026-11-23",
     "phases": {"value": ["primary"], "source": "s"},
     "designation_map": {"value": {"ASD": "ASD"}, "source": "s"},
     "unmatched_designation": {"value": "mixed", "source": "s"},
@@ -86,8 +120,7 @@ def test_mid_year_opening_counts_from_the_next_census():
     # Census days: 16 Jan 2025, 15 Jan 2026, 21 Jan 2027.
     # A base opening in April 2025 is not there on 16 Jan 2025, is there on 15 Jan 2026.
     # One opening on census day itself counts that year (open_date <= census day).
-    cap = capacity(cap_row("RB1", 8, "2025-04-22"), cap_row("RB2", 8, "2026-01-15"),
-                   cap_row("RB3", 8, "2026-01-16"))
+    cap = capacity(cap_row("RB1", 8, "2025-04-22"), cap_row("RB2", 8, "2026-01-15"), cap_row("RB3", 8, "2026-01-16"))
     got = places_by_year(cap, [2025, 2026, 2027], by=["setting_id"])
     wide = got.pivot(index="setting_id", columns="year", values="places")
     assert wide.loc["RB1"].tolist() == [0, 8, 8]
@@ -98,9 +131,11 @@ def test_mid_year_opening_counts_from_the_next_census():
 def test_closure_removes_places_from_its_date():
     # 100 places closing 31 Aug 2026 count on 15 Jan 2026, not on 21 Jan 2027.
     # Closing on census day itself: gone that census (close_date > census day is required).
-    cap = capacity(cap_row("SS1", 100, "2010-09-01", close_date="2026-08-31"),
-                   cap_row("SS2", 50, "2010-09-01", close_date="2027-01-21"),
-                   cap_row("SS3", 20, "2010-09-01"))
+    cap = capacity(
+        cap_row("SS1", 100, "2010-09-01", close_date="2026-08-31"),
+        cap_row("SS2", 50, "2010-09-01", close_date="2027-01-21"),
+        cap_row("SS3", 20, "2010-09-01"),
+    )
     got = places_by_year(cap, [2026, 2027], by=["phase"])
     assert got["places"].tolist() == [170, 20]
 
@@ -112,15 +147,24 @@ def test_usable_places_pct_scales_places():
 
 
 def test_proposed_places_count_only_when_the_scenario_includes_them():
-    cap = capacity(cap_row("SS1", 100, "2010-09-01"),
-                   cap_row("NEW1", 60, "2026-09-01", status="proposed"),
-                   cap_row("NEW2", 40, "2026-09-01", status="proposed"),
-                   cap_row("PIPE", 8, "2026-09-01", status="pipeline"))
+    cap = capacity(
+        cap_row("SS1", 100, "2010-09-01"),
+        cap_row("NEW1", 60, "2026-09-01", status="proposed"),
+        cap_row("NEW2", 40, "2026-09-01", status="proposed"),
+        cap_row("PIPE", 8, "2026-09-01", status="pipeline"),
+    )
     assert sorted(capacity_in_scenario(cap, scenario())["setting_id"]) == ["PIPE", "SS1"]
     assert sorted(capacity_in_scenario(cap, scenario(include_proposed=True))["setting_id"]) == [
-        "NEW1", "NEW2", "PIPE", "SS1"]
+        "NEW1",
+        "NEW2",
+        "PIPE",
+        "SS1",
+    ]
     assert sorted(capacity_in_scenario(cap, scenario(include_setting_ids=("NEW2",)))["setting_id"]) == [
-        "NEW2", "PIPE", "SS1"]
+        "NEW2",
+        "PIPE",
+        "SS1",
+    ]
 
 
 # ----- demand, gap, probability of shortfall ----------------------------------------------------
@@ -148,11 +192,15 @@ def test_gap_utilisation_first_gap_year_and_probability_of_shortfall():
 def test_demand_groups_by_designation_with_fallback_to_mixed():
     # HI maps to HI, but there is no primary HI setting: HI children count against mixed.
     # MLD maps to mixed. SEMH is not in the map: mixed. Mainstream and INMSS are not specialist demand.
-    groups = [{"primary_need": "ASD"}, {"primary_need": "HI"}, {"primary_need": "MLD"},
-              {"primary_need": "SEMH", "setting_type": "special_academy"},
-              {"primary_need": "ASD", "setting_type": "mainstream_academy"},
-              {"primary_need": "ASD", "setting_type": "inmss"},
-              {"primary_need": "ASD", "phase": "post19"}]
+    groups = [
+        {"primary_need": "ASD"},
+        {"primary_need": "HI"},
+        {"primary_need": "MLD"},
+        {"primary_need": "SEMH", "setting_type": "special_academy"},
+        {"primary_need": "ASD", "setting_type": "mainstream_academy"},
+        {"primary_need": "ASD", "setting_type": "inmss"},
+        {"primary_need": "ASD", "phase": "post19"},
+    ]
     proj = projection(groups, [[[5, 1, 2, 3, 40, 7, 9]]], years=(2026,))
     cap = capacity(cap_row("A", 4, "2010-01-01"), cap_row("M", 10, "2010-01-01", designation="mixed"))
     t = assess(proj, cap, scenario()).table(["designation"])
@@ -167,7 +215,12 @@ def test_rollup_nets_gap_but_adds_overflow():
     cap = capacity(cap_row("N", 10, "2010-01-01"), cap_row("S", 10, "2010-01-01", locality="south"))
     suff = assess(proj, cap, scenario())
     total = suff.table(None)
-    assert total[["demand_median", "capacity_places", "gap_median", "overflow_median"]].iloc[0].tolist() == [15, 20, -5, 2]
+    assert total[["demand_median", "capacity_places", "gap_median", "overflow_median"]].iloc[0].tolist() == [
+        15,
+        20,
+        -5,
+        2,
+    ]
     by_loc = suff.table(["locality"])
     assert by_loc["overflow_median"].tolist() == [2, 0]
     assert overflow_summary(suff, by=None)["overflow_median"].tolist() == [2]
@@ -191,10 +244,28 @@ def test_holding_the_baseline_excess_overflows_only_growth_above_it():
     # Projected 2027: 15 children. Without holding: overflow 5. Holding: 15 - (10 + 3) = 2.
     # Gap is still demand - places = 5 either way.
     proj = projection([{}], [[[15]]], years=(2027,))
-    proj.history = pd.DataFrame([{"year": 2026, "setting_type": "special_maintained", "phase": "primary",
-                                  "primary_need": "ASD", "locality": "north", "age_group": "5_10", "count": 13},
-                                 {"year": 2025, "setting_type": "special_maintained", "phase": "primary",
-                                  "primary_need": "ASD", "locality": "north", "age_group": "5_10", "count": 30}])
+    proj.history = pd.DataFrame(
+        [
+            {
+                "year": 2026,
+                "setting_type": "special_maintained",
+                "phase": "primary",
+                "primary_need": "ASD",
+                "locality": "north",
+                "age_group": "5_10",
+                "count": 13,
+            },
+            {
+                "year": 2025,
+                "setting_type": "special_maintained",
+                "phase": "primary",
+                "primary_need": "ASD",
+                "locality": "north",
+                "age_group": "5_10",
+                "count": 30,
+            },
+        ]
+    )
     cap = capacity(cap_row("A", 10, "2010-01-01"))
     plain = assess(proj, cap, scenario())
     held = assess(proj, cap, scenario(baseline_excess="hold"))
@@ -232,16 +303,23 @@ def test_apply_overflow_moves_excess_to_inmss_proportionally_and_conserves_child
     # special_academy age 5_10 with need ASD (3). Demand 12 -> overflow 2, shared 9:3 ->
     # 1.5 from the maintained group, 0.5 from the academy group, all into one new inmss group.
     # A mainstream group (7) is untouched; an existing inmss group for SLD is untouched.
-    groups = [{"setting_type": "special_maintained"}, {"setting_type": "special_academy"},
-              {"setting_type": "mainstream_maintained"},
-              {"setting_type": "inmss", "primary_need": "SLD"}]
+    groups = [
+        {"setting_type": "special_maintained"},
+        {"setting_type": "special_academy"},
+        {"setting_type": "mainstream_maintained"},
+        {"setting_type": "inmss", "primary_need": "SLD"},
+    ]
     proj = projection(groups, [[[9, 3, 7, 2], [6, 2, 7, 2]]])
     cap = capacity(cap_row("A", 10, "2010-01-01"))
     out = apply_overflow(proj, cap, scenario())
     assert len(out.groups) == 5
     new = out.groups.iloc[4]
     assert (new["setting_type"], new["primary_need"], new["locality"], new["age_group"]) == (
-        "inmss", "ASD", "north", "5_10")
+        "inmss",
+        "ASD",
+        "north",
+        "5_10",
+    )
     np.testing.assert_allclose(out.draws[0, 0], [7.5, 2.5, 7, 2, 2])
     np.testing.assert_allclose(out.draws[0, 1], [6, 2, 7, 2, 0])  # 8 <= 10: nothing moves
     np.testing.assert_allclose(out.draws.sum(axis=2), proj.draws.sum(axis=2))
@@ -261,13 +339,20 @@ def test_apply_overflow_adds_to_an_existing_inmss_group():
 
 def test_apply_overflow_total_moved_equals_summed_group_overflow():
     rng = np.random.default_rng(1)
-    groups = [{"locality": loc, "primary_need": need, "setting_type": st, "age_group": ag}
-              for loc in ("north", "south") for need in ("ASD", "MLD")
-              for st in ("special_maintained", "resourced_provision") for ag in ("5_10", "11_15")]
+    groups = [
+        {"locality": loc, "primary_need": need, "setting_type": st, "age_group": ag}
+        for loc in ("north", "south")
+        for need in ("ASD", "MLD")
+        for st in ("special_maintained", "resourced_provision")
+        for ag in ("5_10", "11_15")
+    ]
     draws = rng.integers(0, 20, size=(50, 3, len(groups)))
     proj = projection(groups, draws, years=(2026, 2027, 2028))
-    cap = capacity(cap_row("A", 30, "2010-01-01"), cap_row("B", 25, "2010-01-01", designation="mixed"),
-                   cap_row("C", 20, "2027-01-01", locality="south"))
+    cap = capacity(
+        cap_row("A", 30, "2010-01-01"),
+        cap_row("B", 25, "2010-01-01", designation="mixed"),
+        cap_row("C", 20, "2027-01-01", locality="south"),
+    )
     suff = assess(proj, cap, scenario())
     out = apply_overflow(proj, cap, scenario())
     inmss = (out.groups["setting_type"] == "inmss").to_numpy()
@@ -286,9 +371,19 @@ def test_whatif_brings_forward_a_base_and_adds_a_school():
     cap = capacity(cap_row("A", 10, "2010-01-01"), cap_row("RB", 8, "2026-04-20", status="pipeline"))
     raw = copy.deepcopy(RAW_SCENARIO)
     raw["change_open_date"] = {"RB": {"date": "2026-01-05", "source": "s"}}
-    raw["add_settings"] = [{"setting_id": "NEW", "name": "New school", "setting_type": "special_academy",
-                            "phase": "primary", "designation": "ASD", "locality": "north",
-                            "places": 120, "open_date": "2027-09-01", "source": "s"}]
+    raw["add_settings"] = [
+        {
+            "setting_id": "NEW",
+            "name": "New school",
+            "setting_type": "special_academy",
+            "phase": "primary",
+            "designation": "ASD",
+            "locality": "north",
+            "places": 120,
+            "open_date": "2027-09-01",
+            "source": "s",
+        }
+    ]
     whatif = parse_scenario(raw)
     base = parse_scenario(RAW_SCENARIO)
     # 2026: 18 children. Base: 10 places (RB opens April) -> overflow 8; what-if: 18 places -> 0.
@@ -306,37 +401,71 @@ def test_whatif_brings_forward_a_base_and_adds_a_school():
 
 
 def test_timeline_lists_proposed_but_marks_it_not_counted():
-    cap = capacity(cap_row("A", 10, "2010-01-01"), cap_row("P", 60, "2028-09-01", status="proposed"),
-                   cap_row("RB", 8, "2025-04-22", status="open"))
+    cap = capacity(
+        cap_row("A", 10, "2010-01-01"),
+        cap_row("P", 60, "2028-09-01", status="proposed"),
+        cap_row("RB", 8, "2025-04-22", status="open"),
+    )
     tl = pipeline_timeline(cap, scenario(), since="2024-01-01")
     assert tl["setting_id"].tolist() == ["RB", "P"]
     assert tl["counted"].tolist() == [True, False]
     assert tl["first_census_year"].tolist() == [2026, 2029]
 
 
-@pytest.mark.parametrize("mutate, key", [
-    (lambda r: r.update(pipeline={"value": 1, "source": "s"}), "pipeline"),
-    (lambda r: r.update(change_open_date={"RB": {"date": "2025-13-01", "source": "s"}}), "change_open_date.RB"),
-    (lambda r: r.update(change_open_date={"RB": {"date": "soon", "source": "s"}}), "change_open_date.RB"),
-    (lambda r: r.update(add_settings=[{"setting_id": "N", "name": "n", "setting_type": "special_academy",
-                                       "phase": "primary", "designation": "ASD", "locality": "north",
-                                       "places": -8, "open_date": "2027-01-01", "source": "s"}]),
-     "add_settings.0.places"),
-    (lambda r: r.update(add_settings=[{"setting_id": "N", "name": "n", "setting_type": "inmss",
-                                       "phase": "primary", "designation": "ASD", "locality": "north",
-                                       "places": 8, "open_date": "2027-01-01", "source": "s"}]),
-     "add_settings.0.setting_type"),
-    (lambda r: r.update(add_settings=[{"setting_id": "N", "places": 8}]), "add_settings.0.open_date"),
-    (lambda r: r["designation_map"]["value"].update(AUT="ASD"), "designation_map.value.AUT"),
-    (lambda r: r["designation_map"]["value"].update(ASD="autism"), "designation_map.value.ASD"),
-    (lambda r: r.pop("phases"), "phases"),
-    (lambda r: r.update(phases=["primary"]), "phases"),
-    (lambda r: r.update(include_proposed={"value": "yes", "source": "s"}), "include_proposed"),
-    (lambda r: r.update(usable_places_pct={"value": -5, "source": "s"}), "usable_places_pct"),
-    (lambda r: r.update(usable_places_pct={"value": 100}), "usable_places_pct"),
-    (lambda r: r.update(match_within={"value": "region", "source": "s"}), "match_within"),
-    (lambda r: r.update(baseline_excess={"value": "keep", "source": "s"}), "baseline_excess"),
-])
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda r: r.update(pipeline={"value": 1, "source": "s"}), "pipeline"),
+        (lambda r: r.update(change_open_date={"RB": {"date": "2025-13-01", "source": "s"}}), "change_open_date.RB"),
+        (lambda r: r.update(change_open_date={"RB": {"date": "soon", "source": "s"}}), "change_open_date.RB"),
+        (
+            lambda r: r.update(
+                add_settings=[
+                    {
+                        "setting_id": "N",
+                        "name": "n",
+                        "setting_type": "special_academy",
+                        "phase": "primary",
+                        "designation": "ASD",
+                        "locality": "north",
+                        "places": -8,
+                        "open_date": "2027-01-01",
+                        "source": "s",
+                    }
+                ]
+            ),
+            "add_settings.0.places",
+        ),
+        (
+            lambda r: r.update(
+                add_settings=[
+                    {
+                        "setting_id": "N",
+                        "name": "n",
+                        "setting_type": "inmss",
+                        "phase": "primary",
+                        "designation": "ASD",
+                        "locality": "north",
+                        "places": 8,
+                        "open_date": "2027-01-01",
+                        "source": "s",
+                    }
+                ]
+            ),
+            "add_settings.0.setting_type",
+        ),
+        (lambda r: r.update(add_settings=[{"setting_id": "N", "places": 8}]), "add_settings.0.open_date"),
+        (lambda r: r["designation_map"]["value"].update(AUT="ASD"), "designation_map.value.AUT"),
+        (lambda r: r["designation_map"]["value"].update(ASD="autism"), "designation_map.value.ASD"),
+        (lambda r: r.pop("phases"), "phases"),
+        (lambda r: r.update(phases=["primary"]), "phases"),
+        (lambda r: r.update(include_proposed={"value": "yes", "source": "s"}), "include_proposed"),
+        (lambda r: r.update(usable_places_pct={"value": -5, "source": "s"}), "usable_places_pct"),
+        (lambda r: r.update(usable_places_pct={"value": 100}), "usable_places_pct"),
+        (lambda r: r.update(match_within={"value": "region", "source": "s"}), "match_within"),
+        (lambda r: r.update(baseline_excess={"value": "keep", "source": "s"}), "baseline_excess"),
+    ],
+)
 def test_bad_scenario_raises_usage_error_naming_the_key(mutate, key):
     raw = copy.deepcopy(RAW_SCENARIO)
     mutate(raw)
@@ -345,11 +474,14 @@ def test_bad_scenario_raises_usage_error_naming_the_key(mutate, key):
     assert key in str(exc.value)
 
 
-@pytest.mark.parametrize("field, key", [
-    ("change_open_date", "change_open_date.NOPE"),
-    ("change_close_date", "change_close_date.NOPE"),
-    ("include_proposed", "include_proposed.NOPE"),
-])
+@pytest.mark.parametrize(
+    "field, key",
+    [
+        ("change_open_date", "change_open_date.NOPE"),
+        ("change_close_date", "change_close_date.NOPE"),
+        ("include_proposed", "include_proposed.NOPE"),
+    ],
+)
 def test_unknown_setting_id_in_a_whatif_is_a_usage_error(field, key):
     raw = copy.deepcopy(RAW_SCENARIO)
     if field == "include_proposed":
@@ -363,9 +495,19 @@ def test_unknown_setting_id_in_a_whatif_is_a_usage_error(field, key):
 
 def test_adding_a_setting_that_exists_is_a_usage_error():
     raw = copy.deepcopy(RAW_SCENARIO)
-    raw["add_settings"] = [{"setting_id": "A", "name": "n", "setting_type": "special_academy",
-                            "phase": "primary", "designation": "ASD", "locality": "north",
-                            "places": 8, "open_date": "2027-01-01", "source": "s"}]
+    raw["add_settings"] = [
+        {
+            "setting_id": "A",
+            "name": "n",
+            "setting_type": "special_academy",
+            "phase": "primary",
+            "designation": "ASD",
+            "locality": "north",
+            "places": 8,
+            "open_date": "2027-01-01",
+            "source": "s",
+        }
+    ]
     with pytest.raises(UsageError, match="add_settings"):
         capacity_in_scenario(capacity(cap_row("A", 10, "2010-01-01")), parse_scenario(raw))
 
@@ -394,8 +536,13 @@ def test_unknown_key_in_a_file_names_the_key(tmp_path):
 
 def test_extends_is_resolved_beside_the_file_and_errors_name_the_key(tmp_path):
     (tmp_path / "base.yaml").write_text(yaml.safe_dump({**RAW_SCENARIO, "description": "the base"}))
-    child = {"extends": "base.yaml", "name": "w", "source": "w", "as_of": "2026-11-23",
-             "include_proposed": {"value": ["P1"], "source": "what-if"}}
+    child = {
+        "extends": "base.yaml",
+        "name": "w",
+        "source": "w",
+        "as_of": "2026-11-23",
+        "include_proposed": {"value": ["P1"], "source": "what-if"},
+    }
     (tmp_path / "w.yaml").write_text(yaml.safe_dump(child))
     sc = load_scenario(tmp_path / "w.yaml")
     assert sc.name == "w" and sc.include_setting_ids == ("P1",) and not sc.include_proposed
@@ -410,8 +557,17 @@ def test_extends_is_resolved_beside_the_file_and_errors_name_the_key(tmp_path):
 
 
 def test_added_settings_close_after_they_open_and_are_listed_once():
-    row = {"setting_id": "N", "name": "n", "setting_type": "special_academy", "phase": "primary",
-           "designation": "ASD", "locality": "north", "places": 8, "open_date": "2027-01-01", "source": "s"}
+    row = {
+        "setting_id": "N",
+        "name": "n",
+        "setting_type": "special_academy",
+        "phase": "primary",
+        "designation": "ASD",
+        "locality": "north",
+        "places": 8,
+        "open_date": "2027-01-01",
+        "source": "s",
+    }
     raw = copy.deepcopy(RAW_SCENARIO)
     raw["add_settings"] = [{**row, "close_date": "2026-08-31"}]
     with pytest.raises(UsageError, match=r"add_settings\.0\.close_date: must be after its open_date"):
@@ -429,15 +585,20 @@ def test_added_settings_close_after_they_open_and_are_listed_once():
 
 
 def test_current_occupancy_shows_over_full_settings_first():
-    cap = capacity(cap_row("A", 10, "2010-01-01"), cap_row("B", 8, "2010-01-01", setting_type="resourced_provision"),
-                   cap_row("C", 8, "2027-01-01", status="pipeline"))
+    cap = capacity(
+        cap_row("A", 10, "2010-01-01"),
+        cap_row("B", 8, "2010-01-01", setting_type="resourced_provision"),
+        cap_row("C", 8, "2027-01-01", status="pipeline"),
+    )
     census = "2026-01-15"
-    pl = pd.DataFrame({
-        "provider_id": ["A"] * 6 + ["B"] * 9 + ["B", "X"],
-        "phase": ["primary"] * 17,
-        "start_date": pd.to_datetime(["2024-09-01"] * 15 + ["2026-02-01", "2024-09-01"]),
-        "end_date": pd.to_datetime([None] * 5 + ["2025-07-20"] + [None] * 8 + ["2026-01-15", None, None]),
-    })
+    pl = pd.DataFrame(
+        {
+            "provider_id": ["A"] * 6 + ["B"] * 9 + ["B", "X"],
+            "phase": ["primary"] * 17,
+            "start_date": pd.to_datetime(["2024-09-01"] * 15 + ["2026-02-01", "2024-09-01"]),
+            "end_date": pd.to_datetime([None] * 5 + ["2025-07-20"] + [None] * 8 + ["2026-01-15", None, None]),
+        }
+    )
     got = current_occupancy(pl, cap, census)
     # A: 5 in force (one ended July 2025). B: 9 in force (one ends on census day: still in force),
     # one starts after census. C not open yet. X is not a local specialist setting.
@@ -467,9 +628,13 @@ def test_charts_draw_with_findings_in_titles():
     from sendlib.publish.plots import sufficiency as charts
 
     proj = projection([{}, {"phase": "secondary"}], [[[12, 3], [14, 3]], [[9, 3], [16, 4]]])
-    cap = capacity(cap_row("A", 10, "2010-01-01"), cap_row("B", 10, "2010-01-01", phase="secondary"),
-                   cap_row("RB", 8, "2027-01-04", status="pipeline", setting_type="resourced_provision",
-                           name="Windrush resource base"))
+    cap = capacity(
+        cap_row("A", 10, "2010-01-01"),
+        cap_row("B", 10, "2010-01-01", phase="secondary"),
+        cap_row(
+            "RB", 8, "2027-01-04", status="pipeline", setting_type="resourced_provision", name="Windrush resource base"
+        ),
+    )
     res = assess(proj, cap, scenario())
     by_phase = res.table(["phase"])
     # primary: medians 10.5 (2026) vs 10 places -> short from 2026; 2027 places 18.
@@ -506,14 +671,46 @@ def test_cli_on_the_shipped_data(shipped_data_dir, capsys):
     pytest.importorskip("sendlib.models.forecast.person")
     from sendlib.cli import main
 
-    assert main(["sufficiency", "--data-dir", str(shipped_data_dir), "--sims", "50", "--horizon", "3",
-                 "--level", "phase", "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "sufficiency",
+                "--data-dir",
+                str(shipped_data_dir),
+                "--sims",
+                "50",
+                "--horizon",
+                "3",
+                "--level",
+                "phase",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert {"primary", "secondary"} <= set(out["phase"])
     assert (out["overflow_median"] >= 0).all()
-    assert main(["sufficiency", "--data-dir", str(shipped_data_dir), "--sims", "50", "--horizon", "3",
-                 "--level", "total", "--compare", "sufficiency_whatif.yaml", "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "sufficiency",
+                "--data-dir",
+                str(shipped_data_dir),
+                "--sims",
+                "50",
+                "--horizon",
+                "3",
+                "--level",
+                "total",
+                "--compare",
+                "sufficiency_whatif.yaml",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     cmp = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert (cmp["capacity_places_change"] >= 0).all() and cmp["capacity_places_change"].max() > 0
-
-

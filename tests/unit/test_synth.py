@@ -15,8 +15,8 @@ import yaml
 
 from sendlib.core import schema
 from sendlib.core.config import PROJECT_ROOT, load_config
-from sendlib.data.loaders import load_table, read_metadata
 from sendlib.core.quarters import Quarter, third_thursday_of_january
+from sendlib.data.loaders import load_table, read_metadata
 from sendlib.data.synth import default_end_date, default_seed, load_params, write
 
 RAW = PROJECT_ROOT / "data" / "raw"
@@ -203,7 +203,9 @@ def test_requests_smooth_per_quarter(t: dict[str, pd.DataFrame]) -> None:
     r = t["ehcp_requests"]
     q = r["request_date"].map(lambda d: str(Quarter.containing(d)))
     counts = q.value_counts().sort_index()
-    expected = [str(x) for x in _quarters(Quarter.containing(r["request_date"].min()), Quarter.latest_complete(EXTRACT))]
+    expected = [
+        str(x) for x in _quarters(Quarter.containing(r["request_date"].min()), Quarter.latest_complete(EXTRACT))
+    ]
     assert list(counts.index) == expected, "a quarter has no requests"
     ratio = counts.to_numpy()[1:] / counts.to_numpy()[:-1]
     assert (ratio > 0.6).all() and (ratio < 1.6).all(), counts.to_dict()
@@ -318,8 +320,10 @@ def test_placement_costs(t: dict[str, pd.DataFrame]) -> None:
     assert (rp["annual_cost"] >= 6_000).all(), "resourced provision carries £6,000 place funding"
     # inflation: the same kind of placement costs more later
     sm = p[p["setting_type"] == "special_maintained"]
-    assert sm.loc[sm["start_date"].dt.year == 2025, "annual_cost"].median() > sm.loc[
-        sm["start_date"].dt.year == 2019, "annual_cost"].median()
+    assert (
+        sm.loc[sm["start_date"].dt.year == 2025, "annual_cost"].median()
+        > sm.loc[sm["start_date"].dt.year == 2019, "annual_cost"].median()
+    )
 
 
 def test_setting_mix(t: dict[str, pd.DataFrame]) -> None:
@@ -340,8 +344,9 @@ def test_local_specialist_placements_use_capacity(t: dict[str, pd.DataFrame]) ->
     cap = t["capacity"]
     local = p[p["setting_type"].isin(schema.SPECIALIST_SETTINGS) & ~p["out_of_county"].astype(bool)]
     assert len(local) > 1000
-    m = local.merge(cap, left_on=["provider_id", "phase"], right_on=["setting_id", "phase"], how="left",
-                    suffixes=("", "_cap"))
+    m = local.merge(
+        cap, left_on=["provider_id", "phase"], right_on=["setting_id", "phase"], how="left", suffixes=("", "_cap")
+    )
     assert m["setting_id"].notna().all(), "local specialist placement at a setting/phase not in capacity"
     assert (m["setting_type"] == m["setting_type_cap"]).all()
     assert (m["start_date"] >= m["open_date"]).all()
@@ -458,7 +463,7 @@ def test_hnb_budget_rows(t: dict[str, pd.DataFrame]) -> None:
         start = int(fy[:4])
         want = [str(Quarter(start, q)) for q in range(1, 5) if Quarter(start, q).end <= EXTRACT]
         assert quarters == want, fy
-        for q, gq in g.groupby("as_at_quarter"):
+        for _q, gq in g.groupby("as_at_quarter"):
             assert set(gq["line"]) == lines
         ended = Quarter(start, 4).end <= EXTRACT
         assert g["actual"].notna().all() if ended else g["actual"].isna().all()
@@ -533,7 +538,7 @@ def test_pap_actions(t: dict[str, pd.DataFrame]) -> None:
     first = Quarter.parse("2023-24Q3")
     last = Quarter.latest_complete(EXTRACT)
     quarters = [str(q) for q in _quarters(first, last)]
-    assert (pap.groupby("ref")["quarter"].apply(lambda s: sorted(s)) .map(lambda s: s == quarters)).all()
+    assert (pap.groupby("ref")["quarter"].apply(lambda s: sorted(s)).map(lambda s: s == quarters)).all()
     due = pap.drop_duplicates("ref").set_index("ref")["due"]
     assert due["1.1"] == pd.Timestamp("2024-04-30")
     assert due["3A2"] == pd.Timestamp("2024-09-30")
@@ -550,4 +555,4 @@ def test_pap_actions(t: dict[str, pd.DataFrame]) -> None:
         ranks = g["brag"].map(order).to_numpy()
         done = np.flatnonzero(ranks >= order["green"])
         if len(done):
-            assert (ranks[done[0]:] >= order["green"]).all(), ref
+            assert (ranks[done[0] :] >= order["green"]).all(), ref

@@ -18,12 +18,22 @@ from sendlib.core.errors import UsageError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
-    parser.add_argument("--dfe-dir", metavar="DIR", default=None,
-                        help="DfE SEN2 folder (default: the config's reference_dir/dfe)")
-    parser.add_argument("--la", metavar="CODE", nargs="+", default=None,
-                        help="only these authorities (3-digit codes); default all current authorities")
-    parser.add_argument("--scenario", metavar="F", default=None,
-                        help="forecast scenario YAML (methods, horizons; default config/scenarios/forecast.yaml)")
+    parser.add_argument(
+        "--dfe-dir", metavar="DIR", default=None, help="DfE SEN2 folder (default: the config's reference_dir/dfe)"
+    )
+    parser.add_argument(
+        "--la",
+        metavar="CODE",
+        nargs="+",
+        default=None,
+        help="only these authorities (3-digit codes); default all current authorities",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="F",
+        default=None,
+        help="forecast scenario YAML (methods, horizons; default config/scenarios/forecast.yaml)",
+    )
     add_format(parser)
 
 
@@ -42,8 +52,15 @@ def run(args: argparse.Namespace) -> int:
         t = load_tables(cfg, ["ehcp_plans", "placements"])
         snaps = snapshots(t["ehcp_plans"], t["placements"], census_years(t["ehcp_plans"], t["placements"]))
         tot = snaps.groupby("year").size()
-        series = pd.DataFrame({"old_la_code": cfg.dfe_code, "la_name": cfg.authority_name, "year": tot.index,
-                               "ehc_plans": tot.to_numpy(float), "new_plans": float("nan")})
+        series = pd.DataFrame(
+            {
+                "old_la_code": cfg.dfe_code,
+                "la_name": cfg.authority_name,
+                "year": tot.index,
+                "ehc_plans": tot.to_numpy(float),
+                "new_plans": float("nan"),
+            }
+        )
         settings = sc.backtest.model_copy(update={"min_errors": 5})
         result = backtest_published(series, settings, current_only=False)
     else:
@@ -54,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     num = ["mape", "mase", "bias", "coverage_80", "coverage_95"]
     out[num] = out[num].round(2)
     if args.format == "table":
-        print(f"Rolling-origin backtest: {int(out['n_series'].max())} series, origins "
-              f"{int(result.cases['origin'].min())}-{int(result.cases['origin'].max())}; "
-              f"metrics in percent except mase; scenario default method: {sc.default_method}")
+        print(
+            f"Rolling-origin backtest: {int(out['n_series'].max())} series, origins "
+            f"{int(result.cases['origin'].min())}-{int(result.cases['origin'].max())}; "
+            f"metrics in percent except mase; scenario default method: {sc.default_method}"
+        )
     print_frame(out, args.format)
     return 0

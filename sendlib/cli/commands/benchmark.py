@@ -12,18 +12,25 @@ from sendlib.cli.commands.common import add_format, config_from_args, print_fram
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--la", metavar="CODE", default=None,
-                        help="DfE 3-digit authority code (old_la_code) or name (default: the config's dfe_code)")
-    parser.add_argument("--dfe-dir", metavar="DIR", default=None,
-                        help="folder with the DfE SEN2 files (default: <reference_dir>/dfe, the shipped extract)")
-    parser.add_argument("--latest", action="store_true",
-                        help="only the latest year with data for each indicator")
+    parser.add_argument(
+        "--la",
+        metavar="CODE",
+        default=None,
+        help="DfE 3-digit authority code (old_la_code) or name (default: the config's dfe_code)",
+    )
+    parser.add_argument(
+        "--dfe-dir",
+        metavar="DIR",
+        default=None,
+        help="folder with the DfE SEN2 files (default: <reference_dir>/dfe, the shipped extract)",
+    )
+    parser.add_argument("--latest", action="store_true", help="only the latest year with data for each indicator")
     add_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sendlib.models.benchmark import benchmark, latest
     from sendlib.data.dfe import default_dfe_dir
+    from sendlib.models.benchmark import benchmark, latest
 
     cfg = config_from_args(args)
     dfe_dir = args.dfe_dir or default_dfe_dir(cfg)
@@ -33,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
         table = latest(table)
     if args.format == "table" and len(table):
         first = table.iloc[0]
-        print(f"{first['la_name']} ({first['old_la_code']}) against {first['region_name']} and England; "
-              f"rank 1 = highest value among authorities. Source: DfE SEN2 ({dfe_dir})")
+        print(
+            f"{first['la_name']} ({first['old_la_code']}) against {first['region_name']} and England; "
+            f"rank 1 = highest value among authorities. Source: DfE SEN2 ({dfe_dir})"
+        )
         table = table.drop(columns=["label"]).round(1)
     print_frame(table, args.format)
     return 0

@@ -16,13 +16,16 @@ FORMATS = ("table", "csv", "json")
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", metavar="DIR", default=None,
-                        help="read the canonical tables from DIR instead of the config's data_dir")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="read the canonical tables from DIR instead of the config's data_dir",
+    )
 
 
 def add_format(parser: argparse.ArgumentParser, default: str = "table") -> None:
-    parser.add_argument("--format", choices=FORMATS, default=default,
-                        help=f"output format (default: {default})")
+    parser.add_argument("--format", choices=FORMATS, default=default, help=f"output format (default: {default})")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -33,7 +36,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def print_frame(df: "pd.DataFrame", fmt: str, out: TextIO | None = None) -> None:
+def print_frame(df: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:
     """Print a frame as an aligned table, CSV (UTF-8, LF) or JSON records."""
     out = out or sys.stdout
     if fmt == "csv":

@@ -19,17 +19,28 @@ from sendlib.core.errors import UsageError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
-    parser.add_argument("--dfe-dir", metavar="DIR", default=None,
-                        help="forecast the DfE published series read from DIR (default: the config's reference_dir/dfe)")
-    parser.add_argument("--la", metavar="CODE", nargs="+", default=None,
-                        help="authorities to forecast from published data: 3-digit codes (e.g. 931), or 'all'")
+    parser.add_argument(
+        "--dfe-dir",
+        metavar="DIR",
+        default=None,
+        help="forecast the DfE published series read from DIR (default: the config's reference_dir/dfe)",
+    )
+    parser.add_argument(
+        "--la",
+        metavar="CODE",
+        nargs="+",
+        default=None,
+        help="authorities to forecast from published data: 3-digit codes (e.g. 931), or 'all'",
+    )
     parser.add_argument("--horizon", type=int, default=5, help="years ahead (January censuses; default 5)")
     parser.add_argument("--sims", type=int, default=None, help="simulations (default: the scenario's, 1000)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    parser.add_argument("--scenario", metavar="F", default=None,
-                        help="forecast scenario YAML (default: config/scenarios/forecast.yaml)")
-    parser.add_argument("--method", default=None,
-                        help="aggregate method for published data (default: the scenario's default_method)")
+    parser.add_argument(
+        "--scenario", metavar="F", default=None, help="forecast scenario YAML (default: config/scenarios/forecast.yaml)"
+    )
+    parser.add_argument(
+        "--method", default=None, help="aggregate method for published data (default: the scenario's default_method)"
+    )
     add_format(parser)
 
 
@@ -69,8 +80,14 @@ def run(args: argparse.Namespace) -> int:
     from sendlib.models.forecast.person import project
 
     tables = load_tables(cfg, ["ehcp_plans", "placements", "population"])
-    proj = project(tables, args.horizon, n_sims=args.sims or sc.sims,
-                   seed=sc.seed if args.seed is None else args.seed, settings=sc.person, label=sc.name)
+    proj = project(
+        tables,
+        args.horizon,
+        n_sims=args.sims or sc.sims,
+        seed=sc.seed if args.seed is None else args.seed,
+        settings=sc.person,
+        label=sc.name,
+    )
     parts = [proj.summary().assign(breakdown="total", group="all")]
     for col in ("age_group", "primary_need", "setting_type"):
         parts.append(proj.summary(by=[col]).rename(columns={col: "group"}).assign(breakdown=col))
@@ -78,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     out.insert(0, "old_la_code", cfg.dfe_code)
     out = out[["old_la_code", "breakdown", "group", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95"]]
     if args.format == "table":
-        print(f"{cfg.authority_name}: EHC plans projected at each January census, scenario '{sc.name}', "
-              f"{proj.n_sims} simulations")
+        print(
+            f"{cfg.authority_name}: EHC plans projected at each January census, scenario '{sc.name}', "
+            f"{proj.n_sims} simulations"
+        )
     print_frame(_round(out), args.format)
     return 0

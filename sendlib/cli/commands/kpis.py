@@ -11,17 +11,33 @@ import argparse
 from sendlib.cli.commands.common import add_data_dir, add_format, config_from_args, print_frame
 
 #: Columns printed in the table format (csv/json print every column).
-TABLE_COLUMNS = ["kpi", "name", "numerator", "denominator", "value", "unit", "target", "rag",
-                 "previous_value", "change", "national_value", "national_year"]
+TABLE_COLUMNS = [
+    "kpi",
+    "name",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target",
+    "rag",
+    "previous_value",
+    "change",
+    "national_value",
+    "national_year",
+]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quarter", default="latest",
-                        help="reporting quarter, e.g. 2025-26Q2 or FY2025Q2 (default: latest complete quarter)")
+    parser.add_argument(
+        "--quarter",
+        default="latest",
+        help="reporting quarter, e.g. 2025-26Q2 or FY2025Q2 (default: latest complete quarter)",
+    )
     add_data_dir(parser)
     add_format(parser)
-    parser.add_argument("--unsuppressed", action="store_true",
-                        help="print small numbers as they are (internal use only; never publish)")
+    parser.add_argument(
+        "--unsuppressed", action="store_true", help="print small numbers as they are (internal use only; never publish)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
             shown[col] = shown[col].map(_fmt)
         shown["rag"] = shown["rag"].fillna("")
         shown["national_year"] = shown["national_year"].astype(object).where(shown["national_year"].notna(), "")
-        print(f"{cfg.authority_name}: strategic KPIs, {quarter.label}"
-              + ("" if args.unsuppressed else " (small numbers suppressed)"))
+        print(
+            f"{cfg.authority_name}: strategic KPIs, {quarter.label}"
+            + ("" if args.unsuppressed else " (small numbers suppressed)")
+        )
         print_frame(shown, "table")
     else:
         print_frame(out, args.format)

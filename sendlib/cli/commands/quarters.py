@@ -13,8 +13,12 @@ from sendlib.core.quarters import Quarter
 def configure(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
     add_format(parser)
-    parser.add_argument("quarter", nargs="?", default=None,
-                        help="explain this quarter (any accepted form, e.g. 2025-26Q2, FY2025Q2, latest)")
+    parser.add_argument(
+        "quarter",
+        nargs="?",
+        default=None,
+        help="explain this quarter (any accepted form, e.g. 2025-26Q2, FY2025Q2, latest)",
+    )
 
 
 def describe(q: Quarter) -> dict[str, str]:
@@ -44,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     quarters = quarters_in_data(cfg)
     frame = pd.DataFrame([describe(q) for q in quarters])
     if args.format == "table":
-        print(f"Data extract date: {extract_date(cfg):%Y-%m-%d}; {len(quarters)} complete quarters; "
-              f"latest: {quarters[-1]}")
+        print(
+            f"Data extract date: {extract_date(cfg):%Y-%m-%d}; {len(quarters)} complete quarters; "
+            f"latest: {quarters[-1]}"
+        )
     print_frame(frame, args.format)
     return 0

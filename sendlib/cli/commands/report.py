@@ -16,25 +16,51 @@ from sendlib.core.errors import UsageError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quarter", default="latest",
-                        help="quarter to report, e.g. 2025-26Q2 (default: latest complete quarter in the data)")
+    parser.add_argument(
+        "--quarter",
+        default="latest",
+        help="quarter to report, e.g. 2025-26Q2 (default: latest complete quarter in the data)",
+    )
     add_data_dir(parser)
-    parser.add_argument("--output-dir", metavar="DIR", default=None,
-                        help="write <DIR>/<quarter>/ instead of the config's output_dir")
-    parser.add_argument("--notebooks-dir", metavar="DIR", default=None,
-                        help="run the notebooks in DIR instead of the config's notebooks_dir")
-    parser.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
-                        help="notebooks run at once (default: report.jobs in the config, else the number of cores)")
-    parser.add_argument("--only", metavar="NAME", nargs="+", default=None,
-                        help="run only these notebooks (e.g. 02_kpi_dashboard or kpi_dashboard)")
-    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
-                        help="longest a single notebook cell may run (default: no limit)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="compute everything again: run the quality gate and the simulations even when an "
-                             "earlier run kept results for identical inputs, code and settings "
-                             "(the new results are kept for later runs)")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="log only to run.log; print just the result line")
+    parser.add_argument(
+        "--output-dir", metavar="DIR", default=None, help="write <DIR>/<quarter>/ instead of the config's output_dir"
+    )
+    parser.add_argument(
+        "--notebooks-dir",
+        metavar="DIR",
+        default=None,
+        help="run the notebooks in DIR instead of the config's notebooks_dir",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        metavar="N",
+        type=int,
+        default=None,
+        help="notebooks run at once (default: report.jobs in the config, else the number of cores)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        nargs="+",
+        default=None,
+        help="run only these notebooks (e.g. 02_kpi_dashboard or kpi_dashboard)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="longest a single notebook cell may run (default: no limit)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="compute everything again: run the quality gate and the simulations even when an "
+        "earlier run kept results for identical inputs, code and settings "
+        "(the new results are kept for later runs)",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="log only to run.log; print just the result line")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,8 +71,18 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     cfg = config_from_args(args)
-    result = run_report(cfg, args.quarter, jobs=args.jobs, only=args.only, notebooks_dir=args.notebooks_dir,
-                        timeout=args.timeout, quiet=args.quiet, fresh=args.fresh)
-    print(f"sendlib report: {result.quarter}: {len(result.notebooks)} section(s) ok; "
-          f"open {result.output_dir / 'index.html'}")
+    result = run_report(
+        cfg,
+        args.quarter,
+        jobs=args.jobs,
+        only=args.only,
+        notebooks_dir=args.notebooks_dir,
+        timeout=args.timeout,
+        quiet=args.quiet,
+        fresh=args.fresh,
+    )
+    print(
+        f"sendlib report: {result.quarter}: {len(result.notebooks)} section(s) ok; "
+        f"open {result.output_dir / 'index.html'}"
+    )
     return result.exit_code

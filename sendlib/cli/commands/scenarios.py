@@ -15,21 +15,33 @@ from pathlib import Path
 from sendlib.cli.commands.common import add_data_dir, add_format, config_from_args, print_frame
 from sendlib.core.errors import UsageError
 
-
 #: forecast (plans, placements, population), sufficiency (capacity), finance (budget, income)
 TABLES_NEEDED = ("ehcp_plans", "placements", "population", "capacity", "hnb_budget", "dsg_income")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenarios", metavar="F", default="",
-                        help="DSG scenario YAML (default: the config's report.scenarios, config/scenarios/dsg.yaml)")
+    parser.add_argument(
+        "--scenarios",
+        metavar="F",
+        default="",
+        help="DSG scenario YAML (default: the config's report.scenarios, config/scenarios/dsg.yaml)",
+    )
     parser.add_argument("--quarter", default="latest", help="report quarter, e.g. 2025-26Q2 (default: latest)")
-    parser.add_argument("--horizon", type=int, default=None,
-                        help="years after the base year (default: the config's report.horizon_years, else 5)")
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        help="years after the base year (default: the config's report.horizon_years, else 5)",
+    )
     parser.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2000; 0 = none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--only", metavar="NAME", action="append", default=None,
-                        help="run only this scenario (repeatable; default: every scenario in the file)")
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        default=None,
+        help="run only this scenario (repeatable; default: every scenario in the file)",
+    )
     add_data_dir(parser)
     add_format(parser)
     parser.add_argument("--excel", metavar="PATH", default=None, help="also write the scenarios workbook (.xlsx) here")
@@ -37,12 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sendlib.data.loaders import load_tables, resolve_quarter
-    from sendlib.models.finance import load_scenarios, run_finance
-    from sendlib.publish.finance_workbook import write_workbook
     from sendlib.models import chain
+    from sendlib.models.finance import load_scenarios, run_finance
     from sendlib.models.finance.demand import census_years_needed
     from sendlib.models.forecast.scenario import load_scenario
     from sendlib.models.sufficiency import load_scenario as load_sufficiency
+    from sendlib.publish.finance_workbook import write_workbook
 
     cfg = config_from_args(args)
     sf = load_scenarios(cfg.scenario_file(args.scenarios, "dsg"))  # validated before anything else
@@ -56,12 +68,18 @@ def run(args: argparse.Namespace) -> int:
     tables = load_tables(cfg, TABLES_NEEDED)
     quarter = resolve_quarter(args.quarter, cfg, tables)
     spill = load_sufficiency(cfg.scenario_file("", "sufficiency")) if "capacity" in tables else None
-    projection = chain.quarter_projection(tables, quarter, load_scenario(cfg.scenario_file("", "forecast")),
-                                          horizon_years=cfg.report.horizon_years,
-                                          through_year=census_years_needed(quarter, horizon)[-1], seed=args.seed,
-                                          overflow=spill)
-    res = run_finance(sf, projection, tables, quarter, horizon=horizon, draws=args.draws, seed=args.seed,
-                      scenarios=args.only)
+    projection = chain.quarter_projection(
+        tables,
+        quarter,
+        load_scenario(cfg.scenario_file("", "forecast")),
+        horizon_years=cfg.report.horizon_years,
+        through_year=census_years_needed(quarter, horizon)[-1],
+        seed=args.seed,
+        overflow=spill,
+    )
+    res = run_finance(
+        sf, projection, tables, quarter, horizon=horizon, draws=args.draws, seed=args.seed, scenarios=args.only
+    )
     if args.format == "table":
         from sendlib.models.finance import reconciliation_text
 

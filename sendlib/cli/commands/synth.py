@@ -14,14 +14,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         seed, end = default_seed(p), default_end_date(p)
     except OSError:  # pragma: no cover - the parameters file ships with the package
         seed, end = 20240424, "2026-09-30"
-    parser.add_argument("--out-dir", metavar="DIR", required=True,
-                        help="folder to write <table>.csv and metadata.yaml into (created if missing)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help=f"random seed (default: {seed}); the same seed gives byte-identical files")
-    parser.add_argument("--end-date", metavar="YYYY-MM-DD", default=None,
-                        help=f"extract date: last day of the generated history (default: {end})")
-    parser.add_argument("--params", metavar="F", default=None,
-                        help=f"generator parameters YAML (default: {DEFAULT_PARAMS})")
+    parser.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        required=True,
+        help="folder to write <table>.csv and metadata.yaml into (created if missing)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"random seed (default: {seed}); the same seed gives byte-identical files",
+    )
+    parser.add_argument(
+        "--end-date",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help=f"extract date: last day of the generated history (default: {end})",
+    )
+    parser.add_argument(
+        "--params", metavar="F", default=None, help=f"generator parameters YAML (default: {DEFAULT_PARAMS})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,15 +24,25 @@ from sendlib.cli.commands.common import add_data_dir, add_format, config_from_ar
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
-    parser.add_argument("--output-dir", metavar="DIR", default=None,
-                        help="write the Data Docs site under DIR/data-docs (default: the config's output_dir)")
-    parser.add_argument("--quarter", default=None,
-                        help="write under <output-dir>/<quarter>/data-docs (any accepted form, or latest)")
-    parser.add_argument("--tables", default=None, metavar="T1,T2",
-                        help="validate only these tables (comma-separated; default all)")
-    parser.add_argument("--docs-dir", metavar="DIR", default=None,
-                        help="build the Data Docs site in DIR whatever the result (default: "
-                             "<output-dir>/data-docs when every rule passed, else a temporary folder)")
+    parser.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=None,
+        help="write the Data Docs site under DIR/data-docs (default: the config's output_dir)",
+    )
+    parser.add_argument(
+        "--quarter", default=None, help="write under <output-dir>/<quarter>/data-docs (any accepted form, or latest)"
+    )
+    parser.add_argument(
+        "--tables", default=None, metavar="T1,T2", help="validate only these tables (comma-separated; default all)"
+    )
+    parser.add_argument(
+        "--docs-dir",
+        metavar="DIR",
+        default=None,
+        help="build the Data Docs site in DIR whatever the result (default: "
+        "<output-dir>/data-docs when every rule passed, else a temporary folder)",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not build the Data Docs site")
     add_format(parser)
 
@@ -49,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
         unknown = [t for t in names if t not in TABLES]
         if unknown:
             raise UsageError(f"--tables: unknown table(s) {unknown}; expected some of {sorted(TABLES)}")
-    from sendlib.quality import gate
     from sendlib.data.loaders import load_tables, resolve_quarter
+    from sendlib.quality import gate
 
     # 1. read everything first: a DataError here exits 3 before anything is written
     frames = load_tables(cfg, names)
@@ -83,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
     frame = report.to_frame()
     frame["latest_date"] = frame["latest_date"].map(lambda d: "" if d is None or d != d else f"{d:%Y-%m-%d}")
     if args.format == "table":
-        print(f"Data-quality gate: {cfg.data_dir} (extract date {report.extract_date:%Y-%m-%d}, "
-              f"from {report.extract_date_source})")
+        print(
+            f"Data-quality gate: {cfg.data_dir} (extract date {report.extract_date:%Y-%m-%d}, "
+            f"from {report.extract_date_source})"
+        )
     print_frame(frame, args.format)
     if args.format == "table":
         if report.failures:

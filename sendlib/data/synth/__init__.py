@@ -32,8 +32,8 @@ Modules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 import yaml
@@ -44,16 +44,24 @@ from sendlib.data.synth.county import run
 DEFAULT_PARAMS = PROJECT_ROOT / "config" / "synth.yaml"
 GENERATOR = "sendlib synth (sendlib.data.synth)"
 
-__all__ = ["DEFAULT_PARAMS", "GENERATOR", "load_params", "default_seed", "default_end_date", "generate",
-           "metadata_text", "write"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "GENERATOR",
+    "load_params",
+    "default_seed",
+    "default_end_date",
+    "generate",
+    "metadata_text",
+    "write",
+]
 
 
-def load_params(path: "str | Path | None" = None) -> dict:
+def load_params(path: str | Path | None = None) -> dict:
     """Read the generator's parameters (default: ``config/synth.yaml``)."""
     p = Path(path) if path is not None else DEFAULT_PARAMS
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is present
     with open(p, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(fh, Loader=loader)
 
 
 def default_seed(params: Mapping | None = None) -> int:
@@ -66,8 +74,9 @@ def default_end_date(params: Mapping | None = None) -> str:
     return str((params or load_params())["meta"]["default_end_date"])
 
 
-def generate(seed: int | None = None, end_date: str | None = None,
-             params: "Mapping | str | Path | None" = None) -> dict[str, pd.DataFrame]:
+def generate(
+    seed: int | None = None, end_date: str | None = None, params: Mapping | str | Path | None = None
+) -> dict[str, pd.DataFrame]:
     """Generate every canonical table (schema order) for the synthetic county."""
     P = params if isinstance(params, Mapping) else load_params(params)
     seed = default_seed(P) if seed is None else int(seed)
@@ -89,8 +98,9 @@ def metadata_text(seed: int, end_date: str) -> str:
     )
 
 
-def write(out_dir: "str | Path", seed: int | None = None, end_date: str | None = None,
-          params: "str | Path | None" = None) -> list[Path]:
+def write(
+    out_dir: str | Path, seed: int | None = None, end_date: str | None = None, params: str | Path | None = None
+) -> list[Path]:
     """Generate and write every table as ``<out_dir>/<table>.csv`` plus ``metadata.yaml``."""
     from sendlib.data.loaders import METADATA_FILE, write_table
 

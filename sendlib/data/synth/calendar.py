@@ -112,7 +112,9 @@ def _academic_age(bm: np.ndarray, ay: np.ndarray) -> np.ndarray:
 def _phase(aa: np.ndarray) -> np.ndarray:
     """Phase of education for an academic age: early years < 4, primary 4-10, secondary 11-15,
     post-16 16-18, post-19 19+ (Reception is the year a child is 4 on 31 August)."""
-    return np.select([aa < 4, aa <= 10, aa <= 15, aa <= 18], ["early_years", "primary", "secondary", "post16"], "post19")
+    return np.select(
+        [aa < 4, aa <= 10, aa <= 15, aa <= 18], ["early_years", "primary", "secondary", "post16"], "post19"
+    )
 
 
 def _to_dates(days: np.ndarray) -> pd.Series:

@@ -40,13 +40,17 @@ def cease(c: County, r: np.random.Generator) -> None:
     reason[is_max] = "max_age"
     bands = Cz["reasons_end_of_year"]
     band_idx = _band(eoy_aa, bands)
-    for i, (key, dist) in enumerate(bands.items()):
+    for i, (_key, dist) in enumerate(bands.items()):
         sel = is_eoy & (band_idx == i)
         codes = list(dist)
-        reason[sel] = np.array(codes, dtype=object)[r.choice(len(codes), size=int(sel.sum()), p=_norm(list(dist.values())))]
+        reason[sel] = np.array(codes, dtype=object)[
+            r.choice(len(codes), size=int(sel.sum()), p=_norm(list(dist.values())))
+        ]
     ad = Cz["reasons_anytime"]
     codes = list(ad)
-    reason[is_any] = np.array(codes, dtype=object)[r.choice(len(codes), size=int(is_any.sum()), p=_norm(list(ad.values())))]
+    reason[is_any] = np.array(codes, dtype=object)[
+        r.choice(len(codes), size=int(is_any.sum()), p=_norm(list(ad.values())))
+    ]
     in_force = end > c.end
     end[in_force] = NA
     reason[in_force] = None
@@ -67,7 +71,7 @@ def _end_of_year(c: County, r: np.random.Generator) -> tuple[np.ndarray, np.ndar
     n = len(pl["start"])
     bm, start = pl["bm"], pl["start"]
     eoy_p = Cz["end_of_year"]
-    eoy_tab = np.array([float(eoy_p.get(a, eoy_p.get(str(a), 0.0))) for a in range(0, 26)])
+    eoy_tab = np.array([float(eoy_p.get(a, eoy_p.get(str(a), 0.0))) for a in range(26)])
     m1, d1 = _md(Cz["end_window"]["first"])
     m2, d2 = _md(Cz["end_window"]["last"])
     window = int(_day(f"2001-{m2:02d}-{d2:02d}") - _day(f"2001-{m1:02d}-{d1:02d}")) + 1

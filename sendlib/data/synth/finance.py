@@ -64,8 +64,9 @@ def _outturns(c: County, r: np.random.Generator, lines: list[str], last_fy: int)
     return outturn
 
 
-def _monitoring(c: County, r: np.random.Generator, lines: list[str], last_fy: int,
-                outturn: dict[tuple[int, str], float]) -> pd.DataFrame:
+def _monitoring(
+    c: County, r: np.random.Generator, lines: list[str], last_fy: int, outturn: dict[tuple[int, str], float]
+) -> pd.DataFrame:
     """One row per year, quarter ended by the end date and line: budget, forecast, actual."""
     F = c.params["hnb_budget"]
     rows = []
@@ -81,9 +82,16 @@ def _monitoring(c: County, r: np.random.Generator, lines: list[str], last_fy: in
                 if qq.end > c.end_ts:
                     break
                 fc = budget + (out - budget) * float(rec[q - 1]) + out * r.normal(0.0, float(F["forecast_noise_sd"]))
-                rows.append({"financial_year": financial_year_label(fy), "as_at_quarter": str(qq), "line": line,
-                             "budget": max(budget, 0.0), "forecast_outturn": max(round(fc, -2), 0.0),
-                             "actual": float(round(out)) if ended else np.nan})
+                rows.append(
+                    {
+                        "financial_year": financial_year_label(fy),
+                        "as_at_quarter": str(qq),
+                        "line": line,
+                        "budget": max(budget, 0.0),
+                        "forecast_outturn": max(round(fc, -2), 0.0),
+                        "actual": float(round(out)) if ended else np.nan,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -93,9 +101,19 @@ def _dsg_income(c: County, last_fy: int) -> pd.DataFrame:
     inc = []
     for fy in range(c.first_year, last_fy + 1):
         for item in ["hnb_allocation", "block_transfer", "other"]:
-            inc.append({"financial_year": financial_year_label(fy), "item": item,
-                        "amount": float(_by_year(D[item], np.array([fy]))[0])})
+            inc.append(
+                {
+                    "financial_year": financial_year_label(fy),
+                    "item": item,
+                    "amount": float(_by_year(D[item], np.array([fy]))[0]),
+                }
+            )
         if fy == c.first_year:
-            inc.append({"financial_year": financial_year_label(fy), "item": "opening_cumulative_balance",
-                        "amount": float(D["opening_cumulative_balance"])})
+            inc.append(
+                {
+                    "financial_year": financial_year_label(fy),
+                    "item": "opening_cumulative_balance",
+                    "amount": float(D["opening_cumulative_balance"]),
+                }
+            )
     return pd.DataFrame(inc)

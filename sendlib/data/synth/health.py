@@ -43,9 +43,11 @@ def health_waits(c: County) -> None:
     first = np.concatenate([f[2] for f in frames])
     service = np.concatenate([np.full(len(f[1]), f[0], dtype=object) for f in frames])
     order = np.lexsort((service, ref))
-    c.tables["health_waits"] = pd.DataFrame({
-        "referral_id": _ids("H", len(ref), 6),
-        "service": service[order],
-        "referral_date": _to_dates(ref[order]),
-        "first_contact_date": _to_dates(first[order]),
-    })
+    c.tables["health_waits"] = pd.DataFrame(
+        {
+            "referral_id": _ids("H", len(ref), 6),
+            "service": service[order],
+            "referral_date": _to_dates(ref[order]),
+            "first_contact_date": _to_dates(first[order]),
+        }
+    )

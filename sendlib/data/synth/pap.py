@@ -18,8 +18,20 @@ from sendlib.core.schema import TABLES
 from sendlib.data.synth.sampling import STREAMS, _norm, _rng
 from sendlib.data.synth.state import County
 
-_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-           "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
 
 
 def pap(c: County) -> None:
@@ -55,9 +67,18 @@ def pap(c: County) -> None:
             comment = A["comments"][brag]
             if str(qq) == A["seed_comment_quarter"] and seed_comment:
                 comment = seed_comment
-            rows.append({"ref": str(act["ref"]), "objective": act["objective"], "theme": act["theme"],
-                         "project": act["project"], "due": pd.Timestamp(due) if due is not None else pd.NaT,
-                         "quarter": str(qq), "brag": brag, "comment": comment})
+            rows.append(
+                {
+                    "ref": str(act["ref"]),
+                    "objective": act["objective"],
+                    "theme": act["theme"],
+                    "project": act["project"],
+                    "due": pd.Timestamp(due) if due is not None else pd.NaT,
+                    "quarter": str(qq),
+                    "brag": brag,
+                    "comment": comment,
+                }
+            )
     c.tables["pap_actions"] = pd.DataFrame(rows, columns=TABLES["pap_actions"].column_names)
 
 
@@ -81,7 +102,7 @@ def _brag(i: int, start_i: int, due_i: int, green_i: int, blue_i: int, delay: in
     return "blue"
 
 
-def _parse_due(text: str) -> "pd.Timestamp | None":
+def _parse_due(text: str) -> pd.Timestamp | None:
     """'Apr 24' -> 2024-04-30, 'Sept 24' -> 2024-09-30; 'TBC' / 'On go' -> None."""
     parts = text.strip().split()
     if len(parts) != 2 or parts[0][:3].lower() not in _MONTHS or not parts[1].isdigit():

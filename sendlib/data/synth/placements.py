@@ -64,8 +64,9 @@ def _school_years(c: County, r: np.random.Generator) -> dict[str, np.ndarray]:
     cum = np.cumsum(step)
     base_cum = np.repeat(cum[np.cumsum(nrows) - nrows] - step[np.cumsum(nrows) - nrows], nrows)
     row_level = np.clip(level[ri] + (cum - base_cum), 0, 0.999)
-    return dict(n=n, ri=ri, offs=offs, ay=ay, aa=aa, phase=phase, row_s=row_s, move_date=move_date,
-                level=row_level, sub_u=sub_u)
+    return dict(
+        n=n, ri=ri, offs=offs, ay=ay, aa=aa, phase=phase, row_s=row_s, move_date=move_date, level=row_level, sub_u=sub_u
+    )
 
 
 def _settings(c: County, r: np.random.Generator, rows: dict) -> np.ndarray:
@@ -77,7 +78,9 @@ def _settings(c: County, r: np.random.Generator, rows: dict) -> np.ndarray:
     setting = np.full(len(ri), "", dtype=object)
     groups = list(P["groups"])
     # separate settings (college, NEET, ...) are drawn once per person and phase, not yearly
-    phase_no = np.select([phase == "early_years", phase == "primary", phase == "secondary", phase == "post16"], [0, 1, 2, 3], 4)
+    phase_no = np.select(
+        [phase == "early_years", phase == "primary", phase == "secondary", phase == "post16"], [0, 1, 2, 3], 4
+    )
     u_sep = r.random((rows["n"], 5))[ri, phase_no]
     semh = need[ri] == "SEMH"
     for ph in PHASES:
@@ -135,10 +138,15 @@ def _spells(c: County, rows: dict, setting: np.ndarray) -> dict[str, np.ndarray]
     # spell start: first row of the person -> plan start (or start of the phase for older
     # plans); phase change -> 1 September; a move within a phase -> a date within the year
     first_of_person = offs == 0
-    phase_lo = np.select([phase == "early_years", phase == "primary", phase == "secondary", phase == "post16"], [0, 4, 11, 16], 19)
+    phase_lo = np.select(
+        [phase == "early_years", phase == "primary", phase == "secondary", phase == "post16"], [0, 4, 11, 16], 19
+    )
     phase_start = _date(ay - (aa - phase_lo), 9, 1)
-    spell_start = np.where(first_of_person, np.maximum(start[ri], np.where(aa >= 4, phase_start, start[ri])),
-                           np.where(phase_change, rows["row_s"], rows["move_date"]))
+    spell_start = np.where(
+        first_of_person,
+        np.maximum(start[ri], np.where(aa >= 4, phase_start, start[ri])),
+        np.where(phase_change, rows["row_s"], rows["move_date"]),
+    )
     sp_rows = np.flatnonzero(new)
     sp_person = ri[sp_rows]
     sp_start = spell_start[sp_rows]
@@ -150,24 +158,27 @@ def _spells(c: County, rows: dict, setting: np.ndarray) -> dict[str, np.ndarray]
     sp_end[last_of_person] = pl["end"][sp_person[last_of_person]]  # NA while in force
     sp_end_eff = np.where(sp_end == NA, c.end, sp_end)
     assert (sp_end_eff >= sp_start).all()
-    return dict(person=sp_person, start=sp_start, end=sp_end, end_eff=sp_end_eff,
-                setting=setting[sp_rows], phase=phase[sp_rows])
+    return dict(
+        person=sp_person, start=sp_start, end=sp_end, end_eff=sp_end_eff, setting=setting[sp_rows], phase=phase[sp_rows]
+    )
 
 
 def _table(c: County) -> pd.DataFrame:
     """The ``placements`` table, sorted by person and start, with sequence-number ids."""
     sp = c.spells
     pid = c.person_ids[c.plan["pidx"][sp["person"]]]
-    df = pd.DataFrame({
-        "person_id": pid,
-        "setting_type": sp["setting"],
-        "phase": sp["phase"],
-        "provider_id": sp["provider"],
-        "start_date": _to_dates(sp["start"]),
-        "end_date": _to_dates(sp["end"]),
-        "annual_cost": sp["cost"],
-        "out_of_county": sp["ooc"],
-    })
+    df = pd.DataFrame(
+        {
+            "person_id": pid,
+            "setting_type": sp["setting"],
+            "phase": sp["phase"],
+            "provider_id": sp["provider"],
+            "start_date": _to_dates(sp["start"]),
+            "end_date": _to_dates(sp["end"]),
+            "annual_cost": sp["cost"],
+            "out_of_county": sp["ooc"],
+        }
+    )
     order = np.lexsort((sp["start"], pid))
     df = df.iloc[order].reset_index(drop=True)
     df.insert(0, "placement_id", _ids("PL", len(df), 6))

@@ -27,13 +27,20 @@ def capacity(c: County) -> None:
     rows = []
     for s in c.params["capacity"]["settings"]:
         for phase, places in s["places"].items():
-            rows.append({
-                "setting_id": s["id"], "name": s["name"], "setting_type": s["type"], "phase": phase,
-                "designation": s["designation"], "locality": s["locality"], "places": int(places),
-                "open_date": pd.Timestamp(s["open"]),
-                "close_date": pd.Timestamp(s["close"]) if s.get("close") else pd.NaT,
-                "status": s.get("status", "open"),
-            })
+            rows.append(
+                {
+                    "setting_id": s["id"],
+                    "name": s["name"],
+                    "setting_type": s["type"],
+                    "phase": phase,
+                    "designation": s["designation"],
+                    "locality": s["locality"],
+                    "places": int(places),
+                    "open_date": pd.Timestamp(s["open"]),
+                    "close_date": pd.Timestamp(s["close"]) if s.get("close") else pd.NaT,
+                    "status": s.get("status", "open"),
+                }
+            )
     df = pd.DataFrame(rows)
     later = (df["status"] == "open") & (df["open_date"] > c.end_ts)
     df.loc[later, "status"] = "pipeline"
@@ -59,8 +66,9 @@ def allocate_providers(c: County, r: np.random.Generator) -> None:
     sp["ooc"] = ooc
 
 
-def _local_specialist(c: County, r: np.random.Generator, u: np.ndarray, u2: np.ndarray,
-                      prov: np.ndarray, ooc: np.ndarray) -> None:
+def _local_specialist(
+    c: County, r: np.random.Generator, u: np.ndarray, u2: np.ndarray, prov: np.ndarray, ooc: np.ndarray
+) -> None:
     """Special schools and resource bases: a local capacity setting for the ``local_share``
     wanting one (when any is eligible), else another authority's setting."""
     P = c.params["placements"]
@@ -96,14 +104,15 @@ def _local_specialist(c: County, r: np.random.Generator, u: np.ndarray, u2: np.n
             ooc[ext] = True
 
 
-def _setting_weights(c: County, rows: pd.DataFrame, sel: np.ndarray, need: np.ndarray,
-                     loc: np.ndarray) -> np.ndarray:
+def _setting_weights(c: County, rows: pd.DataFrame, sel: np.ndarray, need: np.ndarray, loc: np.ndarray) -> np.ndarray:
     """(spells x settings) weights: places of the settings open for the whole spell, favouring a
     matching designation, the spell's locality and newly opened settings (which fill first)."""
     P = c.params["placements"]
     sp = c.spells
     opn = np.array([_day(d.strftime("%Y-%m-%d")) for d in rows["open_date"]])
-    cls = np.array([_day(d.strftime("%Y-%m-%d")) if pd.notna(d) else np.iinfo(np.int64).max for d in rows["close_date"]])
+    cls = np.array(
+        [_day(d.strftime("%Y-%m-%d")) if pd.notna(d) else np.iinfo(np.int64).max for d in rows["close_date"]]
+    )
     places = rows["places"].to_numpy(dtype=float)
     desig = rows["designation"].to_numpy(dtype=object)
     sloc = rows["locality"].to_numpy(dtype=object)
@@ -111,8 +120,11 @@ def _setting_weights(c: County, rows: pd.DataFrame, sel: np.ndarray, need: np.nd
     elig &= (rows["status"].to_numpy() == "open")[None, :]
     w = places[None, :] * elig
     match = desig[None, :] == need[sel][:, None]
-    w = w * np.where(match, float(P["designation_match_weight"]),
-                     np.where(desig[None, :] == "mixed", float(P["mixed_designation_weight"]), 1.0))
+    w = w * np.where(
+        match,
+        float(P["designation_match_weight"]),
+        np.where(desig[None, :] == "mixed", float(P["mixed_designation_weight"]), 1.0),
+    )
     w = w * np.where(sloc[None, :] == loc[sel][:, None], float(P["same_locality_weight"]), 1.0)
     young = (sp["start"][sel][:, None] - opn[None, :]) < int(P["new_setting_days"])
     return w * np.where(young, float(P["new_setting_weight"]), 1.0)

@@ -107,12 +107,19 @@ def _outcomes(c: County, r: np.random.Generator, req: np.ndarray) -> dict[str, n
     late_dec = dec_date > c.end
     decision[late_dec] = None
     dec_date[late_dec] = NA
-    return dict(dec_date=dec_date, decision=decision, outcome=outcome, outcome_date=outcome_date,
-                plan_date=plan_date, exception=exception)
+    return dict(
+        dec_date=dec_date,
+        decision=decision,
+        outcome=outcome,
+        outcome_date=outcome_date,
+        plan_date=plan_date,
+        exception=exception,
+    )
 
 
-def _issue_dates(c: County, r: np.random.Generator, req: np.ndarray, dd: np.ndarray,
-                 exception: np.ndarray) -> np.ndarray:
+def _issue_dates(
+    c: County, r: np.random.Generator, req: np.ndarray, dd: np.ndarray, exception: np.ndarray
+) -> np.ndarray:
     """Day a plan would be issued: within 20 weeks with the year's probability, else late
     (exceptions later still), and never within 14 days of the decision to assess."""
     T = c.params["timeliness"]
@@ -156,39 +163,42 @@ def _people_and_plans(c: County, r: np.random.Generator, wq: dict[str, np.ndarra
     pidx = np.concatenate([np.arange(n_stock + n_w), person_idx[has_plan]])
     pstart = np.concatenate([stock["start"], wq["plan_date"], q["plan_date"][has_plan]])
     preq = np.concatenate([np.full(n_stock + n_w, None, dtype=object), c.request_ids[has_plan]])
-    c.plan = dict(pidx=pidx, start=pstart, request_id=preq, bm=c.persons["bm"][pidx],
-                  need=c.persons["need"][pidx])
+    c.plan = dict(pidx=pidx, start=pstart, request_id=preq, bm=c.persons["bm"][pidx], need=c.persons["need"][pidx])
 
 
 def build_tables(c: County) -> None:
     """Build the ``ehcp_requests`` and ``ehcp_plans`` tables (needs ``c.person_ids``)."""
     q = c.requests
     pid = c.person_ids
-    c.tables["ehcp_requests"] = pd.DataFrame({
-        "request_id": c.request_ids,
-        "person_id": pid[q["person_idx"]],
-        "request_date": _to_dates(q["req"]),
-        "age_at_request": q["age"],
-        "primary_need": q["need"],
-        "decision_date": _to_dates(q["dec_date"]),
-        "decision": q["decision"],
-        "outcome_date": _to_dates(q["outcome_date"]),
-        "plan_issued_date": _to_dates(q["plan_date"]),
-        "outcome": q["outcome"],
-        "exception": q["exception"],
-        "locality": q["loc"],
-    })
+    c.tables["ehcp_requests"] = pd.DataFrame(
+        {
+            "request_id": c.request_ids,
+            "person_id": pid[q["person_idx"]],
+            "request_date": _to_dates(q["req"]),
+            "age_at_request": q["age"],
+            "primary_need": q["need"],
+            "decision_date": _to_dates(q["dec_date"]),
+            "decision": q["decision"],
+            "outcome_date": _to_dates(q["outcome_date"]),
+            "plan_issued_date": _to_dates(q["plan_date"]),
+            "outcome": q["outcome"],
+            "exception": q["exception"],
+            "locality": q["loc"],
+        }
+    )
     pl = c.plan
     birth_month = np.array([f"{b // 12:04d}-{b % 12 + 1:02d}" for b in pl["bm"]], dtype=object)
-    plans = pd.DataFrame({
-        "person_id": pid[pl["pidx"]],
-        "request_id": pl["request_id"],
-        "birth_month": birth_month,
-        "sex": c.persons["sex"][pl["pidx"]],
-        "primary_need": pl["need"],
-        "plan_start_date": _to_dates(pl["start"]),
-        "plan_end_date": _to_dates(pl["end"]),
-        "end_reason": pl["reason"],
-        "locality": c.persons["loc"][pl["pidx"]],
-    })
+    plans = pd.DataFrame(
+        {
+            "person_id": pid[pl["pidx"]],
+            "request_id": pl["request_id"],
+            "birth_month": birth_month,
+            "sex": c.persons["sex"][pl["pidx"]],
+            "primary_need": pl["need"],
+            "plan_start_date": _to_dates(pl["start"]),
+            "plan_end_date": _to_dates(pl["end"]),
+            "end_reason": pl["reason"],
+            "locality": c.persons["loc"][pl["pidx"]],
+        }
+    )
     c.tables["ehcp_plans"] = plans.sort_values(["person_id", "plan_start_date"], kind="stable").reset_index(drop=True)

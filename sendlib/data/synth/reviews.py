@@ -38,11 +38,18 @@ def annual_reviews(c: County) -> None:
         yr = _ymd(d)[0]
         p_on = _by_year(A["on_time_share"], yr)
         on = r.random(len(i)) < p_on
-        meet = np.where(on, d - r.integers(0, int(A["early_days_max"]) + 1, len(i)),
-                        d + 1 + np.minimum(r.exponential(float(A["late_days_mean"]), len(i)).astype(np.int64), int(A["late_days_max"])))
+        meet = np.where(
+            on,
+            d - r.integers(0, int(A["early_days_max"]) + 1, len(i)),
+            d
+            + 1
+            + np.minimum(r.exponential(float(A["late_days_mean"]), len(i)).astype(np.int64), int(A["late_days_max"])),
+        )
         meet = np.maximum(meet, start[i] + 180)
         quick = r.random(len(i)) < float(A["decision_within_4_weeks_share"])
-        dec = meet + np.where(quick, r.integers(1, 29, len(i)), r.integers(29, int(A["decision_late_days_max"]) + 1, len(i)))
+        dec = meet + np.where(
+            quick, r.integers(1, 29, len(i)), r.integers(29, int(A["decision_late_days_max"]) + 1, len(i))
+        )
         # a review cannot happen after the plan ended
         meet_ok = (meet <= c.end) & (meet <= stop[i])
         dec_ok = meet_ok & (dec <= c.end) & (dec <= stop[i])
@@ -57,12 +64,14 @@ def annual_reviews(c: County) -> None:
         alive = due <= stop
     pi = np.concatenate(rows_p)
     pid = c.person_ids[pl["pidx"][pi]]
-    df = pd.DataFrame({
-        "person_id": pid,
-        "due_date": _to_dates(np.concatenate(rows_due)),
-        "meeting_date": _to_dates(np.concatenate(rows_meet)),
-        "decision_date": _to_dates(np.concatenate(rows_dec)),
-    })
+    df = pd.DataFrame(
+        {
+            "person_id": pid,
+            "due_date": _to_dates(np.concatenate(rows_due)),
+            "meeting_date": _to_dates(np.concatenate(rows_meet)),
+            "decision_date": _to_dates(np.concatenate(rows_dec)),
+        }
+    )
     order = np.lexsort((np.concatenate(rows_due), pid))
     c.tables["annual_reviews"] = df.iloc[order].reset_index(drop=True)
 
@@ -100,7 +109,9 @@ def transitions(c: County) -> None:
         i, age = i[ok], age[ok]
         s = at["spell_of"][i]
         setting = np.where(s >= 0, sp["setting"][np.maximum(s, 0)], "other")
-        p_tp = np.minimum(_by_year(T["transition_plan_share"], np.full(len(i), year)) + float(T["age_boost"]) * (age - 14), 0.98)
+        p_tp = np.minimum(
+            _by_year(T["transition_plan_share"], np.full(len(i), year)) + float(T["age_boost"]) * (age - 14), 0.98
+        )
         has_tp = r.random(len(i)) < p_tp
         act = np.full(len(i), "education", dtype=object)
         act[setting == "neet"] = "neet"
@@ -111,12 +122,16 @@ def transitions(c: County) -> None:
         unk = (r.random(len(i)) < float(T["unknown_share"])) & (age >= 16) & (setting != "neet")
         act[unk] = "unknown"
         act[(setting == "other") & (age >= 16)] = "unknown"
-        frames.append(pd.DataFrame({
-            "person_id": c.person_ids[pl["pidx"][i]],
-            "census_date": pd.Timestamp(np.datetime64(int(day), "D")),
-            "age": age,
-            "has_transition_plan": has_tp,
-            "activity": act,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "person_id": c.person_ids[pl["pidx"][i]],
+                    "census_date": pd.Timestamp(np.datetime64(int(day), "D")),
+                    "age": age,
+                    "has_transition_plan": has_tp,
+                    "activity": act,
+                }
+            )
+        )
     df = pd.concat(frames, ignore_index=True)
     c.tables["transitions"] = df.sort_values(["census_date", "person_id"], kind="stable").reset_index(drop=True)

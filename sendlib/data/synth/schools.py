@@ -43,18 +43,22 @@ def census_counts(c: County, year: int, day: int) -> tuple[dict, np.ndarray]:
         return sum(float(pop.loc[(py, a)]) for a in range(lo, hi + 1)) * share
 
     pri = roll(o["primary_ages"][0], o["primary_ages"][1], o["primary_share"])
-    sec = roll(o["secondary_ages"][0], o["secondary_ages"][1], o["secondary_share"]) + \
-        roll(o["sixth_form_ages"][0], o["sixth_form_ages"][1], o["sixth_form_share"])
+    sec = roll(o["secondary_ages"][0], o["secondary_ages"][1], o["secondary_share"]) + roll(
+        o["sixth_form_ages"][0], o["sixth_form_ages"][1], o["sixth_form_share"]
+    )
     ss = S["sen_support_share"]
     sup_pri = round(pri * float(_by_year(ss["primary"], np.array([year]))[0]))
     sup_sec = round(sec * float(_by_year(ss["secondary"], np.array([year]))[0]))
     ex = S["special_roll_extra"]
     cells = {
-        ("primary", "ehcp"): e_pri, ("primary", "sen_support"): sup_pri,
+        ("primary", "ehcp"): e_pri,
+        ("primary", "sen_support"): sup_pri,
         ("primary", "none"): round(pri) - e_pri - sup_pri,
-        ("secondary", "ehcp"): e_sec, ("secondary", "sen_support"): sup_sec,
+        ("secondary", "ehcp"): e_sec,
+        ("secondary", "sen_support"): sup_sec,
         ("secondary", "none"): round(sec) - e_sec - sup_sec,
-        ("special", "ehcp"): e_spe, ("special", "sen_support"): max(1, round(e_spe * float(ex["sen_support"]))),
+        ("special", "ehcp"): e_spe,
+        ("special", "sen_support"): max(1, round(e_spe * float(ex["sen_support"]))),
         ("special", "none"): max(1, round(e_spe * float(ex["none"]))),
     }
     cells = {k: int(max(v, 1)) for k, v in cells.items()}
@@ -67,8 +71,14 @@ def school_population(c: County) -> None:
     for year, day in c.censuses:
         cells, _ = census_counts(c, year, day)
         for (phase, status), v in cells.items():
-            rows.append({"census_date": pd.Timestamp(np.datetime64(int(day), "D")), "phase": phase,
-                         "sen_status": status, "pupils": v})
+            rows.append(
+                {
+                    "census_date": pd.Timestamp(np.datetime64(int(day), "D")),
+                    "phase": phase,
+                    "sen_status": status,
+                    "pupils": v,
+                }
+            )
     c.tables["school_population"] = pd.DataFrame(rows)
 
 
@@ -105,7 +115,7 @@ def exclusions(c: County) -> None:
             continue
         share_of_year = len(days) / n_all
         pupils: dict[str, int] = {}
-        for (phase, status), v in cells.items():
+        for (_phase, status), v in cells.items():
             pupils[status] = pupils.get(status, 0) + v
         yf = float(_by_year(X["year_factor"], np.array([ay]))[0])
         for status in ["ehcp", "sen_support", "none"]:
@@ -124,13 +134,23 @@ def exclusions(c: County) -> None:
                     pool = max(1, int(round(n_pupils * float(X["pupil_pool_share"]))))
                     pick = r.integers(0, pool, len(when))
                     person = np.array([f"U{ay % 100:02d}{status[0].upper()}{p:05d}" for p in pick], dtype=object)
-                out.append(pd.DataFrame({"person_id": person, "sen_status": status, "kind": kind,
-                                         "start_day": when, "days": _lengths(c, r, kind, len(when))}))
+                out.append(
+                    pd.DataFrame(
+                        {
+                            "person_id": person,
+                            "sen_status": status,
+                            "kind": kind,
+                            "start_day": when,
+                            "days": _lengths(c, r, kind, len(when)),
+                        }
+                    )
+                )
     c.tables["exclusions"] = _table(c, pd.concat(out, ignore_index=True))
 
 
-def _plan_holders(c: County, r: np.random.Generator, cand: np.ndarray, days: np.ndarray,
-                  k: int) -> tuple[np.ndarray, np.ndarray]:
+def _plan_holders(
+    c: County, r: np.random.Generator, cand: np.ndarray, days: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``k`` exclusions of plan holders on roll (spells ``cand``): person ids and school days
     within both the spell and the year; weekend days move to the Friday before (or drop)."""
     sp, pl = c.spells, c.plan
@@ -165,11 +185,13 @@ def _table(c: County, df: pd.DataFrame) -> pd.DataFrame:
     dup = perm & df.duplicated(["person_id", "kind"], keep="first")
     df = df[~dup]
     df = df.iloc[np.lexsort((df["person_id"].to_numpy(), df["start_day"].to_numpy()))].reset_index(drop=True)
-    return pd.DataFrame({
-        "event_id": _ids("X", len(df), 6),
-        "person_id": df["person_id"].to_numpy(),
-        "sen_status": df["sen_status"].to_numpy(),
-        "kind": df["kind"].to_numpy(),
-        "start_date": _to_dates(df["start_day"].to_numpy()),
-        "days": df["days"].to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "event_id": _ids("X", len(df), 6),
+            "person_id": df["person_id"].to_numpy(),
+            "sen_status": df["sen_status"].to_numpy(),
+            "kind": df["kind"].to_numpy(),
+            "start_date": _to_dates(df["start_day"].to_numpy()),
+            "days": df["days"].to_numpy(dtype=float),
+        }
+    )

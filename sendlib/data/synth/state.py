@@ -7,8 +7,9 @@ dicts of parallel numpy arrays; dates are day numbers (:mod:`sendlib.data.synth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

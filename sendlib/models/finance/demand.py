@@ -10,7 +10,7 @@ from __future__ import annotations
 from sendlib.core.quarters import Quarter
 
 
-def census_years_needed(quarter: "Quarter | str", horizon: int) -> list[int]:
+def census_years_needed(quarter: Quarter | str, horizon: int) -> list[int]:
     """January census years finance needs: the base year's (``fy_start + 1``) to ``+ horizon``."""
     q = Quarter.parse(quarter)
     return [q.census_year + t for t in range(int(horizon) + 1)]

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sendlib.core.schema import HNB_LINE
 from sendlib.models.finance.model import INCOME_ITEMS, FinanceBase, SimOutput
 from sendlib.models.projection import AGE_GROUPS
-from sendlib.core.schema import HNB_LINE
 
 #: DSG Management Plan template placement categories, in the template's order.
 DSG_CATEGORIES = (
@@ -74,12 +74,19 @@ def template_placements(base: FinanceBase, scenario_name: str, out: SimOutput, d
     for j, fy in enumerate(base.labels):
         for si, s in enumerate(base.settings):
             for ai, ag in enumerate(AGE_GROUPS):
-                rows.append({"financial_year": fy, "category": SETTING_TO_CATEGORY[s],
-                             "age_group": AGE_GROUP_LABELS[ag], "placements": res[j, si, ai]})
+                rows.append(
+                    {
+                        "financial_year": fy,
+                        "category": SETTING_TO_CATEGORY[s],
+                        "age_group": AGE_GROUP_LABELS[ag],
+                        "placements": res[j, si, ai],
+                    }
+                )
     df = pd.DataFrame(rows)
     full = pd.MultiIndex.from_product(
         [base.labels, list(DSG_CATEGORIES), [AGE_GROUP_LABELS[a] for a in AGE_GROUPS]],
-        names=["financial_year", "category", "age_group"])
+        names=["financial_year", "category", "age_group"],
+    )
     agg = df.groupby(["financial_year", "category", "age_group"])["placements"].sum().reindex(full, fill_value=0.0)
     agg = agg.reset_index()
     agg.insert(0, "scenario", scenario_name)
@@ -106,21 +113,32 @@ def template_wide(placements: pd.DataFrame, financial_year: str, scenario: str |
 
 def template_finance(yearly: pd.DataFrame) -> pd.DataFrame:
     """Income and expenditure by year in the template's layout: rows are items, columns years."""
-    items = [("Funding: high needs block allocation", "income_hnb_allocation_gbp"),
-             ("Funding: transfer from the schools block", "income_block_transfer_gbp"),
-             ("Funding: other income", "income_other_gbp"),
-             ("Total funding", "income_gbp")]
+    items = [
+        ("Funding: high needs block allocation", "income_hnb_allocation_gbp"),
+        ("Funding: transfer from the schools block", "income_block_transfer_gbp"),
+        ("Funding: other income", "income_other_gbp"),
+        ("Total funding", "income_gbp"),
+    ]
     items += [(f"Expenditure: {label}", f"expenditure_{line}_gbp") for line, label in HNB_LINE.items()]
-    items += [("Expenditure: mitigation investment", "expenditure_mitigation_investment_gbp"),
-              ("Total expenditure", "expenditure_gbp"),
-              ("In-year surplus (+) / deficit (-)", "in_year_balance_gbp"),
-              ("Cumulative DSG balance brought forward", "opening_balance_gbp"),
-              ("Cumulative DSG balance carried forward", "cumulative_balance_gbp")]
+    items += [
+        ("Expenditure: mitigation investment", "expenditure_mitigation_investment_gbp"),
+        ("Total expenditure", "expenditure_gbp"),
+        ("In-year surplus (+) / deficit (-)", "in_year_balance_gbp"),
+        ("Cumulative DSG balance brought forward", "opening_balance_gbp"),
+        ("Cumulative DSG balance carried forward", "cumulative_balance_gbp"),
+    ]
     out = pd.DataFrame({"item": [i for i, _ in items]})
     for _, r in yearly.iterrows():
         out[r["financial_year"]] = [int(r[c]) for _, c in items]
     return out
 
 
-__all__ = ["DSG_CATEGORIES", "SETTING_TO_CATEGORY", "AGE_CONVENTION", "INCOME_ITEMS", "template_placements",
-           "template_wide", "template_finance"]
+__all__ = [
+    "DSG_CATEGORIES",
+    "SETTING_TO_CATEGORY",
+    "AGE_CONVENTION",
+    "INCOME_ITEMS",
+    "template_placements",
+    "template_wide",
+    "template_finance",
+]

@@ -25,17 +25,17 @@ many, the tornado one draw per assumption extreme.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sendlib.core.errors import DataError, UsageError
-from sendlib.models.finance.scenarios import ASSUMPTIONS, Mitigation, Scenario, ScenarioFile
-from sendlib.models.projection import PlacementProjection
 from sendlib.core.quarters import Quarter, financial_year_label
 from sendlib.core.schema import HNB_LINE, SETTING_TYPE
+from sendlib.models.finance.scenarios import ASSUMPTIONS, Scenario, ScenarioFile
+from sendlib.models.projection import PlacementProjection
 
 INCOME_ITEMS = ("hnb_allocation", "block_transfer", "other")
 INVESTMENT_LINE = "mitigation_investment"
@@ -107,8 +107,9 @@ class FinanceBase:
 # ----- inputs from the data -------------------------------------------------------------------------
 
 
-def setting_counts(projection: PlacementProjection, fy_starts: Sequence[int],
-                   settings: Sequence[str] = tuple(SETTING_TYPE)) -> np.ndarray:
+def setting_counts(
+    projection: PlacementProjection, fy_starts: Sequence[int], settings: Sequence[str] = tuple(SETTING_TYPE)
+) -> np.ndarray:
     """Projected placements per setting type for financial years ``fy_starts``.
 
     Financial year ``(Y-1)-(Y)`` takes the January ``Y`` census. A census year before the
@@ -166,8 +167,9 @@ def group_counts(projection: PlacementProjection, fy_starts: Sequence[int]) -> t
     return keys, out
 
 
-def relative_costs(placements: pd.DataFrame | None, at: pd.Timestamp,
-                   settings: Sequence[str] = tuple(SETTING_TYPE)) -> dict[str, float]:
+def relative_costs(
+    placements: pd.DataFrame | None, at: pd.Timestamp, settings: Sequence[str] = tuple(SETTING_TYPE)
+) -> dict[str, float]:
     """Mean ``annual_cost`` of placements open on ``at`` per setting type (pounds a year).
 
     Used only to share a budget line's cost between the setting types mapped to it (FE colleges
@@ -175,7 +177,7 @@ def relative_costs(placements: pd.DataFrame | None, at: pd.Timestamp,
     gets weight 1 relative to nothing (equal shares). Empty or missing data: all weights 1.
     """
     if placements is None or placements.empty or "annual_cost" not in placements:
-        return {s: 1.0 for s in settings}
+        return dict.fromkeys(settings, 1.0)
     p = placements
     open_ = (p["start_date"] <= at) & (p["end_date"].isna() | (p["end_date"] >= at))
     mean = p[open_].groupby("setting_type")["annual_cost"].mean()
@@ -187,8 +189,12 @@ def _expenditure_for_year(hnb: pd.DataFrame, fy: str, quarter: Quarter) -> tuple
     before ``quarter``."""
     rows = hnb[hnb["financial_year"] == fy]
     if rows.empty:
-        raise DataError("hnb_budget", f"no rows for financial year {fy}", column="financial_year",
-                        detail="needed to carry the DSG balance forward to the base year")
+        raise DataError(
+            "hnb_budget",
+            f"no rows for financial year {fy}",
+            column="financial_year",
+            detail="needed to carry the DSG balance forward to the base year",
+        )
     qs = rows["as_at_quarter"].astype(str)
     eligible = rows[[Quarter.parse(q) <= quarter for q in qs]]
     if eligible.empty:
@@ -200,7 +206,9 @@ def _expenditure_for_year(hnb: pd.DataFrame, fy: str, quarter: Quarter) -> tuple
     return at.groupby("line")["forecast_outturn"].sum().to_dict(), f"forecast outturn as at {latest}"
 
 
-def carry_forward_balance(dsg_income: pd.DataFrame, hnb_budget: pd.DataFrame, quarter: Quarter) -> tuple[float, pd.DataFrame]:
+def carry_forward_balance(
+    dsg_income: pd.DataFrame, hnb_budget: pd.DataFrame, quarter: Quarter
+) -> tuple[float, pd.DataFrame]:
     """Cumulative DSG balance at the start of the quarter's financial year.
 
     Starts from the latest ``opening_cumulative_balance`` in ``dsg_income`` for a year up to the
@@ -214,8 +222,12 @@ def carry_forward_balance(dsg_income: pd.DataFrame, hnb_budget: pd.DataFrame, qu
     inc["fy_start"] = inc["financial_year"].astype(str).str[:4].astype(int)
     ob = inc[(inc["item"] == "opening_cumulative_balance") & (inc["fy_start"] <= base)]
     if ob.empty:
-        raise DataError("dsg_income", f"no opening_cumulative_balance row for {quarter.financial_year} or earlier",
-                        column="item", detail="the model needs the cumulative DSG balance brought forward")
+        raise DataError(
+            "dsg_income",
+            f"no opening_cumulative_balance row for {quarter.financial_year} or earlier",
+            column="item",
+            detail="the model needs the cumulative DSG balance brought forward",
+        )
     start = int(ob["fy_start"].max())
     balance = float(np.rint(ob[ob["fy_start"] == start]["amount"].sum()))
     rows = []
@@ -226,17 +238,40 @@ def carry_forward_balance(dsg_income: pd.DataFrame, hnb_budget: pd.DataFrame, qu
         spend_lines, basis = _expenditure_for_year(hnb_budget, fy, quarter)
         spend = float(sum(np.rint(v) for v in spend_lines.values()))
         closing = balance + income - spend
-        rows.append({"financial_year": fy, "opening_balance_gbp": balance, "income_gbp": income,
-                     "expenditure_gbp": spend, "in_year_balance_gbp": income - spend,
-                     "closing_balance_gbp": closing, "expenditure_basis": basis})
+        rows.append(
+            {
+                "financial_year": fy,
+                "opening_balance_gbp": balance,
+                "income_gbp": income,
+                "expenditure_gbp": spend,
+                "in_year_balance_gbp": income - spend,
+                "closing_balance_gbp": closing,
+                "expenditure_basis": basis,
+            }
+        )
         balance = closing
-    hist = pd.DataFrame(rows, columns=["financial_year", "opening_balance_gbp", "income_gbp", "expenditure_gbp",
-                                       "in_year_balance_gbp", "closing_balance_gbp", "expenditure_basis"])
+    hist = pd.DataFrame(
+        rows,
+        columns=[
+            "financial_year",
+            "opening_balance_gbp",
+            "income_gbp",
+            "expenditure_gbp",
+            "in_year_balance_gbp",
+            "closing_balance_gbp",
+            "expenditure_basis",
+        ],
+    )
     return balance, hist
 
 
-def build_base(sf: ScenarioFile, projection: PlacementProjection, tables: Mapping[str, pd.DataFrame],
-               quarter: "Quarter | str", horizon: int) -> FinanceBase:
+def build_base(
+    sf: ScenarioFile,
+    projection: PlacementProjection,
+    tables: Mapping[str, pd.DataFrame],
+    quarter: Quarter | str,
+    horizon: int,
+) -> FinanceBase:
     """Calibrate the base year and assemble the inputs every scenario shares.
 
     Parameters
@@ -268,8 +303,12 @@ def build_base(sf: ScenarioFile, projection: PlacementProjection, tables: Mappin
     fy0 = q.financial_year
     base_rows = hnb[(hnb["financial_year"] == fy0) & (hnb["as_at_quarter"].astype(str) == str(q))]
     if base_rows.empty:
-        raise DataError("hnb_budget", f"no forecast outturn for {fy0} as at {q}", column="as_at_quarter",
-                        detail="the base year is reconciled to the forecast outturn at the report quarter")
+        raise DataError(
+            "hnb_budget",
+            f"no forecast outturn for {fy0} as at {q}",
+            column="as_at_quarter",
+            detail="the base year is reconciled to the forecast outturn at the report quarter",
+        )
     outturn = base_rows.groupby("line")["forecast_outturn"].sum()
     budget = base_rows.groupby("line")["budget"].sum()
     base_outturn = np.array([float(np.rint(outturn.get(ln, 0.0))) for ln in lines])
@@ -289,23 +328,31 @@ def build_base(sf: ScenarioFile, projection: PlacementProjection, tables: Mappin
             w = np.where(np.isfinite(w), w, known.mean() if known.size else 1.0)
         weighted = float((mean0[members] * w).sum()) if members else 0.0
         if members and weighted <= 0 and share > 0:
-            notes.append(f"line '{ln}': no projected placements in the base year, so it is treated as not "
-                         "driven by plan numbers (grown at its own rate)")
+            notes.append(
+                f"line '{ln}': no projected placements in the base year, so it is treated as not "
+                "driven by plan numbers (grown at its own rate)"
+            )
             share = 0.0
         non_plan = float(np.rint((1.0 - share) * base_outturn[li]))
         plan_part = base_outturn[li] - non_plan
         base_non_plan[li] = non_plan
         for k, si in enumerate(members):
             unit_cost[si] = plan_part * w[k] / weighted if weighted > 0 else 0.0
-        rec_rows.append({
-            "line": ln, "label": HNB_LINE[ln],
-            "setting_types": ", ".join(settings[si] for si in members),
-            "base_year_placements": float(mean0[members].sum()) if members else 0.0,
-            "unit_cost_gbp": float(plan_part / mean0[members].sum()) if members and mean0[members].sum() > 0 else None,
-            "plan_driven_gbp": plan_part, "not_plan_driven_gbp": non_plan,
-            "budget_gbp": float(np.rint(budget.get(ln, 0.0))),
-            "forecast_outturn_gbp": base_outturn[li],
-        })
+        rec_rows.append(
+            {
+                "line": ln,
+                "label": HNB_LINE[ln],
+                "setting_types": ", ".join(settings[si] for si in members),
+                "base_year_placements": float(mean0[members].sum()) if members else 0.0,
+                "unit_cost_gbp": float(plan_part / mean0[members].sum())
+                if members and mean0[members].sum() > 0
+                else None,
+                "plan_driven_gbp": plan_part,
+                "not_plan_driven_gbp": non_plan,
+                "budget_gbp": float(np.rint(budget.get(ln, 0.0))),
+                "forecast_outturn_gbp": base_outturn[li],
+            }
+        )
     rec = pd.DataFrame(rec_rows)
     model_exp = np.rint(np.einsum("s,s,sl->l", mean0, unit_cost, np.eye(len(lines))[setting_line])) + base_non_plan
     rec["model_base_year_gbp"] = model_exp
@@ -317,15 +364,32 @@ def build_base(sf: ScenarioFile, projection: PlacementProjection, tables: Mappin
     inc0 = inc[inc["financial_year"] == fy0]
     missing = [i for i in INCOME_ITEMS if i not in set(inc0["item"])]
     if "hnb_allocation" in missing:
-        raise DataError("dsg_income", f"no hnb_allocation for {fy0}", column="item",
-                        detail="the base year's income is read from the data")
+        raise DataError(
+            "dsg_income",
+            f"no hnb_allocation for {fy0}",
+            column="item",
+            detail="the base year's income is read from the data",
+        )
     base_income = {i: float(np.rint(inc0[inc0["item"] == i]["amount"].sum())) for i in INCOME_ITEMS}
     opening, hist = carry_forward_balance(inc, hnb, q)
     return FinanceBase(
-        quarter=str(q), years=years, settings=settings, lines=lines, setting_line=setting_line,
-        unit_cost=unit_cost, base_outturn=base_outturn, base_non_plan=base_non_plan, base_income=base_income,
-        opening_balance=opening, counts=counts, group_keys=gkeys, group_counts=gcounts, reconciliation=rec,
-        balance_history=hist, block_transfer_cap_pct=float(sf.block_transfer_cap_pct.value), notes=notes,
+        quarter=str(q),
+        years=years,
+        settings=settings,
+        lines=lines,
+        setting_line=setting_line,
+        unit_cost=unit_cost,
+        base_outturn=base_outturn,
+        base_non_plan=base_non_plan,
+        base_income=base_income,
+        opening_balance=opening,
+        counts=counts,
+        group_keys=gkeys,
+        group_counts=gcounts,
+        reconciliation=rec,
+        balance_history=hist,
+        block_transfer_cap_pct=float(sf.block_transfer_cap_pct.value),
+        notes=notes,
     )
 
 
@@ -368,8 +432,9 @@ def investment_by_year(base: FinanceBase, scenario: Scenario) -> np.ndarray:
     return np.rint(total)
 
 
-def apply_mitigations_to_counts(base: FinanceBase, scenario: Scenario, counts: np.ndarray,
-                                params: Mapping[str, np.ndarray]) -> np.ndarray:
+def apply_mitigations_to_counts(
+    base: FinanceBase, scenario: Scenario, counts: np.ndarray, params: Mapping[str, np.ndarray]
+) -> np.ndarray:
     """Placements after the growth adjustment, early help and INMSS -> local moves.
 
     ``counts`` is ``(D, T, S)``; returns a new array. Order: extra growth on the projection,
@@ -453,8 +518,9 @@ class SimOutput:
         return self.opening + np.cumsum(self.in_year, axis=1)
 
 
-def simulate(base: FinanceBase, scenario: Scenario, params: Mapping[str, np.ndarray],
-             counts: np.ndarray | None = None) -> SimOutput:
+def simulate(
+    base: FinanceBase, scenario: Scenario, params: Mapping[str, np.ndarray], counts: np.ndarray | None = None
+) -> SimOutput:
     """Run one scenario for ``D`` draws of the assumptions (vectorised).
 
     Parameters
@@ -485,7 +551,9 @@ def simulate(base: FinanceBase, scenario: Scenario, params: Mapping[str, np.ndar
     hnb = grown(base.base_income["hnb_allocation"], params["hnb_allocation_growth_pct"])
     other = grown(base.base_income["other"], params["other_income_growth_pct"])
     pct = np.minimum(params["block_transfer_pct"], base.block_transfer_cap_pct) / 100.0
-    sb = params["schools_block_gbp"][:, None] * (1.0 + params["schools_block_growth_pct"][:, None] / 100.0) ** t[None, :]
+    sb = (
+        params["schools_block_gbp"][:, None] * (1.0 + params["schools_block_growth_pct"][:, None] / 100.0) ** t[None, :]
+    )
     block = np.rint(pct[:, None] * sb)
     block[:, 0] = base.base_income["block_transfer"]
     income = np.stack([hnb, block, other], axis=2)
@@ -495,12 +563,14 @@ def simulate(base: FinanceBase, scenario: Scenario, params: Mapping[str, np.ndar
 def yearly_table(base: FinanceBase, scenario: Scenario, out: SimOutput, draw: int = 0) -> pd.DataFrame:
     """One scenario's yearly income, expenditure by line and balances (one draw, whole pounds)."""
     T = len(base.years)
-    df = pd.DataFrame({
-        "scenario": scenario.name,
-        "financial_year": base.labels,
-        "year_index": np.arange(T),
-        "census_year": [y + 1 for y in base.years],
-    })
+    df = pd.DataFrame(
+        {
+            "scenario": scenario.name,
+            "financial_year": base.labels,
+            "year_index": np.arange(T),
+            "census_year": [y + 1 for y in base.years],
+        }
+    )
     cum = out.cumulative[draw]
     df["opening_balance_gbp"] = np.concatenate([[base.opening_balance], cum[:-1]])
     for k, item in enumerate(INCOME_ITEMS):
@@ -522,14 +592,22 @@ def placements_table(base: FinanceBase, scenario: Scenario, out: SimOutput, draw
     rows = []
     for j, fy in enumerate(base.labels):
         for k, s in enumerate(base.settings):
-            rows.append({"scenario": scenario.name, "financial_year": fy, "census_year": base.years[j] + 1,
-                         "setting_type": s, "placements": float(out.counts[draw, j, k]),
-                         "unit_cost_gbp": float(np.rint(base.unit_cost[k]))})
+            rows.append(
+                {
+                    "scenario": scenario.name,
+                    "financial_year": fy,
+                    "census_year": base.years[j] + 1,
+                    "setting_type": s,
+                    "placements": float(out.counts[draw, j, k]),
+                    "unit_cost_gbp": float(np.rint(base.unit_cost[k])),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def invest_to_save(base: FinanceBase, scenario: Scenario, out: SimOutput, baseline: SimOutput,
-                   baseline_name: str) -> pd.DataFrame:
+def invest_to_save(
+    base: FinanceBase, scenario: Scenario, out: SimOutput, baseline: SimOutput, baseline_name: str
+) -> pd.DataFrame:
     """Savings against ``baseline`` per year, cumulative investment and the payback year.
 
     Savings are the baseline's expenditure minus this scenario's, both excluding mitigation
@@ -546,11 +624,18 @@ def invest_to_save(base: FinanceBase, scenario: Scenario, out: SimOutput, baseli
         hit = np.nonzero((cum_s >= cum_i) & (cum_i > 0))[0]
         if hit.size:
             payback = base.labels[int(hit[0])]
-    df = pd.DataFrame({
-        "scenario": scenario.name, "compared_with": baseline_name, "financial_year": base.labels,
-        "savings_gbp": savings, "investment_gbp": inv, "cumulative_savings_gbp": cum_s,
-        "cumulative_investment_gbp": cum_i, "net_benefit_gbp": cum_s - cum_i,
-    })
+    df = pd.DataFrame(
+        {
+            "scenario": scenario.name,
+            "compared_with": baseline_name,
+            "financial_year": base.labels,
+            "savings_gbp": savings,
+            "investment_gbp": inv,
+            "cumulative_savings_gbp": cum_s,
+            "cumulative_investment_gbp": cum_i,
+            "net_benefit_gbp": cum_s - cum_i,
+        }
+    )
     money = [c for c in df.columns if c.endswith("_gbp")]
     df[money] = df[money].round(0).astype("int64")
     df["payback_year"] = payback

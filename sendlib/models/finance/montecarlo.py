@@ -12,7 +12,7 @@ placements (it is reconciled to the forecast outturn), so uncertainty starts in 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,11 +42,13 @@ def draw_assumption(a: Assumption, u: np.ndarray) -> np.ndarray:
         x = mode + (hi - lo) / (2 * _Z90) * ndtri(np.clip(u, 1e-12, 1 - 1e-12))
     else:  # triangular
         fc = (mode - lo) / (hi - lo)
-        x = np.where(u < fc, lo + np.sqrt(u * (hi - lo) * (mode - lo)),
-                     hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)))
+        x = np.where(u < fc, lo + np.sqrt(u * (hi - lo) * (mode - lo)), hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)))
     spec = ASSUMPTIONS[a.name]
-    return np.clip(x, spec.min_value if spec.min_value is not None else -np.inf,
-                   spec.max_value if spec.max_value is not None else np.inf)
+    return np.clip(
+        x,
+        spec.min_value if spec.min_value is not None else -np.inf,
+        spec.max_value if spec.max_value is not None else np.inf,
+    )
 
 
 def sample_params(scenario: Scenario, uniforms: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -77,7 +79,9 @@ def anchor_base_year(base: FinanceBase, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_monte_carlo(base: FinanceBase, scenarios: Sequence[Scenario], draws: int, seed: int = 0) -> dict[str, SimOutput]:
+def run_monte_carlo(
+    base: FinanceBase, scenarios: Sequence[Scenario], draws: int, seed: int = 0
+) -> dict[str, SimOutput]:
     """Simulate every scenario ``draws`` times (vectorised); returns name -> :class:`SimOutput`."""
     if draws < 1:
         return {}
@@ -87,7 +91,9 @@ def run_monte_carlo(base: FinanceBase, scenarios: Sequence[Scenario], draws: int
     return {s.name: simulate(base, s, sample_params(s, u), counts) for s in scenarios}
 
 
-def fan_table(base: FinanceBase, mc: Mapping[str, SimOutput], quantiles: Sequence[float] = FAN_QUANTILES) -> pd.DataFrame:
+def fan_table(
+    base: FinanceBase, mc: Mapping[str, SimOutput], quantiles: Sequence[float] = FAN_QUANTILES
+) -> pd.DataFrame:
     """Quantiles of the cumulative balance per scenario and year (whole pounds): ``p05`` ... ``p95``."""
     rows = []
     for name, out in mc.items():
@@ -106,6 +112,13 @@ def probability_table(base: FinanceBase, mc: Mapping[str, SimOutput], deficit_gb
     for name, out in mc.items():
         p = (out.cumulative < -abs(deficit_gbp)).mean(axis=0) * 100.0
         for j, fy in enumerate(base.labels):
-            rows.append({"scenario": name, "financial_year": fy, "year_index": j, "threshold_deficit_gbp": int(deficit_gbp),
-                         "probability_deficit_exceeds_pct": round(float(p[j]), 1)})
+            rows.append(
+                {
+                    "scenario": name,
+                    "financial_year": fy,
+                    "year_index": j,
+                    "threshold_deficit_gbp": int(deficit_gbp),
+                    "probability_deficit_exceeds_pct": round(float(p[j]), 1),
+                }
+            )
     return pd.DataFrame(rows)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from sendlib.core.errors import UsageError
+from sendlib.core.quarters import Quarter, financial_year_label
 from sendlib.models.finance.dsg import template_placements
 from sendlib.models.finance.model import (
     FinanceBase,
@@ -26,11 +26,17 @@ from sendlib.models.finance.montecarlo import fan_table, probability_table, run_
 from sendlib.models.finance.scenarios import ScenarioFile, assumptions_table
 from sendlib.models.finance.tornado import tornado_table
 from sendlib.models.projection import PlacementProjection
-from sendlib.core.quarters import Quarter, financial_year_label
 
 COMPARISON_COLUMNS = [
-    "scenario", "financial_year", "opening_balance_gbp", "income_gbp", "expenditure_gbp",
-    "in_year_balance_gbp", "cumulative_balance_gbp", "cumulative_balance_p10_gbp", "cumulative_balance_p90_gbp",
+    "scenario",
+    "financial_year",
+    "opening_balance_gbp",
+    "income_gbp",
+    "expenditure_gbp",
+    "in_year_balance_gbp",
+    "cumulative_balance_gbp",
+    "cumulative_balance_p10_gbp",
+    "cumulative_balance_p90_gbp",
 ]
 
 
@@ -69,9 +75,16 @@ class FinanceResults:
         return self.base.labels[min(5, len(self.base.years) - 1)]
 
 
-def run_finance(sf: ScenarioFile, projection: PlacementProjection, tables: Mapping[str, pd.DataFrame],
-                quarter: "Quarter | str", horizon: int = 5, draws: int = 2000, seed: int = 0,
-                scenarios: Sequence[str] | None = None) -> FinanceResults:
+def run_finance(
+    sf: ScenarioFile,
+    projection: PlacementProjection,
+    tables: Mapping[str, pd.DataFrame],
+    quarter: Quarter | str,
+    horizon: int = 5,
+    draws: int = 2000,
+    seed: int = 0,
+    scenarios: Sequence[str] | None = None,
+) -> FinanceResults:
     """Run the scenarios (default: every scenario in the file) and collect the outputs.
 
     Parameters
@@ -111,9 +124,11 @@ def run_finance(sf: ScenarioFile, projection: PlacementProjection, tables: Mappi
     prob = probability_table(base, mc, float(sf.deficit_threshold_gbp.value))
 
     yearly = {s.name: yearly_table(base, s, central[s.name]) for s in chosen}
-    comp = pd.concat([y for y in yearly.values()], ignore_index=True)
+    comp = pd.concat(list(yearly.values()), ignore_index=True)
     if not fan.empty:
-        comp = comp.merge(fan[["scenario", "financial_year", "p10_gbp", "p90_gbp"]], on=["scenario", "financial_year"], how="left")
+        comp = comp.merge(
+            fan[["scenario", "financial_year", "p10_gbp", "p90_gbp"]], on=["scenario", "financial_year"], how="left"
+        )
         comp = comp.rename(columns={"p10_gbp": "cumulative_balance_p10_gbp", "p90_gbp": "cumulative_balance_p90_gbp"})
     else:
         comp["cumulative_balance_p10_gbp"] = pd.NA
@@ -134,16 +149,41 @@ def run_finance(sf: ScenarioFile, projection: PlacementProjection, tables: Mappi
             if ref_out is None:
                 ref_out = simulate(base, sf.scenarios[ref], central_params(sf.scenarios[ref]))
             its.append(invest_to_save(base, s, central[s.name], ref_out, ref))
-    its_df = pd.concat(its, ignore_index=True) if its else pd.DataFrame(
-        columns=["scenario", "compared_with", "financial_year", "savings_gbp", "investment_gbp",
-                 "cumulative_savings_gbp", "cumulative_investment_gbp", "net_benefit_gbp", "payback_year"])
+    its_df = (
+        pd.concat(its, ignore_index=True)
+        if its
+        else pd.DataFrame(
+            columns=[
+                "scenario",
+                "compared_with",
+                "financial_year",
+                "savings_gbp",
+                "investment_gbp",
+                "cumulative_savings_gbp",
+                "cumulative_investment_gbp",
+                "net_benefit_gbp",
+                "payback_year",
+            ]
+        )
+    )
     placements = pd.concat([placements_table(base, s, central[s.name]) for s in chosen], ignore_index=True)
     templ = pd.concat([template_placements(base, s.name, central[s.name]) for s in chosen], ignore_index=True)
     timings["total_s"] = time.perf_counter() - t0
     return FinanceResults(
-        scenario_file=sf, base=base, central=central, yearly=yearly, comparison=comp.reset_index(drop=True),
-        fan=fan, probability=prob, tornado=torn, invest_to_save=its_df, placements=placements,
-        template_placements=templ, assumptions=assumptions_table(sf), draws=int(draws), seed=int(seed),
+        scenario_file=sf,
+        base=base,
+        central=central,
+        yearly=yearly,
+        comparison=comp.reset_index(drop=True),
+        fan=fan,
+        probability=prob,
+        tornado=torn,
+        invest_to_save=its_df,
+        placements=placements,
+        template_placements=templ,
+        assumptions=assumptions_table(sf),
+        draws=int(draws),
+        seed=int(seed),
         timings_s=timings,
     )
 
@@ -175,27 +215,37 @@ def describe_scenarios(res: FinanceResults) -> list[str]:
     threshold = float(res.scenario_file.deficit_threshold_gbp.value)
     for name, y in res.yearly.items():
         row = y[y["financial_year"] == fy].iloc[0]
-        text = (f"{name}: by the end of {fy} the cumulative DSG balance is {_position(row['cumulative_balance_gbp'])} "
-                f"(in-year {_position(row['in_year_balance_gbp'])}")
+        text = (
+            f"{name}: by the end of {fy} the cumulative DSG balance is {_position(row['cumulative_balance_gbp'])} "
+            f"(in-year {_position(row['in_year_balance_gbp'])}"
+        )
         c = res.comparison[(res.comparison["scenario"] == name) & (res.comparison["financial_year"] == fy)].iloc[0]
         if pd.notna(c["cumulative_balance_p10_gbp"]):
-            text += (f"; 80% of simulations between {_money(c['cumulative_balance_p10_gbp'])} and "
-                     f"{_money(c['cumulative_balance_p90_gbp'])}")
+            text += (
+                f"; 80% of simulations between {_money(c['cumulative_balance_p10_gbp'])} and "
+                f"{_money(c['cumulative_balance_p90_gbp'])}"
+            )
         text += ")."
         p = res.probability[(res.probability["scenario"] == name) & (res.probability["financial_year"] == fy)]
         if not p.empty:
-            text += f" Chance the deficit exceeds {_money(threshold)}: {p['probability_deficit_exceeds_pct'].iloc[0]:.0f}%."
+            text += (
+                f" Chance the deficit exceeds {_money(threshold)}: {p['probability_deficit_exceeds_pct'].iloc[0]:.0f}%."
+            )
         ov = y[y["financial_year"] == res.override_end]
         if not ov.empty:
-            text += (f" When the statutory override ends (31 March {int(res.override_end[:4]) + 1}) the balance is "
-                     f"{_position(ov['cumulative_balance_gbp'].iloc[0])}.")
+            text += (
+                f" When the statutory override ends (31 March {int(res.override_end[:4]) + 1}) the balance is "
+                f"{_position(ov['cumulative_balance_gbp'].iloc[0])}."
+            )
         its = res.invest_to_save[res.invest_to_save["scenario"] == name]
         if not its.empty:
             inv = its["cumulative_investment_gbp"].iloc[-1]
             pay = its["payback_year"].iloc[0]
-            text += (f" Invest to save: {_money(inv)} invested, cumulative savings against {its['compared_with'].iloc[0]} "
-                     f"{_money(its['cumulative_savings_gbp'].iloc[-1])} by {its['financial_year'].iloc[-1]}; "
-                     + (f"pays back in {pay}." if pay else "does not pay back within the horizon."))
+            text += (
+                f" Invest to save: {_money(inv)} invested, cumulative savings against {its['compared_with'].iloc[0]} "
+                f"{_money(its['cumulative_savings_gbp'].iloc[-1])} by {its['financial_year'].iloc[-1]}; "
+                + (f"pays back in {pay}." if pay else "does not pay back within the horizon.")
+            )
         out.append(text)
     return out
 
@@ -207,12 +257,20 @@ def reconciliation_text(res: FinanceResults) -> str:
     model, outturn = float(rec["model_base_year_gbp"].sum()), float(rec["forecast_outturn_gbp"].sum())
     worst = float(rec["difference_gbp"].abs().max()) if len(rec) else 0.0
     hist = b.balance_history
-    carried = (f" carried forward from {hist['financial_year'].iloc[0]} through {hist['financial_year'].iloc[-1]} "
-               f"(actuals, else the latest forecast outturn)") if len(hist) else ""
-    text = (f"Base year {b.labels[0]} reconciles to the high needs forecast outturn as at {b.quarter}: the model's "
-            f"placements x unit costs plus the lines not driven by plan numbers give £{model:,.0f} against a forecast "
-            f"outturn of £{outturn:,.0f} (largest difference on a line £{worst:,.0f}). "
-            f"Opening cumulative DSG balance for {b.labels[0]}: {_pounds(b.opening_balance)}{carried}.")
+    carried = (
+        (
+            f" carried forward from {hist['financial_year'].iloc[0]} through {hist['financial_year'].iloc[-1]} "
+            f"(actuals, else the latest forecast outturn)"
+        )
+        if len(hist)
+        else ""
+    )
+    text = (
+        f"Base year {b.labels[0]} reconciles to the high needs forecast outturn as at {b.quarter}: the model's "
+        f"placements x unit costs plus the lines not driven by plan numbers give £{model:,.0f} against a forecast "
+        f"outturn of £{outturn:,.0f} (largest difference on a line £{worst:,.0f}). "
+        f"Opening cumulative DSG balance for {b.labels[0]}: {_pounds(b.opening_balance)}{carried}."
+    )
     if b.notes:
         text += " Notes: " + "; ".join(b.notes) + "."
     return text

@@ -20,17 +20,27 @@ import datetime as dt
 import difflib
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BeforeValidator, Field, PrivateAttr, StrictBool, StringConstraints,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sendlib.core.errors import UsageError
 from sendlib.core.quarters import financial_year_label, parse_financial_year
-from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
 from sendlib.core.schema import HNB_LINE, SETTING_TYPE, SPECIALIST_SETTINGS
+from sendlib.core.settings import SettingsModel, errors_at, parse_settings, read_yaml_mapping
 
 #: Distributions an uncertain assumption may take. ``low``/``high`` are the minimum/maximum of a
 #: triangular or uniform distribution, and the 10th/90th percentiles of a normal one.
@@ -54,30 +64,52 @@ class AssumptionSpec:
 #: not driven by plan numbers is added below.
 ASSUMPTIONS: dict[str, AssumptionSpec] = {
     "unit_cost_inflation_pct": AssumptionSpec(
-        "Annual inflation of placement unit costs (fees, top-ups, place funding)", "% a year", min_value=0.0),
+        "Annual inflation of placement unit costs (fees, top-ups, place funding)", "% a year", min_value=0.0
+    ),
     "unit_cost_change_pct": AssumptionSpec(
         "Change to every calibrated unit cost from the first projected year (uncertainty in the base cost)",
-        "%", required=False, min_value=-100.0, neutral=0.0),
+        "%",
+        required=False,
+        min_value=-100.0,
+        neutral=0.0,
+    ),
     "placement_growth_adjustment_pct": AssumptionSpec(
-        "Extra annual growth in placements on top of the demand projection", "% a year",
-        required=False, min_value=-100.0, neutral=0.0),
+        "Extra annual growth in placements on top of the demand projection",
+        "% a year",
+        required=False,
+        min_value=-100.0,
+        neutral=0.0,
+    ),
     "hnb_allocation_growth_pct": AssumptionSpec(
-        "Annual growth of the high needs block allocation (after place-funding deductions)", "% a year",
-        min_value=-100.0),
+        "Annual growth of the high needs block allocation (after place-funding deductions)",
+        "% a year",
+        min_value=-100.0,
+    ),
     "other_income_growth_pct": AssumptionSpec("Annual growth of other high needs income", "% a year", min_value=-100.0),
     "schools_block_gbp": AssumptionSpec("Schools block allocation in the base year", "GBP", min_value=0.0),
     "schools_block_growth_pct": AssumptionSpec("Annual growth of the schools block", "% a year", min_value=-100.0),
     "block_transfer_pct": AssumptionSpec(
         "Transfer from the schools block to high needs each projected year, % of the schools block "
-        "(Schools Forum approval; capped by block_transfer_cap_pct)", "% of schools block", min_value=0.0),
+        "(Schools Forum approval; capped by block_transfer_cap_pct)",
+        "% of schools block",
+        min_value=0.0,
+    ),
     "mitigation_delivery_pct": AssumptionSpec(
-        "Share of every mitigation's planned effect that is delivered (investment is spent in full)", "%",
-        required=False, min_value=0.0, max_value=200.0, neutral=100.0),
+        "Share of every mitigation's planned effect that is delivered (investment is spent in full)",
+        "%",
+        required=False,
+        min_value=0.0,
+        max_value=200.0,
+        neutral=100.0,
+    ),
 }
 for _line, _label in HNB_LINE.items():
     ASSUMPTIONS[f"{_line}_growth_pct"] = AssumptionSpec(
-        f"Annual growth of the part of '{_label}' not driven by plan numbers", "% a year",
-        required=False, min_value=-100.0)
+        f"Annual growth of the part of '{_label}' not driven by plan numbers",
+        "% a year",
+        required=False,
+        min_value=-100.0,
+    )
 
 _MITIGATION_KINDS = {
     "fewer_new_plans": {"reduction_pct", "settings"},
@@ -87,8 +119,10 @@ _MITIGATION_KINDS = {
 #: keys a kind of mitigation must give, and what they are
 _MITIGATION_NEEDS = {
     "fewer_new_plans": {"reduction_pct": "% of the projected growth in placements removed"},
-    "inmss_to_local": {"to_setting": "the local specialist setting children move to",
-                       "places": "cumulative local places by financial year, e.g. {\"2026-27\": 16}"},
+    "inmss_to_local": {
+        "to_setting": "the local specialist setting children move to",
+        "places": 'cumulative local places by financial year, e.g. {"2026-27": 16}',
+    },
     "unit_cost_change": {"settings": "the setting types whose unit costs change", "change_pct": "% change"},
 }
 _MITIGATION_COMMON = {"name", "kind", "description", "start_year", "investment_gbp", "source", "as_of", "enabled"}
@@ -141,7 +175,7 @@ def _as_of(value: Any) -> str:
 def _financial_year(value: Any) -> int:
     """A financial year label (``2026-27``) -> its start year."""
     if not isinstance(value, str):
-        raise ValueError(f"expected a financial year in quotes like \"2026-27\", got {value!r}")
+        raise ValueError(f'expected a financial year in quotes like "2026-27", got {value!r}')
     return parse_financial_year(value)  # a UsageError is a ValueError: reported at the key
 
 
@@ -165,8 +199,9 @@ def _budget_line(value: str) -> str:
 
 def _scenario_name(value: str) -> str:
     if not _NAME_RE.match(value):
-        raise ValueError("a scenario name is lower case letters, digits and _ (max 24 characters), "
-                         "starting with a letter")
+        raise ValueError(
+            "a scenario name is lower case letters, digits and _ (max 24 characters), starting with a letter"
+        )
     return value
 
 
@@ -179,8 +214,11 @@ def _mitigation_name(value: str) -> str:
 def _assumption_name(value: str) -> str:
     if value not in ASSUMPTIONS:
         close = difflib.get_close_matches(value, sorted(ASSUMPTIONS), n=1)
-        raise ValueError(f"unknown key (assumption '{value}')" + (f"; did you mean '{close[0]}'?" if close else "")
-                         + f"; expected one of {sorted(ASSUMPTIONS)}")
+        raise ValueError(
+            f"unknown key (assumption '{value}')"
+            + (f"; did you mean '{close[0]}'?" if close else "")
+            + f"; expected one of {sorted(ASSUMPTIONS)}"
+        )
     return value
 
 
@@ -255,7 +293,8 @@ class BudgetLines(_Provenance):
 
     setting_to_line: dict[Annotated[str, AfterValidator(_setting_type)], Annotated[str, AfterValidator(_budget_line)]]
     plan_driven_share: Annotated[dict[str, Annotated[Number, _within(0.0, 1.0)]], _null_is(dict)] = Field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
     @property
     def value(self) -> None:
@@ -360,10 +399,14 @@ class Mitigation(SettingsModel):
         if kind not in _MITIGATION_KINDS:
             return data
         allowed = _MITIGATION_COMMON | _MITIGATION_KINDS[kind]
-        problems = [((str(k),), f"unknown key for kind {kind}; expected some of {sorted(allowed)}", data[k])
-                    for k in data if k not in allowed]
-        problems += [((k,), f"is required ({what})", None)
-                     for k, what in _MITIGATION_NEEDS[kind].items() if k not in data]
+        problems = [
+            ((str(k),), f"unknown key for kind {kind}; expected some of {sorted(allowed)}", data[k])
+            for k in data
+            if k not in allowed
+        ]
+        problems += [
+            ((k,), f"is required ({what})", None) for k, what in _MITIGATION_NEEDS[kind].items() if k not in data
+        ]
         if problems:
             raise errors_at(problems)
         return data
@@ -386,9 +429,15 @@ class Mitigation(SettingsModel):
     def _places_from_the_start(self) -> Mitigation:
         early = [y for y in self.places if y < self.start_year]
         if early:
-            raise errors_at([(("places", financial_year_label(early[0])),
-                              f"{financial_year_label(early[0])} is before start_year {financial_year_label(self.start_year)}",
-                              self.places[early[0]])])
+            raise errors_at(
+                [
+                    (
+                        ("places", financial_year_label(early[0])),
+                        f"{financial_year_label(early[0])} is before start_year {financial_year_label(self.start_year)}",
+                        self.places[early[0]],
+                    )
+                ]
+            )
         return self
 
 
@@ -402,8 +451,9 @@ class Scenario(SettingsModel):
     name: str
     description: Annotated[str, _null_is(str)] = ""
     compare_to: str | None = None
-    assumptions: Annotated[dict[Annotated[str, AfterValidator(_assumption_name)], Assumption], _null_is(dict)] = (
-        Field(default_factory=dict))
+    assumptions: Annotated[dict[Annotated[str, AfterValidator(_assumption_name)], Assumption], _null_is(dict)] = Field(
+        default_factory=dict
+    )
     mitigations: Annotated[tuple[Mitigation, ...], _null_is(tuple)] = ()
 
     @field_validator("assumptions", mode="before")
@@ -411,8 +461,11 @@ class Scenario(SettingsModel):
     def _named_by_key(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             return value
-        written = [((str(k), "name"), "unknown key", v["name"]) for k, v in value.items()
-                   if isinstance(v, Mapping) and "name" in v]
+        written = [
+            ((str(k), "name"), "unknown key", v["name"])
+            for k, v in value.items()
+            if isinstance(v, Mapping) and "name" in v
+        ]
         if written:
             raise errors_at(written)
         return {k: {**v, "name": k} if isinstance(v, Mapping) else v for k, v in value.items()}
@@ -434,8 +487,11 @@ class Scenario(SettingsModel):
 
     @model_validator(mode="after")
     def _required_assumptions(self) -> Scenario:
-        missing = [(("assumptions", name), f"required ({spec.description}, {spec.unit})", None)
-                   for name, spec in ASSUMPTIONS.items() if spec.required and name not in self.assumptions]
+        missing = [
+            (("assumptions", name), f"required ({spec.description}, {spec.unit})", None)
+            for name, spec in ASSUMPTIONS.items()
+            if spec.required and name not in self.assumptions
+        ]
         if missing:
             raise errors_at(missing)
         return self
@@ -466,8 +522,9 @@ def _resolve_extends(name: str, scen_raw: Mapping[str, Any], chain: list[str]) -
         return body
     parent = body["extends"]
     if parent not in scen_raw:
-        raise _ExtendsError((name, "extends"), f"scenario '{parent}' is not in this file; expected one of {sorted(scen_raw)}",
-                            parent)
+        raise _ExtendsError(
+            (name, "extends"), f"scenario '{parent}' is not in this file; expected one of {sorted(scen_raw)}", parent
+        )
     base = _resolve_extends(parent, scen_raw, chain + [name])
     if not isinstance(base, Mapping):  # the parent's own error is reported under its name
         return {k: v for k, v in body.items() if k != "extends"}
@@ -482,8 +539,14 @@ def _resolve_extends(name: str, scen_raw: Mapping[str, Any], chain: list[str]) -
         merged["mitigations"] = own
         return merged
     for m in own:
-        idx = next((i for i, x in enumerate(mits) if isinstance(x, Mapping) and isinstance(m, Mapping)
-                    and x.get("name") == m.get("name")), None)
+        idx = next(
+            (
+                i
+                for i, x in enumerate(mits)
+                if isinstance(x, Mapping) and isinstance(m, Mapping) and x.get("name") == m.get("name")
+            ),
+            None,
+        )
         if idx is None:
             mits.append(m)
         else:
@@ -523,8 +586,9 @@ class ScenarioFile(SettingsModel):
                     problems.append(((name, "name"), "unknown key", body["name"]))
                 body = {**body, "name": str(name)}
                 mits = body.get("mitigations")
-                enabled = isinstance(mits, list) and any(isinstance(m, Mapping) and m.get("enabled", True) is not False
-                                                         for m in mits)
+                enabled = isinstance(mits, list) and any(
+                    isinstance(m, Mapping) and m.get("enabled", True) is not False for m in mits
+                )
                 if body.get("compare_to") is None and enabled and "unmitigated" in value and name != "unmitigated":
                     body["compare_to"] = "unmitigated"
             out[name] = body
@@ -543,21 +607,33 @@ class ScenarioFile(SettingsModel):
         cap = info.data.get("block_transfer_cap")
         for name, sc in value.items():
             if sc.compare_to is not None and sc.compare_to not in value:
-                problems.append(((name, "compare_to"), f"scenario '{sc.compare_to}' is not in this file", sc.compare_to))
+                problems.append(
+                    ((name, "compare_to"), f"scenario '{sc.compare_to}' is not in this file", sc.compare_to)
+                )
             if lines is not None:
                 for line in _non_plan_lines(lines):
                     if f"{line}_growth_pct" not in sc.assumptions:
-                        problems.append(((name, "assumptions", f"{line}_growth_pct"),
-                                         f"required: budget line '{line}' has a part not driven by plan numbers, "
-                                         "so it needs its own growth rate", None))
+                        problems.append(
+                            (
+                                (name, "assumptions", f"{line}_growth_pct"),
+                                f"required: budget line '{line}' has a part not driven by plan numbers, "
+                                "so it needs its own growth rate",
+                                None,
+                            )
+                        )
             bt = sc.assumptions.get("block_transfer_pct")
             if cap is not None and bt is not None:
                 for fld in ("value", "low", "high"):
                     v = getattr(bt, fld)
                     if v is not None and v > cap.value:
-                        problems.append(((name, "assumptions", "block_transfer_pct", fld),
-                                         f"{v:g}% is above the cap of {cap.value:g}% (block_transfer_cap.pct_of_schools_block; "
-                                         "a higher transfer needs the Secretary of State's approval)", v))
+                        problems.append(
+                            (
+                                (name, "assumptions", "block_transfer_pct", fld),
+                                f"{v:g}% is above the cap of {cap.value:g}% (block_transfer_cap.pct_of_schools_block; "
+                                "a higher transfer needs the Secretary of State's approval)",
+                                v,
+                            )
+                        )
         if problems:
             raise errors_at(problems)
         return value
@@ -611,7 +687,7 @@ def _non_plan_lines(lines: BudgetLines) -> list[str]:
 # ----- reading --------------------------------------------------------------------------------------
 
 
-def load_scenarios(path: "str | Path") -> ScenarioFile:
+def load_scenarios(path: str | Path) -> ScenarioFile:
     """Read and validate a DSG scenario file.
 
     Raises
@@ -633,39 +709,90 @@ def parse_scenarios(raw: Any, origin: str = "<memory>") -> ScenarioFile:
     return sf
 
 
-def assumptions_table(sf: ScenarioFile) -> "pd.DataFrame":  # noqa: F821
+def assumptions_table(sf: ScenarioFile) -> pd.DataFrame:  # noqa: F821
     """Every assumption and mitigation of every scenario, with provenance (the workbook's first sheet)."""
     import pandas as pd
 
     rows = []
-    for item, s in (("statutory_override_end", sf.statutory_override_end),
-                    ("deficit_threshold_gbp", sf.deficit_threshold_gbp),
-                    ("block_transfer_cap_pct", sf.block_transfer_cap_pct)):
+    for item, s in (
+        ("statutory_override_end", sf.statutory_override_end),
+        ("deficit_threshold_gbp", sf.deficit_threshold_gbp),
+        ("block_transfer_cap_pct", sf.block_transfer_cap_pct),
+    ):
         val = financial_year_label(s.value) if item == "statutory_override_end" else s.value
-        rows.append({"scenario": "(all)", "kind": "setting", "name": item, "value": val, "low": None, "high": None,
-                     "distribution": "fixed", "start_year": None, "investment_gbp": None,
-                     "description": "", "source": s.source, "as_of": s.as_of})
+        rows.append(
+            {
+                "scenario": "(all)",
+                "kind": "setting",
+                "name": item,
+                "value": val,
+                "low": None,
+                "high": None,
+                "distribution": "fixed",
+                "start_year": None,
+                "investment_gbp": None,
+                "description": "",
+                "source": s.source,
+                "as_of": s.as_of,
+            }
+        )
     for st, line in sf.setting_to_line.items():
-        rows.append({"scenario": "(all)", "kind": "budget_line", "name": st, "value": line,
-                     "low": None, "high": None, "distribution": "fixed", "start_year": None, "investment_gbp": None,
-                     "description": f"plan-driven share of the line: {sf.plan_driven_share.get(line, 1.0):g}",
-                     "source": sf.budget_lines_source.source, "as_of": sf.budget_lines_source.as_of})
+        rows.append(
+            {
+                "scenario": "(all)",
+                "kind": "budget_line",
+                "name": st,
+                "value": line,
+                "low": None,
+                "high": None,
+                "distribution": "fixed",
+                "start_year": None,
+                "investment_gbp": None,
+                "description": f"plan-driven share of the line: {sf.plan_driven_share.get(line, 1.0):g}",
+                "source": sf.budget_lines_source.source,
+                "as_of": sf.budget_lines_source.as_of,
+            }
+        )
     for sc in sf.scenarios.values():
         for a in sc.assumptions.values():
-            rows.append({"scenario": sc.name, "kind": "assumption", "name": a.name, "value": a.value,
-                         "low": a.low, "high": a.high, "distribution": a.distribution, "start_year": None,
-                         "investment_gbp": None, "description": ASSUMPTIONS[a.name].description,
-                         "source": a.source, "as_of": a.as_of})
+            rows.append(
+                {
+                    "scenario": sc.name,
+                    "kind": "assumption",
+                    "name": a.name,
+                    "value": a.value,
+                    "low": a.low,
+                    "high": a.high,
+                    "distribution": a.distribution,
+                    "start_year": None,
+                    "investment_gbp": None,
+                    "description": ASSUMPTIONS[a.name].description,
+                    "source": a.source,
+                    "as_of": a.as_of,
+                }
+            )
         for m in sc.mitigations:
             effect = {
-                "fewer_new_plans": f"reduction_pct={m.reduction_pct:g}" + (f" settings={list(m.settings)}" if m.settings else ""),
+                "fewer_new_plans": f"reduction_pct={m.reduction_pct:g}"
+                + (f" settings={list(m.settings)}" if m.settings else ""),
                 "unit_cost_change": f"change_pct={m.change_pct:g} settings={list(m.settings)}",
-                "inmss_to_local": f"to {m.to_setting}: places " + ", ".join(
-                    f"{financial_year_label(y)}={v:g}" for y, v in m.places.items()),
+                "inmss_to_local": f"to {m.to_setting}: places "
+                + ", ".join(f"{financial_year_label(y)}={v:g}" for y, v in m.places.items()),
             }[m.kind]
-            rows.append({"scenario": sc.name, "kind": f"mitigation:{m.kind}", "name": m.name, "value": effect,
-                         "low": None, "high": None, "distribution": "fixed",
-                         "start_year": financial_year_label(m.start_year),
-                         "investment_gbp": float(sum(m.investment_gbp.values())),
-                         "description": m.description, "source": m.source, "as_of": m.as_of})
+            rows.append(
+                {
+                    "scenario": sc.name,
+                    "kind": f"mitigation:{m.kind}",
+                    "name": m.name,
+                    "value": effect,
+                    "low": None,
+                    "high": None,
+                    "distribution": "fixed",
+                    "start_year": financial_year_label(m.start_year),
+                    "investment_gbp": float(sum(m.investment_gbp.values())),
+                    "description": m.description,
+                    "source": m.source,
+                    "as_of": m.as_of,
+                }
+            )
     return pd.DataFrame(rows)

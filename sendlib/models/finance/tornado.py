@@ -37,9 +37,16 @@ def tornado_table(base: FinanceBase, scenario: Scenario, year_index: int = 5) ->
     rows = []
     for k, name in enumerate(names):
         a = scenario.assumptions[name]
-        rows.append({"assumption": name, "description": ASSUMPTIONS[name].description,
-                     "low_value": a.low, "high_value": a.high,
-                     "at_low_gbp": cum[1 + 2 * k], "at_high_gbp": cum[2 + 2 * k]})
+        rows.append(
+            {
+                "assumption": name,
+                "description": ASSUMPTIONS[name].description,
+                "low_value": a.low,
+                "high_value": a.high,
+                "at_low_gbp": cum[1 + 2 * k],
+                "at_high_gbp": cum[2 + 2 * k],
+            }
+        )
     if base.counts.shape[0] > 1:
         total = base.counts[:, j, :].sum(axis=1)
         order = np.argsort(total, kind="stable")
@@ -47,10 +54,19 @@ def tornado_table(base: FinanceBase, scenario: Scenario, year_index: int = 5) ->
         hi_i = order[int(np.ceil(0.9 * (len(order) - 1)))]
         pd_ = central_params(scenario, 2)
         dem = simulate(base, scenario, pd_, anchor_base_year(base, base.counts[[lo_i, hi_i]]))
-        rows.append({"assumption": DEMAND, "description": "Demand projection: simulation at the 10th / 90th "
-                     "percentile of total placements", "low_value": float(total[lo_i]), "high_value": float(total[hi_i]),
-                     "at_low_gbp": dem.cumulative[0, j], "at_high_gbp": dem.cumulative[1, j]})
-    df = pd.DataFrame(rows, columns=["assumption", "description", "low_value", "high_value", "at_low_gbp", "at_high_gbp"])
+        rows.append(
+            {
+                "assumption": DEMAND,
+                "description": "Demand projection: simulation at the 10th / 90th percentile of total placements",
+                "low_value": float(total[lo_i]),
+                "high_value": float(total[hi_i]),
+                "at_low_gbp": dem.cumulative[0, j],
+                "at_high_gbp": dem.cumulative[1, j],
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["assumption", "description", "low_value", "high_value", "at_low_gbp", "at_high_gbp"]
+    )
     df.insert(0, "scenario", scenario.name)
     df.insert(1, "financial_year", base.labels[j])
     df["central_gbp"] = cum[0]

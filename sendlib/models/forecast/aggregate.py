@@ -31,7 +31,8 @@ evidence in ``config/scenarios/forecast.yaml``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Sequence
+from collections.abc import Sequence
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import AfterValidator
@@ -120,13 +121,15 @@ def no_change(y: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def _grid(s: AggregateSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    a, b, p = np.meshgrid(np.asarray(s.ets_alphas, float), np.asarray(s.ets_betas, float),
-                          np.asarray(s.ets_phis, float), indexing="ij")
+    a, b, p = np.meshgrid(
+        np.asarray(s.ets_alphas, float), np.asarray(s.ets_betas, float), np.asarray(s.ets_phis, float), indexing="ij"
+    )
     return a.ravel()[:, None], b.ravel()[:, None], p.ravel()[:, None]
 
 
-def holt_damped_states(x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, phi: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def holt_damped_states(
+    x: np.ndarray, alpha: np.ndarray, beta: np.ndarray, phi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the damped Holt recursion on rows of ``x`` (logs; NaN before each row's run).
 
     Initial values are ``l = x_{s+1}``, ``b = x_{s+1} - x_s`` (``s`` = the run's first column); the
@@ -209,8 +212,9 @@ def _damped_ets_statsmodels(y: np.ndarray, horizon: int, s: AggregateSettings) -
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = ExponentialSmoothing(np.log(v), trend="add", damped_trend=True,
-                                       initialization_method="estimated").fit()
+            fit = ExponentialSmoothing(
+                np.log(v), trend="add", damped_trend=True, initialization_method="estimated"
+            ).fit()
         out[i] = np.exp(fit.forecast(horizon))
     return out
 
@@ -225,7 +229,7 @@ def flow(y: np.ndarray, new: np.ndarray | None, horizon: int, k: int = 3, fallba
     fb = mean_growth(y, horizon, fallback_k)
     if new is None or y.shape[1] < 3:
         return fb
-    n = np.asarray(new, float)[:, :-1]           # calendar years up to T-1
+    n = np.asarray(new, float)[:, :-1]  # calendar years up to T-1
     s_now, s_next = y[:, :-1], y[:, 1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         exit_rate = (s_now + n - s_next) / s_now
@@ -244,8 +248,9 @@ def flow(y: np.ndarray, new: np.ndarray | None, horizon: int, k: int = 3, fallba
     return np.where(ok[:, None], out, fb)
 
 
-def forecast(method: str, y: np.ndarray, horizon: int, new: np.ndarray | None = None,
-             settings: AggregateSettings | None = None) -> np.ndarray:
+def forecast(
+    method: str, y: np.ndarray, horizon: int, new: np.ndarray | None = None, settings: AggregateSettings | None = None
+) -> np.ndarray:
     """Point forecasts ``(n_rows, horizon)`` of ``method`` from histories ``y`` (rows = series).
 
     Parameters

@@ -27,8 +27,9 @@ scenario file), starting from ``fallback`` when nothing has been observed yet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Sequence
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -86,8 +87,13 @@ def _interval_bounds(log_err: np.ndarray) -> dict[str, float]:
     return out
 
 
-def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], new: np.ndarray | None = None,
-                 settings: BacktestSettings | None = None) -> BacktestResult:
+def run_backtest(
+    stock: np.ndarray,
+    years: Sequence[int],
+    codes: Sequence[str],
+    new: np.ndarray | None = None,
+    settings: BacktestSettings | None = None,
+) -> BacktestResult:
     """Rolling-origin backtest over arrays (rows = authorities, columns = consecutive years).
 
     Parameters
@@ -106,7 +112,9 @@ def run_backtest(stock: np.ndarray, years: Sequence[int], codes: Sequence[str], 
     years = np.asarray(years, int)
     codes = np.asarray(codes, dtype=object)
     H = int(s.horizons)
-    base = [m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"]
+    base = [
+        m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"
+    ]
     # the cases, one block per origin x horizon x method, as columns joined once at the end
     blocks: dict[str, list[np.ndarray]] = {c: [] for c in _CASE_COLUMNS}
     for j in range(1, len(years) - 1):
@@ -166,9 +174,11 @@ def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
     c = cases[cases["method"].isin(s.select_candidates)]
     ape = ((c["forecast"] - c["actual"]).abs() / c["actual"]).to_numpy()
     c_horizon, c_target, c_method = c["horizon"].to_numpy(), c["target_year"].to_numpy(), c["method"].to_numpy()
-    keyed = {k: v for k, v in cases.groupby(["method", "origin", "horizon"]).indices.items()}
+    keyed = dict(cases.groupby(["method", "origin", "horizon"]).indices.items())
     rows, chosen_by_row = [], []
-    for (origin, h) in cases.loc[cases["method"] == s.select_fallback, ["origin", "horizon"]].drop_duplicates().itertuples(index=False):
+    for origin, h in (
+        cases.loc[cases["method"] == s.select_fallback, ["origin", "horizon"]].drop_duplicates().itertuples(index=False)
+    ):
         past = (c_horizon == h) & (c_target <= origin)
         if past.any():
             chosen = pd.Series(ape[past]).groupby(c_method[past]).mean().idxmin()
@@ -190,7 +200,9 @@ def _add_intervals(cases: pd.DataFrame, min_errors: int) -> pd.DataFrame:
     log_err = np.log(cases["actual"].to_numpy(float) / fc)
     origin = cases["origin"].to_numpy()
     target = cases["target_year"].to_numpy()
-    bounds = {f"{side}_{int(round(lv * 100))}": np.full(len(cases), np.nan) for lv in INTERVALS for side in ("lower", "upper")}
+    bounds = {
+        f"{side}_{int(round(lv * 100))}": np.full(len(cases), np.nan) for lv in INTERVALS for side in ("lower", "upper")
+    }
     for _, idx in cases.groupby(["method", "horizon"]).indices.items():
         le, org, tgt = log_err[idx], origin[idx], target[idx]
         for o in np.unique(org):
@@ -219,21 +231,27 @@ def summarise(cases: pd.DataFrame) -> pd.DataFrame:
         inside = (c["actual"] >= c[f"lower_{pct}"]) & (c["actual"] <= c[f"upper_{pct}"])
         c[f"in_{pct}"] = np.where(has, inside.astype(float) * 100, np.nan)
     g = c.groupby(["method", "horizon"], sort=False)
-    out = pd.DataFrame({
-        "mape": g["ape"].mean(),
-        "mase": g["ase"].mean(),
-        "bias": g["pe"].mean(),
-        "coverage_80": g["in_80"].mean(),
-        "coverage_95": g["in_95"].mean(),
-        "n": g.size(),
-        "n_series": g["old_la_code"].nunique(),
-        "n_origins": g["origin"].nunique(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "mape": g["ape"].mean(),
+            "mase": g["ase"].mean(),
+            "bias": g["pe"].mean(),
+            "coverage_80": g["in_80"].mean(),
+            "coverage_95": g["in_95"].mean(),
+            "n": g.size(),
+            "n_series": g["old_la_code"].nunique(),
+            "n_origins": g["origin"].nunique(),
+        }
+    ).reset_index()
     return out
 
 
-def backtest_published(series: pd.DataFrame, settings: BacktestSettings | None = None,
-                       codes: Sequence[str] | None = None, current_only: bool = True) -> BacktestResult:
+def backtest_published(
+    series: pd.DataFrame,
+    settings: BacktestSettings | None = None,
+    codes: Sequence[str] | None = None,
+    current_only: bool = True,
+) -> BacktestResult:
     """Backtest on a published panel (``old_la_code``, ``year``, ``ehc_plans``, ``new_plans``).
 
     ``current_only`` keeps authorities published at the latest census (the 153 that exist now);
@@ -252,8 +270,9 @@ def backtest_published(series: pd.DataFrame, settings: BacktestSettings | None =
     return run_backtest(stock, years, list(all_codes), new, settings)
 
 
-def choose_method(summary: pd.DataFrame, horizon: int = 1, metric: str = "mape",
-                  candidates: Sequence[str] | None = None) -> str:
+def choose_method(
+    summary: pd.DataFrame, horizon: int = 1, metric: str = "mape", candidates: Sequence[str] | None = None
+) -> str:
     """The method with the lowest ``metric`` at ``horizon`` in a backtest summary."""
     t = summary[summary["horizon"] == horizon]
     if candidates is not None:
@@ -261,8 +280,13 @@ def choose_method(summary: pd.DataFrame, horizon: int = 1, metric: str = "mape",
     return str(t.sort_values(metric).iloc[0]["method"])
 
 
-def forecast_published(series: pd.DataFrame, horizon: int, method: str, codes: Sequence[str] | None = None,
-                       settings: BacktestSettings | None = None) -> pd.DataFrame:
+def forecast_published(
+    series: pd.DataFrame,
+    horizon: int,
+    method: str,
+    codes: Sequence[str] | None = None,
+    settings: BacktestSettings | None = None,
+) -> pd.DataFrame:
     """Forecast published caseloads with empirical intervals, from the latest census.
 
     The point forecast (``median``) is ``method``'s; the 80% and 95% intervals are the point
@@ -305,8 +329,13 @@ def forecast_published(series: pd.DataFrame, horizon: int, method: str, codes: S
         for y, v in zip(hist["year"], hist["value"]):
             rows.append({"old_la_code": c, "la_name": names.get(c, ""), "kind": "actual", "year": int(y), "median": v})
         for h in range(1, horizon + 1):
-            row = {"old_la_code": c, "la_name": names.get(c, ""), "kind": "forecast", "year": int(years[-1] + h),
-                   "median": fc[i, h - 1]}
+            row = {
+                "old_la_code": c,
+                "la_name": names.get(c, ""),
+                "kind": "forecast",
+                "year": int(years[-1] + h),
+                "median": fc[i, h - 1],
+            }
             for lv in INTERVALS:
                 pct = int(round(lv * 100))
                 b = bounds[h]
@@ -315,7 +344,9 @@ def forecast_published(series: pd.DataFrame, horizon: int, method: str, codes: S
             rows.append(row)
     out = pd.DataFrame(rows)
     out["method"] = method
-    return out[["old_la_code", "la_name", "kind", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95", "method"]]
+    return out[
+        ["old_la_code", "la_name", "kind", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95", "method"]
+    ]
 
 
 def _wide_args(series: pd.DataFrame) -> tuple:

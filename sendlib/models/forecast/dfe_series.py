@@ -40,7 +40,7 @@ def _la_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["geographic_level"].str.strip() == "Local authority"]
 
 
-def resolve_dfe_dir(dfe_dir: "str | Path | None" = None) -> Path:
+def resolve_dfe_dir(dfe_dir: str | Path | None = None) -> Path:
     """``dfe_dir``, else the default config's ``<reference_dir>/dfe`` (the shipped extract);
     a :class:`~sendlib.core.errors.DataError` when the folder holds no caseload file."""
     from sendlib.data import dfe
@@ -57,15 +57,21 @@ def _new_plans_2022_age_file(dfe_dir: Path) -> pd.DataFrame:
     for p in sorted(dfe_dir.rglob("sen2_age_new_plans.csv")):
         d = _la_rows(_read(p))
         d = d[d["characteristic_age"].str.strip() == "Total"]
-        frames.append(pd.DataFrame({"old_la_code": d["old_la_code"].str.strip(),
-                                    "year": d["time_period"].astype(int),
-                                    "new_plans_2022": _num(d["Total_new_all"])}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "old_la_code": d["old_la_code"].str.strip(),
+                    "year": d["time_period"].astype(int),
+                    "new_plans_2022": _num(d["Total_new_all"]),
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["old_la_code", "year", "new_plans_2022"])
     return pd.concat(frames).drop_duplicates(["old_la_code", "year"], keep="last")
 
 
-def published_series(dfe_dir: "str | Path | None" = None) -> pd.DataFrame:
+def published_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     """Per-authority yearly series for the aggregate forecast.
 
     Uses :func:`sendlib.data.dfe.caseload_series` (January 2010-2025) and

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sendlib.models.forecast.scenario import PersonSettings, RateSpec
-from sendlib.models.projection import PlacementProjection, age_group_of
 from sendlib.core.quarters import third_thursday_of_january
 from sendlib.core.schema import PRIMARY_NEED, SETTING_TYPE
+from sendlib.models.forecast.scenario import PersonSettings, RateSpec
+from sendlib.models.projection import PlacementProjection, age_group_of
 
 MAX_AGE = 25
 #: simulations per chunk (memory / speed only; results depend on it only through the draw order)
@@ -54,7 +54,7 @@ SETTINGS = tuple(SETTING_TYPE)
 PHASE_BINS = ((0, 4, "early_years"), (5, 10, "primary"), (11, 15, "secondary"), (16, 18, "post16"), (19, 25, "post19"))
 
 
-def phase_of(age: "np.ndarray | pd.Series | int") -> np.ndarray:
+def phase_of(age: np.ndarray | pd.Series | int) -> np.ndarray:
     """Phase of education from the school-year age (see module notes)."""
     a = np.asarray(age)
     labels = np.array([b[2] for b in PHASE_BINS], dtype=object)
@@ -65,7 +65,7 @@ def _band_index(age: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array([5, 11, 16, 19]), np.asarray(age), side="right")
 
 
-def school_year_age(birth_month: pd.Series, census_year: "int | np.ndarray | pd.Series") -> np.ndarray:
+def school_year_age(birth_month: pd.Series, census_year: int | np.ndarray | pd.Series) -> np.ndarray:
     """Age in whole years on 31 August before the January census of ``census_year``."""
     bm = birth_month.astype(str)
     by = bm.str[:4].astype(int).to_numpy()
@@ -76,7 +76,9 @@ def school_year_age(birth_month: pd.Series, census_year: "int | np.ndarray | pd.
 # ----- snapshots at each census -----------------------------------------------------------------
 
 
-def census_years(plans: pd.DataFrame, placements: pd.DataFrame | None = None, as_of: "pd.Timestamp | None" = None) -> list[int]:
+def census_years(
+    plans: pd.DataFrame, placements: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None
+) -> list[int]:
     """January census years covered by the data: from the first census after the earliest plan
     start to the latest census on or before ``as_of`` (default: the latest date in the tables)."""
     dates = [plans["plan_start_date"].max(), plans["plan_end_date"].max()]
@@ -84,8 +86,7 @@ def census_years(plans: pd.DataFrame, placements: pd.DataFrame | None = None, as
         dates += [placements["start_date"].max(), placements["end_date"].max()]
     last = pd.Timestamp(as_of) if as_of is not None else max(d for d in dates if pd.notna(d))
     first = plans["plan_start_date"].min()
-    years = [y for y in range(first.year, last.year + 1)
-             if first <= third_thursday_of_january(y) <= last]
+    years = [y for y in range(first.year, last.year + 1) if first <= third_thursday_of_january(y) <= last]
     return years
 
 
@@ -98,15 +99,24 @@ def snapshots(plans: pd.DataFrame, placements: pd.DataFrame | None, years: list[
         d = third_thursday_of_january(y)
         inforce = pl[(pl["plan_start_date"] <= d) & (pl["plan_end_date"].isna() | (pl["plan_end_date"] > d))]
         inforce = inforce.drop_duplicates("person_id", keep="last")
-        snap = pd.DataFrame({"person_id": inforce["person_id"].to_numpy(), "year": y,
-                             "age": school_year_age(inforce["birth_month"], y),
-                             "primary_need": inforce["primary_need"].astype(str).to_numpy(),
-                             "locality": inforce["locality"].astype(str).to_numpy()})
+        snap = pd.DataFrame(
+            {
+                "person_id": inforce["person_id"].to_numpy(),
+                "year": y,
+                "age": school_year_age(inforce["birth_month"], y),
+                "primary_need": inforce["primary_need"].astype(str).to_numpy(),
+                "locality": inforce["locality"].astype(str).to_numpy(),
+            }
+        )
         if placements is not None and len(placements):
-            pc = placements[(placements["start_date"] <= d) & (placements["end_date"].isna() | (placements["end_date"] >= d))]
+            pc = placements[
+                (placements["start_date"] <= d) & (placements["end_date"].isna() | (placements["end_date"] >= d))
+            ]
             pc = pc.sort_values("start_date").drop_duplicates("person_id", keep="last")
             snap = snap.merge(pc[["person_id", "setting_type"]], on="person_id", how="left")
-            snap["setting_type"] = snap["setting_type"].astype(object).where(snap["setting_type"].notna(), "other").astype(str)
+            snap["setting_type"] = (
+                snap["setting_type"].astype(object).where(snap["setting_type"].notna(), "other").astype(str)
+            )
         else:
             snap["setting_type"] = "other"
         out.append(snap[(snap["age"] >= 0) & (snap["age"] <= MAX_AGE)])
@@ -138,7 +148,7 @@ class Rates:
     incidence_level: pd.Series
     cease_level: pd.Series
     locality_share: pd.DataFrame
-    stock: np.ndarray           # latest census counts [age, need, setting]
+    stock: np.ndarray  # latest census counts [age, need, setting]
     last_year: int
 
 
@@ -162,9 +172,14 @@ def _pooled_shares(counts_age: np.ndarray, kappa_age: float, kappa_band: float) 
     return out
 
 
-def estimate_rates(plans: pd.DataFrame, placements: pd.DataFrame | None, population: pd.DataFrame,
-                   settings: PersonSettings | None = None, as_of: "pd.Timestamp | None" = None,
-                   snaps: pd.DataFrame | None = None) -> Rates:
+def estimate_rates(
+    plans: pd.DataFrame,
+    placements: pd.DataFrame | None,
+    population: pd.DataFrame,
+    settings: PersonSettings | None = None,
+    as_of: pd.Timestamp | None = None,
+    snaps: pd.DataFrame | None = None,
+) -> Rates:
     """Estimate ceasing, moving and incidence rates from consecutive census snapshots.
 
     Uses the latest ``settings.window_years`` transitions for the age profiles and shares, and all
@@ -186,7 +201,7 @@ def estimate_rates(plans: pd.DataFrame, placements: pd.DataFrame | None, populat
     pair = sn[sn["year"] < years[-1]].merge(nxt, on=["person_id", "year"], how="left")
     pair["ceased"] = pair["s_next"].isna() & (pair["age"] < MAX_AGE)
     pair = pair[pair["age"] < MAX_AGE]
-    window = years[-1 - s.window_years:-1] if len(years) > s.window_years else years[:-1]
+    window = years[-1 - s.window_years : -1] if len(years) > s.window_years else years[:-1]
     pw = pair[pair["year"].isin(window)]
     # ceasing by age (beta shrinkage toward the band rate, band toward all ages)
     at_risk = np.bincount(pw["age"], minlength=MAX_AGE + 1).astype(float)
@@ -217,7 +232,9 @@ def estimate_rates(plans: pd.DataFrame, placements: pd.DataFrame | None, populat
     incidence = np.where(popm[wj].sum(0) > 0, joiners[wj].sum(0) / np.maximum(popm[wj].sum(0), 1), 0.0)
     incidence = np.nan_to_num(incidence)
     expected = (popm * incidence[None]).sum(axis=1)
-    inc_level = pd.Series(np.where(expected > 0, joiners.sum(axis=1) / np.maximum(expected, 1e-12), np.nan), index=jyears)
+    inc_level = pd.Series(
+        np.where(expected > 0, joiners.sum(axis=1) / np.maximum(expected, 1e-12), np.nan), index=jyears
+    )
     # yearly ceasing level against the pooled profile
     c_level = {}
     for y, g in pair.groupby("year"):
@@ -233,9 +250,18 @@ def estimate_rates(plans: pd.DataFrame, placements: pd.DataFrame | None, populat
     last = sn[sn["year"] == years[-1]]
     stock = np.zeros((MAX_AGE + 1, K, S))
     np.add.at(stock, (last["age"].to_numpy(), last["k"].to_numpy(), last["s"].to_numpy()), 1.0)
-    return Rates(years=years, cease=cease, move=move, incidence=incidence, mix=mix,
-                 incidence_level=inc_level, cease_level=pd.Series(c_level, dtype=float),
-                 locality_share=_locality_shares(last, s.kappa_band), stock=stock, last_year=years[-1])
+    return Rates(
+        years=years,
+        cease=cease,
+        move=move,
+        incidence=incidence,
+        mix=mix,
+        incidence_level=inc_level,
+        cease_level=pd.Series(c_level, dtype=float),
+        locality_share=_locality_shares(last, s.kappa_band),
+        stock=stock,
+        last_year=years[-1],
+    )
 
 
 def _sparsify(mix: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -257,7 +283,9 @@ def _locality_shares(last: pd.DataFrame, kappa: float) -> pd.DataFrame:
     seen = g[["primary_need", "setting_type", "locality"]].drop_duplicates().assign(seen=True)
     full = full.merge(seen, on=["primary_need", "setting_type", "locality"], how="left")
     full = full[full["seen"].notna()].drop(columns="seen")
-    full["prior"] = full["prior"] / full.groupby(["age_group", "primary_need", "setting_type"])["prior"].transform("sum")
+    full["prior"] = full["prior"] / full.groupby(["age_group", "primary_need", "setting_type"])["prior"].transform(
+        "sum"
+    )
     full = full.merge(cnt, on=["age_group", "primary_need", "setting_type", "locality"], how="left").fillna({"n": 0})
     tot = full.groupby(["age_group", "primary_need", "setting_type"])["n"].transform("sum")
     full["share"] = (full["n"] + kappa * full["prior"]) / (tot + kappa)
@@ -290,7 +318,9 @@ def trend_path(level: pd.Series, horizon: int, spec: RateSpec, window: int) -> n
     return np.maximum(base * spec.multiplier, 0.0)
 
 
-def bootstrap_walk(level: pd.Series, horizon: int, n_sims: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+def bootstrap_walk(
+    level: pd.Series, horizon: int, n_sims: int, rng: np.random.Generator, scale: float = 1.0
+) -> np.ndarray:
     """Multipliers ``(n_sims, horizon)``: exp of a random walk of resampled, demeaned historical
     year-on-year log changes of ``level`` (ones when fewer than two changes exist)."""
     v = level.dropna().to_numpy(float)
@@ -318,8 +348,14 @@ def _population_for(population: pd.DataFrame, years: list[int]) -> np.ndarray:
     return np.nan_to_num(out)
 
 
-def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int = 1000, seed: int | None = 0,
-             settings: PersonSettings | None = None) -> tuple[list[int], np.ndarray, np.ndarray]:
+def simulate(
+    rates: Rates,
+    population: pd.DataFrame,
+    horizon: int,
+    n_sims: int = 1000,
+    seed: int | None = 0,
+    settings: PersonSettings | None = None,
+) -> tuple[list[int], np.ndarray, np.ndarray]:
     """Simulate the stock ``horizon`` years ahead.
 
     Returns ``(years, cells, draws)``: ``cells`` is ``(n_cells, 3)`` of (age, need index, setting
@@ -341,7 +377,7 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
             break
         reach = new
     reach &= need_seen[None, :, None]
-    cells = np.argwhere(reach)                      # (n_cells, 3): age, k, s
+    cells = np.argwhere(reach)  # (n_cells, 3): age, k, s
     n_cells = len(cells)
     cell_id = -np.ones((A, K, S), dtype=np.int64)
     cell_id[tuple(cells.T)] = np.arange(n_cells)
@@ -350,7 +386,7 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
     dest = np.full((n_cells, S), -1, dtype=np.int64)
     ok = age < MAX_AGE
     dest[ok] = cell_id[age[ok] + 1, kk[ok]][:, :]
-    pmove = rates.move[np.minimum(age, MAX_AGE - 1), ss]          # (n_cells, S)
+    pmove = rates.move[np.minimum(age, MAX_AGE - 1), ss]  # (n_cells, S)
     pmove = np.where(dest >= 0, pmove, 0.0)
     pmove = pmove / np.maximum(pmove.sum(axis=1, keepdims=True), 1e-300)
     p_stay = pmove[np.arange(n_cells), ss]
@@ -364,13 +400,15 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
     mix_cols = np.flatnonzero(mix_flat.sum(axis=0) > 0)
     mix_p = mix_flat[:, mix_cols]
     mix_p = mix_p / np.maximum(mix_p.sum(axis=1, keepdims=True), 1e-300)
-    mix_dest = cell_id.reshape(A, K * S)[:, mix_cols]               # (A, n_mix)
+    mix_dest = cell_id.reshape(A, K * S)[:, mix_cols]  # (A, n_mix)
     # rate paths
     inc_path = trend_path(rates.incidence_level, horizon, s.incidence, s.window_years)
     ces_path = trend_path(rates.cease_level, horizon, s.ceasing, s.window_years)
     if s.rate_paths == "bootstrap":
-        inc_walk = bootstrap_walk(rates.incidence_level.iloc[-s.level_years:], horizon, n_sims, rng, s.uncertainty_scale)
-        ces_walk = bootstrap_walk(rates.cease_level.iloc[-s.level_years:], horizon, n_sims, rng, s.uncertainty_scale)
+        inc_walk = bootstrap_walk(
+            rates.incidence_level.iloc[-s.level_years :], horizon, n_sims, rng, s.uncertainty_scale
+        )
+        ces_walk = bootstrap_walk(rates.cease_level.iloc[-s.level_years :], horizon, n_sims, rng, s.uncertainty_scale)
     else:
         inc_walk = ces_walk = np.ones((n_sims, horizon))
     pop = _population_for(population, years)
@@ -380,13 +418,13 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
     draws = np.empty((n_sims, horizon, n_cells), dtype=np.int32)
     # flattened cumulative shares with a row offset, so one 1-D searchsorted draws every category
     cum_other = (np.cumsum(other, axis=1) + np.arange(n_cells)[:, None]).ravel()
-    cum_other[S - 1::S] = np.arange(1, n_cells + 1)  # guard against rounding at each row's end
+    cum_other[S - 1 :: S] = np.arange(1, n_cells + 1)  # guard against rounding at each row's end
     cum_mix = (np.cumsum(mix_p, axis=1) + np.arange(A)[:, None]).ravel() if mix_cols.size else None
     if cum_mix is not None:
-        cum_mix[len(mix_cols) - 1::len(mix_cols)] = np.arange(1, A + 1)
+        cum_mix[len(mix_cols) - 1 :: len(mix_cols)] = np.arange(1, A + 1)
     cease_cell = rates.cease[age].astype(np.float32)
     leaves = age == MAX_AGE
-    cease_cell[leaves] = np.float32(1e30)   # certain to leave whatever the year's level
+    cease_cell[leaves] = np.float32(1e30)  # certain to leave whatever the year's level
     p_stay = p_stay.astype(np.float32)
     # simulations run in chunks so the per-child arrays stay cache-sized (same draws for a seed)
     for c0 in range(0, n_sims, CHUNK):
@@ -396,7 +434,7 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
         for h in range(horizon):
             # 1. ceasing (everyone aged 25 leaves); 2-3. age on, stay or move. One uniform per
             # child: u < p_cease ceases; otherwise (u - p_cease) / (1 - p_cease) < p_stay stays.
-            m = (ces_path[h] * ces_walk[c0:c0 + nc, h]).astype(np.float32)
+            m = (ces_path[h] * ces_walk[c0 : c0 + nc, h]).astype(np.float32)
             pc = cease_cell[cell] * m[sim]
             u = rng.random(cell.size, dtype=np.float32)
             alive = u >= pc
@@ -414,7 +452,7 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
             cell, sim = new_cell[keep], sim[keep]
             # 4. joiners: binomial by age, need x setting mix by inverse CDF
             if cum_mix is not None:
-                lam = rates.incidence[None, :] * (inc_path[h] * inc_walk[c0:c0 + nc, h])[:, None]
+                lam = rates.incidence[None, :] * (inc_path[h] * inc_walk[c0 : c0 + nc, h])[:, None]
                 lam = np.where(mix_p.sum(axis=1)[None, :] > 0, lam, 0.0)
                 n_new = rng.binomial(np.broadcast_to(pop[h].astype(np.int64), lam.shape), np.clip(lam, 0, 1))
                 idx = np.repeat(np.arange(nc * A), n_new.ravel())
@@ -425,7 +463,9 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
                 ok_j = jc >= 0
                 cell = np.concatenate([cell, jc[ok_j].astype(np.int32)])
                 sim = np.concatenate([sim, (idx[ok_j] // A).astype(np.int32)])
-            draws[c0:c0 + nc, h] = np.bincount(sim * np.int32(n_cells) + cell, minlength=nc * n_cells).reshape(nc, n_cells)
+            draws[c0 : c0 + nc, h] = np.bincount(sim * np.int32(n_cells) + cell, minlength=nc * n_cells).reshape(
+                nc, n_cells
+            )
     return years, cells, draws
 
 
@@ -434,13 +474,26 @@ def simulate(rates: Rates, population: pd.DataFrame, horizon: int, n_sims: int =
 
 def _group_frame(cells: np.ndarray) -> pd.DataFrame:
     age = cells[:, 0]
-    return pd.DataFrame({"age": age, "age_group": age_group_of(age), "phase": phase_of(age),
-                         "primary_need": np.array(NEEDS, dtype=object)[cells[:, 1]],
-                         "setting_type": np.array(SETTINGS, dtype=object)[cells[:, 2]]})
+    return pd.DataFrame(
+        {
+            "age": age,
+            "age_group": age_group_of(age),
+            "phase": phase_of(age),
+            "primary_need": np.array(NEEDS, dtype=object)[cells[:, 1]],
+            "setting_type": np.array(SETTINGS, dtype=object)[cells[:, 2]],
+        }
+    )
 
 
-def to_projection(years: list[int], cells: np.ndarray, draws: np.ndarray, rates: Rates, snaps: pd.DataFrame | None = None,
-                  label: str = "", by_age: bool = False) -> PlacementProjection:
+def to_projection(
+    years: list[int],
+    cells: np.ndarray,
+    draws: np.ndarray,
+    rates: Rates,
+    snaps: pd.DataFrame | None = None,
+    label: str = "",
+    by_age: bool = False,
+) -> PlacementProjection:
     """Collapse simulated cells to projection groups (setting_type, phase, primary_need,
     locality, age_group; plus single ``age`` when ``by_age``) and split by locality shares."""
     g = _group_frame(cells)
@@ -462,7 +515,9 @@ def to_projection(years: list[int], cells: np.ndarray, draws: np.ndarray, rates:
     full = full.merge(ns, on=["primary_need", "setting_type", "locality"], how="left")
     has_key = full.groupby(keys)["share"].transform("count") > 0
     has_ns = full.groupby(keys)["ns_share"].transform("count") > 0
-    full["share"] = np.where(has_key, full["share"].fillna(0.0), np.where(has_ns, full["ns_share"].fillna(0.0), full["prior"]))
+    full["share"] = np.where(
+        has_key, full["share"].fillna(0.0), np.where(has_ns, full["ns_share"].fillna(0.0), full["prior"])
+    )
     full["share"] = full["share"] / full.groupby(keys)["share"].transform("sum")
     bidx = full.merge(base.reset_index(), on=keys, how="left")["index"].to_numpy()
     share_f = full["share"].to_numpy(np.float32)
@@ -474,13 +529,30 @@ def to_projection(years: list[int], cells: np.ndarray, draws: np.ndarray, rates:
     history = pd.DataFrame()
     if snaps is not None:
         h = snaps.assign(age_group=age_group_of(snaps["age"].to_numpy()), phase=phase_of(snaps["age"].to_numpy()))
-        history = h.groupby(["year", "setting_type", "phase", "primary_need", "locality", "age_group"]).size().rename("count").reset_index()
-    return PlacementProjection(years=list(years), groups=groups[keep].reset_index(drop=True),
-                               draws=np.ascontiguousarray(out), history=history, label=label)
+        history = (
+            h.groupby(["year", "setting_type", "phase", "primary_need", "locality", "age_group"])
+            .size()
+            .rename("count")
+            .reset_index()
+        )
+    return PlacementProjection(
+        years=list(years),
+        groups=groups[keep].reset_index(drop=True),
+        draws=np.ascontiguousarray(out),
+        history=history,
+        label=label,
+    )
 
 
-def project(tables: "dict[str, pd.DataFrame]", horizon: int, n_sims: int = 1000, seed: int | None = 0,
-            settings: PersonSettings | None = None, label: str = "", as_of: "pd.Timestamp | None" = None) -> PlacementProjection:
+def project(
+    tables: dict[str, pd.DataFrame],
+    horizon: int,
+    n_sims: int = 1000,
+    seed: int | None = 0,
+    settings: PersonSettings | None = None,
+    label: str = "",
+    as_of: pd.Timestamp | None = None,
+) -> PlacementProjection:
     """Estimate from ``ehcp_plans``, ``placements`` and ``population`` and simulate: the
     :class:`~sendlib.models.projection.PlacementProjection` for the next ``horizon`` January censuses."""
     s = settings or PersonSettings()
@@ -492,7 +564,7 @@ def project(tables: "dict[str, pd.DataFrame]", horizon: int, n_sims: int = 1000,
     return to_projection(yrs, cells, draws, rates, snaps, label=label)
 
 
-def history_totals(projection: PlacementProjection, by: "list[str] | None" = None) -> pd.DataFrame:
+def history_totals(projection: PlacementProjection, by: list[str] | None = None) -> pd.DataFrame:
     """Recorded counts at each January census from ``projection.history`` (``year``, ``by``
     columns, ``count``): the history line of a fan chart."""
     h = projection.history

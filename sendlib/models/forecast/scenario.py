@@ -9,9 +9,10 @@ naming the file, the key (``person.incidence.trend``) and the rule.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -153,9 +154,16 @@ class ForecastScenarioFile(SettingsModel):
         """The scenario the models use (``raw``: the mapping as read, kept for reuse keys)."""
         aggregate = self.aggregate.settings()
         return ForecastScenario(
-            name=self.name, path=path, default_method=self.aggregate.default_method, aggregate=aggregate,
-            backtest=BacktestSettings(**self.backtest.model_dump(), aggregate=aggregate), person=self.person,
-            sims=self.simulation.sims, seed=self.simulation.seed, raw=dict(raw))
+            name=self.name,
+            path=path,
+            default_method=self.aggregate.default_method,
+            aggregate=aggregate,
+            backtest=BacktestSettings(**self.backtest.model_dump(), aggregate=aggregate),
+            person=self.person,
+            sims=self.simulation.sims,
+            seed=self.simulation.seed,
+            raw=dict(raw),
+        )
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,7 @@ def parse_scenario(raw: Mapping[str, Any], path: Path | None = None) -> Forecast
     return settings.scenario(path, raw)
 
 
-def load_scenario(path: "str | Path | None" = None) -> ForecastScenario:
+def load_scenario(path: str | Path | None = None) -> ForecastScenario:
     """Load a forecast scenario file (default ``config/scenarios/forecast.yaml``)."""
     p = Path(path).expanduser().resolve() if path not in (None, "") else DEFAULT_SCENARIO
     raw = read_yaml_mapping(p, "forecast scenario file", UsageError)

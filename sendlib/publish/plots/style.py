@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 #: Analysis Function categorical palette (accessible, colour-blind safe order).
 PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
@@ -38,7 +38,7 @@ DEFAULT_SOURCE = "Source: sendlib on the authority's case data"
 class ChartResult:
     """A finished chart and the alt text that describes it for screen readers."""
 
-    figure: "plt.Figure"
+    figure: plt.Figure
     alt_text: str
 
     def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
@@ -56,7 +56,7 @@ PNG_DPI = 110
 PNG_OPTIONS = {"compress_level": 3}
 
 
-def render_png(fig: "plt.Figure", dpi: int = PNG_DPI) -> bytes:
+def render_png(fig: plt.Figure, dpi: int = PNG_DPI) -> bytes:
     """The figure as PNG bytes, cropped to its tight bounding box (the source line sits below
     the axes, outside the figure), exactly as ``savefig(bbox_inches="tight")`` draws it.
 
@@ -74,7 +74,9 @@ def render_png(fig: "plt.Figure", dpi: int = PNG_DPI) -> bytes:
     buf = io.BytesIO()
     _unpin_titles(fig)
     engine = fig.get_layout_engine()
-    if not isinstance(fig.canvas, FigureCanvasAgg) or not (engine is None or isinstance(engine, PlaceHolderLayoutEngine)):
+    if not isinstance(fig.canvas, FigureCanvasAgg) or not (
+        engine is None or isinstance(engine, PlaceHolderLayoutEngine)
+    ):
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pil_kwargs=PNG_OPTIONS)
         return buf.getvalue()
     original_dpi = fig.dpi
@@ -116,8 +118,16 @@ def apply_house_style() -> None:
     )
 
 
-def finish(fig: "plt.Figure", ax: "plt.Axes", *, title: str, xlabel: str, ylabel: str,
-           source: str = DEFAULT_SOURCE, alt_text: str | None = None) -> ChartResult:
+def finish(
+    fig: plt.Figure,
+    ax: plt.Axes,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    source: str = DEFAULT_SOURCE,
+    alt_text: str | None = None,
+) -> ChartResult:
     """Apply the title (the finding), axis labels (with units) and source line; return the chart.
 
     Raises ValueError when a title or axis label is empty: every chart states its finding and units.
@@ -132,7 +142,7 @@ def finish(fig: "plt.Figure", ax: "plt.Axes", *, title: str, xlabel: str, ylabel
     return ChartResult(figure=fig, alt_text=alt_text or f"{title}. {ylabel} by {xlabel}.")
 
 
-def tight_layout(fig: "plt.Figure", **kwargs) -> None:
+def tight_layout(fig: plt.Figure, **kwargs) -> None:
     """``fig.tight_layout(**kwargs)``, without matplotlib re-placing axes titles on every pass.
 
     Matplotlib places each axes title clear of anything above the axes (tick labels on top, the
@@ -173,7 +183,7 @@ def _measured_once(get_tightbbox):
     return measured
 
 
-def _unpin_titles(fig: "plt.Figure") -> None:
+def _unpin_titles(fig: plt.Figure) -> None:
     """Give automatic title placement back to every pinned axes that now has something above it
     (checked again when the chart is rendered: a chart may change after its layout)."""
     for ax in fig.axes:
@@ -182,7 +192,7 @@ def _unpin_titles(fig: "plt.Figure") -> None:
             ax._sendlib_title_pinned = False
 
 
-def _title_clear(ax: "plt.Axes") -> bool:
+def _title_clear(ax: plt.Axes) -> bool:
     """True when matplotlib's automatic title placement would leave the titles of ``ax`` at the
     top of the axes: no twin or child axes, no aligned titles, nothing drawn above the x axis
     (ticks, tick labels, label) and no y axis offset text."""

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from sendlib.publish.plots.style import DIVERGING, PALETTE, ChartResult, finish, tight_layout
 from sendlib.core.schema import PHASE
+from sendlib.publish.plots.style import DIVERGING, PALETTE, ChartResult, finish, tight_layout
 
 SOURCE = "Source: sendlib sufficiency on the authority's capacity table and demand forecast"
 
@@ -46,17 +46,24 @@ def demand_vs_capacity(table: pd.DataFrame, interval: int = 80, source: str = SO
     ``table`` is :meth:`sendlib.models.sufficiency.Sufficiency.table` with ``by=["phase"]``.
     """
     phases = _ordered(table["phase"])
-    fig, axes = plt.subplots(1, len(phases), figsize=(4.2 * len(phases) + 0.8, 4.6), sharey=False,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(phases), figsize=(4.2 * len(phases) + 0.8, 4.6), sharey=False, squeeze=False)
     lo, hi = f"demand_lower_{interval}", f"demand_upper_{interval}"
     short = []
     for ax, phase in zip(axes[0], phases):
         t = table[table["phase"] == phase].sort_values("year")
-        ax.fill_between(t["year"], t[lo], t[hi], color=PALETTE[0], alpha=0.18, linewidth=0,
-                        label=f"Demand, {interval}% interval")
+        ax.fill_between(
+            t["year"], t[lo], t[hi], color=PALETTE[0], alpha=0.18, linewidth=0, label=f"Demand, {interval}% interval"
+        )
         ax.plot(t["year"], t["demand_median"], color=PALETTE[0], marker="o", label="Demand (median)")
-        ax.step(t["year"], t["capacity_places"], where="mid", color=PALETTE[2], linestyle="--",
-                linewidth=2, label="Places in force")
+        ax.step(
+            t["year"],
+            t["capacity_places"],
+            where="mid",
+            color=PALETTE[2],
+            linestyle="--",
+            linewidth=2,
+            label="Places in force",
+        )
         ax.set_title(_label(phase), fontsize=11, loc="left")
         ax.set_xticks(list(t["year"]))
         ax.set_xticklabels([str(y) for y in t["year"]], rotation=0)
@@ -81,12 +88,14 @@ def demand_vs_capacity(table: pd.DataFrame, interval: int = 80, source: str = SO
     main.set_ylabel("Children in specialist places (count)")
     fig.text(0.01, -0.02, source, ha="left", va="top", fontsize=8.5, color="#505A5F")
     tight_layout(fig)
-    alt = (f"{title}. Line charts, one per phase, of median projected children in specialist places "
-           f"with a shaded {interval}% interval, against a dashed line of places in force, by January census year.")
+    alt = (
+        f"{title}. Line charts, one per phase, of median projected children in specialist places "
+        f"with a shaded {interval}% interval, against a dashed line of places in force, by January census year."
+    )
     return ChartResult(figure=fig, alt_text=alt)
 
 
-def _recentred_cmap(name: str, vmin: float, vmax: float, center: float) -> "mcolors.Colormap":
+def _recentred_cmap(name: str, vmin: float, vmax: float, center: float) -> mcolors.Colormap:
     """The colormap seaborn's ``heatmap(cmap=name, center=center)`` draws with: ``name`` re-sampled
     so that ``center`` sits at its middle (seaborn/matrix.py ``_determine_cmap_params``)."""
     cmap = mpl.colormaps[name]
@@ -105,21 +114,32 @@ def _recentred_cmap(name: str, vmin: float, vmax: float, center: float) -> "mcol
     return out
 
 
-def _auto_ticks(ax: "plt.Axes", labels: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+def _auto_ticks(ax: plt.Axes, labels: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Tick positions and labels for ``labels`` on one axis of a heat table: every label, or
     every k-th when they would not fit (seaborn's ``xticklabels="auto"``)."""
     bbox = ax.get_window_extent().transformed(ax.get_figure().dpi_scale_trans.inverted())
     size = [bbox.width, bbox.height][axis]
-    tick, = [ax.xaxis, ax.yaxis][axis].set_ticks([0])
+    (tick,) = [ax.xaxis, ax.yaxis][axis].set_ticks([0])
     max_ticks = int(size // (tick.label1.get_size() / 72))
     if max_ticks < 1:
         return np.array([]), np.array([])
     every = len(labels) // max_ticks + 1
-    return np.arange(0, len(labels), every) + 0.5, labels[0:len(labels):every]
+    return np.arange(0, len(labels), every) + 0.5, labels[0 : len(labels) : every]
 
 
-def _heat_panel(ax: "plt.Axes", data: pd.DataFrame, *, cmap: str, center: float, vmin: float, vmax: float,
-                fmt: str, fontsize: float, linewidths: float = 0.5, linecolor: str = "white") -> None:
+def _heat_panel(
+    ax: plt.Axes,
+    data: pd.DataFrame,
+    *,
+    cmap: str,
+    center: float,
+    vmin: float,
+    vmax: float,
+    fmt: str,
+    fontsize: float,
+    linewidths: float = 0.5,
+    linecolor: str = "white",
+) -> None:
     """A heat table of ``data`` with the number in every cell: what ``sns.heatmap(data, cmap=cmap,
     center=center, vmin=vmin, vmax=vmax, annot=True, fmt=fmt, linewidths=linewidths,
     linecolor=linecolor, cbar=False, annot_kws={"fontsize": fontsize})`` draws, step for step,
@@ -133,8 +153,14 @@ def _heat_panel(ax: "plt.Axes", data: pd.DataFrame, *, cmap: str, center: float,
     values = data.to_numpy(dtype=float)
     plot_data = np.ma.masked_where(np.asarray(pd.isnull(data)), values)
     sns.despine(ax=ax, left=True, bottom=True)
-    mesh = ax.pcolormesh(plot_data, cmap=_recentred_cmap(cmap, vmin, vmax, center), linewidths=linewidths,
-                         edgecolor=linecolor, vmin=vmin, vmax=vmax)
+    mesh = ax.pcolormesh(
+        plot_data,
+        cmap=_recentred_cmap(cmap, vmin, vmax, center),
+        linewidths=linewidths,
+        edgecolor=linecolor,
+        vmin=vmin,
+        vmax=vmax,
+    )
     ax.set(xlim=(0, values.shape[1]), ylim=(0, values.shape[0]))
     ax.invert_yaxis()
     xticks, xticklabels = _auto_ticks(ax, data.columns.to_numpy(), 0)
@@ -147,10 +173,12 @@ def _heat_panel(ax: "plt.Axes", data: pd.DataFrame, *, cmap: str, center: float,
         plt.setp(xtl, rotation="vertical")
     if sns.utils.axis_ticklabels_overlap(ytl):
         plt.setp(ytl, rotation="horizontal")
-    ax.set(xlabel=data.columns.name if data.columns.name is not None else "",
-           ylabel=data.index.name if data.index.name is not None else "")
+    ax.set(
+        xlabel=data.columns.name if data.columns.name is not None else "",
+        ylabel=data.index.name if data.index.name is not None else "",
+    )
     mesh.update_scalarmappable()
-    dark = sns.utils.relative_luminance(mesh.get_facecolors()) > .408
+    dark = sns.utils.relative_luminance(mesh.get_facecolors()) > 0.408
     dark = np.atleast_1d(dark).reshape(values.shape)
     height, width = values.shape
     cells = []
@@ -158,7 +186,7 @@ def _heat_panel(ax: "plt.Axes", data: pd.DataFrame, *, cmap: str, center: float,
         for j in range(width):
             if plot_data.mask is not np.ma.nomask and plot_data.mask[i, j]:
                 continue
-            cells.append((j + .5, i + .5, ("{:" + fmt + "}").format(values[i, j]), ".15" if dark[i, j] else "w"))
+            cells.append((j + 0.5, i + 0.5, ("{:" + fmt + "}").format(values[i, j]), ".15" if dark[i, j] else "w"))
     ax.add_artist(_CellNumbers(ax, cells, fontsize))
 
 
@@ -171,13 +199,21 @@ class _CellNumbers(martist.Artist):
     never part of the layout: ``tight_layout`` and the tight bounding box do not measure them.
     """
 
-    def __init__(self, ax: "plt.Axes", cells: "list[tuple[float, float, str, str]]", fontsize: float) -> None:
+    def __init__(self, ax: plt.Axes, cells: list[tuple[float, float, str, str]], fontsize: float) -> None:
         super().__init__()
         #: ``(x, y, text, colour)`` per cell, in data coordinates, in drawing order
         self.cells = list(cells)
         # what Axes.text makes of the keywords above (Axes.text, Axes._add_text)
-        text = mtext.Text(0, 0, "", verticalalignment="center", horizontalalignment="center",
-                          transform=ax.transData, clip_on=False, fontsize=fontsize)
+        text = mtext.Text(
+            0,
+            0,
+            "",
+            verticalalignment="center",
+            horizontalalignment="center",
+            transform=ax.transData,
+            clip_on=False,
+            fontsize=fontsize,
+        )
         text.set_clip_path(ax.patch)
         text.set_figure(ax.figure)
         text.axes = ax
@@ -199,8 +235,12 @@ class _CellNumbers(martist.Artist):
         self.stale = False
 
 
-def gap_heat_table(table: pd.DataFrame, rows: tuple[str, ...] = ("designation", "locality"),
-                   facet: str | None = "phase", source: str = SOURCE) -> ChartResult:
+def gap_heat_table(
+    table: pd.DataFrame,
+    rows: tuple[str, ...] = ("designation", "locality"),
+    facet: str | None = "phase",
+    source: str = SOURCE,
+) -> ChartResult:
     """Heat table of the median gap (demand - places) by ``rows`` x census year, one panel per
     ``facet`` value (phase).
 
@@ -216,8 +256,13 @@ def gap_heat_table(table: pd.DataFrame, rows: tuple[str, ...] = ("designation", 
         w.index = [" / ".join(map(str, ix)) if isinstance(ix, tuple) else str(ix) for ix in w.index]
         wides.append((value, w))
     heights = [max(len(w), 1) for _, w in wides]
-    fig, axes = plt.subplots(len(wides), 1, figsize=(8.5, 0.24 * sum(heights) + 0.95 * len(wides) + 0.8),
-                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(wides),
+        1,
+        figsize=(8.5, 0.24 * sum(heights) + 0.95 * len(wides) + 0.8),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     vals = np.concatenate([w.to_numpy().ravel() for _, w in wides]) if wides else np.array([1.0])
     lim = float(np.nanmax(np.abs(vals))) if vals.size else 1.0
     lim = lim or 1.0
@@ -231,14 +276,26 @@ def gap_heat_table(table: pd.DataFrame, rows: tuple[str, ...] = ("designation", 
         ax.set_xlabel("January census year" if n == len(wides) - 1 else "")
         ax.set_ylabel(" / ".join(r.capitalize() for r in rows))
         ax.tick_params(axis="y", labelsize=8.5, rotation=0)
-    title = (f"{n_short} of {n_rows} groups are short of places by {last}" if n_short
-             else f"No group is short of places by {last}")
+    title = (
+        f"{n_short} of {n_rows} groups are short of places by {last}"
+        if n_short
+        else f"No group is short of places by {last}"
+    )
     fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
-    fig.text(0.01, 0.0, "Cells: median children above places (negative = spare places). " + source,
-             ha="left", va="top", fontsize=8.5, color="#505A5F")
+    fig.text(
+        0.01,
+        0.0,
+        "Cells: median children above places (negative = spare places). " + source,
+        ha="left",
+        va="top",
+        fontsize=8.5,
+        color="#505A5F",
+    )
     tight_layout(fig, rect=(0, 0, 1, 0.97))
-    alt = (f"{title}. Heat tables, one per {facet or 'table'}, of the median gap between projected specialist "
-           f"demand and places in force, rows {', '.join(rows)}, columns census years; each cell shows the number.")
+    alt = (
+        f"{title}. Heat tables, one per {facet or 'table'}, of the median gap between projected specialist "
+        f"demand and places in force, rows {', '.join(rows)}, columns census years; each cell shows the number."
+    )
     return ChartResult(figure=fig, alt_text=alt)
 
 
@@ -251,8 +308,10 @@ def pipeline_timeline(timeline: pd.DataFrame, source: str = SOURCE) -> ChartResu
     """
     t = timeline.copy()
     opening = t.loc[t["close_date"].isna(), "open_date"] if "close_date" in t else t["open_date"]
-    start = min([d for d in [opening.min(), t["close_date"].min() if "close_date" in t else pd.NaT] if pd.notna(d)],
-                default=pd.Timestamp("2000-01-01"))
+    start = min(
+        [d for d in [opening.min(), t["close_date"].min() if "close_date" in t else pd.NaT] if pd.notna(d)],
+        default=pd.Timestamp("2000-01-01"),
+    )
     # a setting that opened long ago and closes is drawn at its closure
     t["event_date"] = t["open_date"].where(t["open_date"] >= start, t.get("close_date"))
     t["closing_only"] = t["open_date"] < start
@@ -262,8 +321,15 @@ def pipeline_timeline(timeline: pd.DataFrame, source: str = SOURCE) -> ChartResu
     for i, r in t.iterrows():
         colour, marker, _ = _STATUS_STYLE.get(str(r["status"]), (PALETTE[4], "o", str(r["status"])))
         if not r["closing_only"]:
-            ax.scatter(r["open_date"], i, s=40 + 2.2 * float(r["places"]), color=colour, marker=marker,
-                       zorder=3, edgecolor="white")
+            ax.scatter(
+                r["open_date"],
+                i,
+                s=40 + 2.2 * float(r["places"]),
+                color=colour,
+                marker=marker,
+                zorder=3,
+                edgecolor="white",
+            )
         if pd.notna(r.get("close_date")):
             ax.plot([max(r["open_date"], start), r["close_date"]], [i, i], color=colour, linewidth=1.5)
             ax.scatter(r["close_date"], i, marker="x", s=60, color=PALETTE[4], zorder=3)
@@ -275,30 +341,47 @@ def pipeline_timeline(timeline: pd.DataFrame, source: str = SOURCE) -> ChartResu
         if not bool(r.get("counted", True)):
             note.append("not counted")
         extra = f" [{', '.join(note)}]" if note else ""
-        ax.annotate(f"  {r['name']} ({_label(r['phase']).lower()}, {int(r['places'])} places){extra}",
-                    (r["event_date"], i), va="center", fontsize=8.5)
+        ax.annotate(
+            f"  {r['name']} ({_label(r['phase']).lower()}, {int(r['places'])} places){extra}",
+            (r["event_date"], i),
+            va="center",
+            fontsize=8.5,
+        )
     ax.set_yticks([])
     ax.set_ylim(len(t) - 0.5, -0.8)
     if len(t):
         lo, hi = t["event_date"].min(), t["event_date"].max()
         ax.set_xlim(lo - pd.Timedelta(days=120), hi + pd.Timedelta(days=1100))
-    handles = [plt.Line2D([], [], linestyle="", marker=m, color=c, label=lab)
-               for c, m, lab in _STATUS_STYLE.values()]
+    handles = [plt.Line2D([], [], linestyle="", marker=m, color=c, label=lab) for c, m, lab in _STATUS_STYLE.values()]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8.5)
     new = t[~t["closing_only"]]
     new = new[new["counted"]] if "counted" in new else new
-    title = (f"{int(new['places'].sum())} new specialist places opened or due from {start:%B %Y}"
-             if len(t) else "No specialist places in the pipeline")
-    return finish(fig, ax, title=title, xlabel="Date the places open", ylabel="Setting and phase",
-                  source=source,
-                  alt_text=(f"{title}. Timeline with one marker per setting and phase at its opening date, "
-                            "sized by places and shaped by status (open, approved pipeline, proposed): "
-                            + "; ".join(f"{r['name']} {r['phase']} {int(r['places'])} places {r['open_date']:%Y-%m-%d} {r['status']}"
-                                        for _, r in t.iterrows())))
+    title = (
+        f"{int(new['places'].sum())} new specialist places opened or due from {start:%B %Y}"
+        if len(t)
+        else "No specialist places in the pipeline"
+    )
+    return finish(
+        fig,
+        ax,
+        title=title,
+        xlabel="Date the places open",
+        ylabel="Setting and phase",
+        source=source,
+        alt_text=(
+            f"{title}. Timeline with one marker per setting and phase at its opening date, "
+            "sized by places and shaped by status (open, approved pipeline, proposed): "
+            + "; ".join(
+                f"{r['name']} {r['phase']} {int(r['places'])} places {r['open_date']:%Y-%m-%d} {r['status']}"
+                for _, r in t.iterrows()
+            )
+        ),
+    )
 
 
-def overflow_bars(summary: pd.DataFrame, interval: int = 80, by: str | None = "phase",
-                  source: str = SOURCE) -> ChartResult:
+def overflow_bars(
+    summary: pd.DataFrame, interval: int = 80, by: str | None = "phase", source: str = SOURCE
+) -> ChartResult:
     """Children above specialist places (sent to independent special schools) per census year,
     stacked by ``by``, with the total's interval as error bars when ``summary`` has one row per year.
 
@@ -309,23 +392,44 @@ def overflow_bars(summary: pd.DataFrame, interval: int = 80, by: str | None = "p
         wide = summary.pivot_table(index="year", columns=by, values="overflow_median", aggfunc="sum").fillna(0)
         bottom = np.zeros(len(wide))
         for n, col in enumerate(wide.columns):
-            ax.bar(wide.index.astype(str), wide[col], bottom=bottom, color=PALETTE[n % len(PALETTE)],
-                   label=_label(col))
+            ax.bar(wide.index.astype(str), wide[col], bottom=bottom, color=PALETTE[n % len(PALETTE)], label=_label(col))
             bottom += wide[col].to_numpy()
         total = pd.Series(bottom, index=wide.index)
         ax.legend(fontsize=8.5)
     else:
         s = summary.sort_values("year")
         total = s.set_index("year")["overflow_median"]
-        err = np.vstack([s["overflow_median"] - s[f"overflow_lower_{interval}"],
-                         s[f"overflow_upper_{interval}"] - s["overflow_median"]])
-        ax.bar(s["year"].astype(str), s["overflow_median"], color=PALETTE[0], yerr=err, capsize=4,
-               ecolor=PALETTE[4], label=f"Median, {interval}% interval")
+        err = np.vstack(
+            [
+                s["overflow_median"] - s[f"overflow_lower_{interval}"],
+                s[f"overflow_upper_{interval}"] - s["overflow_median"],
+            ]
+        )
+        ax.bar(
+            s["year"].astype(str),
+            s["overflow_median"],
+            color=PALETTE[0],
+            yerr=err,
+            capsize=4,
+            ecolor=PALETTE[4],
+            label=f"Median, {interval}% interval",
+        )
         ax.legend(fontsize=8.5)
     last = total.index.max() if len(total) else None
-    title = (f"About {total.iloc[-1]:.0f} children above specialist places at the January {last} census"
-             if len(total) and total.iloc[-1] >= 0.5 else "Specialist places absorb projected demand (median)")
-    return finish(fig, ax, title=title, xlabel="January census year",
-                  ylabel="Children placed independently (count)", source=source,
-                  alt_text=(f"{title}. Bar chart of the median number of children above the places in force, "
-                            "who would be placed in independent or non-maintained special schools, by census year."))
+    title = (
+        f"About {total.iloc[-1]:.0f} children above specialist places at the January {last} census"
+        if len(total) and total.iloc[-1] >= 0.5
+        else "Specialist places absorb projected demand (median)"
+    )
+    return finish(
+        fig,
+        ax,
+        title=title,
+        xlabel="January census year",
+        ylabel="Children placed independently (count)",
+        source=source,
+        alt_text=(
+            f"{title}. Bar chart of the median number of children above the places in force, "
+            "who would be placed in independent or non-maintained special schools, by census year."
+        ),
+    )
