@@ -32,8 +32,8 @@ report: $(STAMP) ## Run the quarterly report (QUARTER=latest by default) into ou
 test: $(STAMP) ## Run the whole test suite (what CI runs): unit, notebooks, end-to-end, browser
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP) ## Run the tests that execute no notebook, report or browser (tests/unit, under a minute)
-	$(BIN)/python -m pytest -q tests/unit
+test-fast: $(STAMP) ## Run the tests that execute no notebook, report or browser (tests/unit, on every core)
+	$(BIN)/python -m pytest -q -n logical tests/unit
 
 lint: $(STAMP) ## Check lint and formatting (ruff), as the test suite does
 	$(BIN)/ruff check .
