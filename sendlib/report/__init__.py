@@ -3,8 +3,8 @@
 :mod:`sendlib.report.runner` (``run_report``: gate, warm kernels, export, checks, manifest, atomic
 publish), :mod:`~sendlib.report.kernel_pool`, :mod:`~sendlib.report.export`,
 :mod:`~sendlib.report.checks`, :mod:`~sendlib.report.provenance`, :mod:`~sendlib.report.outputs`
-(lock, atomic replace), :mod:`~sendlib.report.logs`, :mod:`~sendlib.report.runcache` and
-:mod:`~sendlib.report.shared` (the one projection a run shares). The notebooks' own entry point,
-:mod:`sendlib.notebook`, belongs to this layer too. Nothing under ``sendlib.data``,
+(lock, atomic replace), :mod:`~sendlib.report.logs` and :mod:`~sendlib.report.runcache`.
+:mod:`sendlib.notebook` (what a notebook's first cell calls; ``ctx.projection`` shares one
+projection between the sections of a run) belongs to this layer too. Nothing under ``sendlib.data``,
 ``sendlib.quality`` or ``sendlib.models`` imports it (``tests/unit/test_layers.py``).
 """
