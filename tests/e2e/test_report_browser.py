@@ -14,9 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import build_project, run
+from report_factory import build_project
+from test_report import run
 
-from sendlib import report as rp
+from sendlib.report import export
 
 CHROMIUM = next(
     (
@@ -109,4 +110,4 @@ def test_the_stylesheet_applies(pack, tmp_path):
     out = chromium(probe, tmp_path / "profile", "--dump-dom", "--virtual-time-budget=2000")
     m = re.search(r'data-left="(-?[\d.]+)"', out.stdout)
     assert m and float(m.group(1)) < -1000, out.stdout[:500]
-    assert rp.STYLESHEET == "assets/report.css"
+    assert export.STYLESHEET == "assets/report.css"
