@@ -8,19 +8,6 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "config" / "scenarios"
-RAW_SCENARIO = {
-    "name": "t",
-    "source": "test",
-    "as_of": "2026-11-23",
-    "phases": {"value": ["primary"], "source": "s"},
-    "designation_map": {"value": {"ASD": "ASD"}, "source": "s"},
-    "unmatched_designation": {"value": "mixed", "source": "s"},
-    "usable_places_pct": {"value": 100, "source": "s"},
-    "match_within": {"value": "locality", "source": "s"},
-    "baseline_excess": {"value": "none", "source": "s"},
-    "include_proposed": {"value": False, "source": "s"},
-}
 
 
 @pytest.mark.slow
