@@ -270,16 +270,6 @@ def backtest_published(
     return run_backtest(stock, years, list(all_codes), new, settings)
 
 
-def choose_method(
-    summary: pd.DataFrame, horizon: int = 1, metric: str = "mape", candidates: Sequence[str] | None = None
-) -> str:
-    """The method with the lowest ``metric`` at ``horizon`` in a backtest summary."""
-    t = summary[summary["horizon"] == horizon]
-    if candidates is not None:
-        t = t[t["method"].isin(candidates)]
-    return str(t.sort_values(metric).iloc[0]["method"])
-
-
 def forecast_published(
     series: pd.DataFrame,
     horizon: int,
