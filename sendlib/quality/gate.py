@@ -378,7 +378,7 @@ def _latest_date(df: pd.DataFrame, name: str, settings: QualitySettings) -> pd.T
     cols = (
         [ev]
         if ev
-        else [c for c in TABLES[name].columns_of_kind("date") if f"{name}.{c}" not in settings.future_allowed]
+        else [c for c in TABLES[name].columns_of_kind("date") if f"{name}.{c}" not in settings.dates.future_allowed]
     )
     vals = [df[c].max() for c in cols if c in df.columns]
     vals = [v for v in vals if pd.notna(v)]

@@ -231,8 +231,8 @@ def declare_rules(settings: QualitySettings | None = None) -> dict[str, list[Rul
             VOLUME,
             "volume_in_band",
             ("event_date",),
-            f"rows per quarter >= {s.min_ratio_of_trailing_median:g} x the median of the previous "
-            f"{s.trailing_quarters} quarters (same quarter of previous years for seasonal tables)",
+            f"rows per quarter >= {s.volume.min_ratio_of_trailing_median:g} x the median of the previous "
+            f"{s.volume.trailing_quarters} quarters (same quarter of previous years for seasonal tables)",
             "ExpectColumnValuesToBeInSet",
             {"column": f"{CHECK}volume_in_band", "value_set": [True]},
             f"{CHECK}volume_in_band",
@@ -273,7 +273,7 @@ _CROSS_RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
 def _future_checked_columns(schema: TableSchema, s: QualitySettings) -> list[str]:
     if schema.name in ("population",):
         return []
-    return [c for c in schema.columns_of_kind("date") if f"{schema.name}.{c}" not in s.future_allowed]
+    return [c for c in schema.columns_of_kind("date") if f"{schema.name}.{c}" not in s.dates.future_allowed]
 
 
 def with_row_numbers(df: pd.DataFrame) -> pd.DataFrame:
@@ -390,7 +390,9 @@ def _cross_checks(frames: dict[str, pd.DataFrame], s: QualitySettings) -> None:
             plc[_check("placements", "person_has_plan")] = (
                 plc["person_id"].isin(set(plans["person_id"].dropna())).astype(bool)
             )
-            plc[_check("placements", "inside_plan_life")] = _inside_plan_life(plc, plans, s.plan_life_tolerance_days)
+            plc[_check("placements", "inside_plan_life")] = _inside_plan_life(
+                plc, plans, s.placements.plan_life_tolerance_days
+            )
         else:
             plc[_check("placements", "person_has_plan")] = True
             plc[_check("placements", "inside_plan_life")] = True
@@ -430,7 +432,7 @@ def volume_frame(tables: Mapping[str, pd.DataFrame], extract: pd.Timestamp, s: Q
         ev = TABLES[name].event_date
         if not ev or ev not in df.columns:
             continue
-        last = Quarter.latest_complete(extract) - s.lag_quarters.get(name, 0)
+        last = Quarter.latest_complete(extract) - s.volume.lag_quarters.get(name, 0)
         dates = df[ev].dropna()
         dates = dates[dates <= last.end]
         if dates.empty:
@@ -440,17 +442,19 @@ def volume_frame(tables: Mapping[str, pd.DataFrame], extract: pd.Timestamp, s: Q
         qn = ((dates.dt.month - 4) % 12) // 3 + 1
         counts = pd.Series(1, index=dates.index).groupby([fy, qn.to_numpy()]).sum()
         counts_d = {(int(a), int(b)): int(v) for (a, b), v in counts.items()}
-        seasonal = name in s.seasonal_tables
+        seasonal = name in s.volume.seasonal_tables
         history: list[int] = []
         for i, q in enumerate(quarters):
             n = counts_d.get((q.fy_start, q.q), 0)
-            checked = i >= len(quarters) - s.check_last_quarters and len(history) >= s.min_history_quarters
+            checked = (
+                i >= len(quarters) - s.volume.check_last_quarters and len(history) >= s.volume.min_history_quarters
+            )
             if seasonal:
-                same = history[-4::-4][: s.seasonal_years]
+                same = history[-4::-4][: s.volume.seasonal_years]
                 ref = float(np.median(same)) if checked and same else np.nan
             else:
-                ref = float(np.median(history[-s.trailing_quarters :])) if checked else np.nan
-            in_band = bool(np.isnan(ref) or n >= s.min_ratio_of_trailing_median * ref)
+                ref = float(np.median(history[-s.volume.trailing_quarters :])) if checked else np.nan
+            in_band = bool(np.isnan(ref) or n >= s.volume.min_ratio_of_trailing_median * ref)
             records.append(
                 {
                     "table": name,

@@ -166,8 +166,9 @@ class PlacementSettings(_Section):
 
 
 class QualitySettings(SettingsModel):
-    """Thresholds from ``config/quality.yaml`` (see that file for sources): the file as read, plus
-    the flat names the gate's rules use (``s.trailing_quarters``, ``s.money_ceilings``, ...)."""
+    """Thresholds from ``config/quality.yaml`` (see that file for sources), by section
+    (``s.volume.trailing_quarters``); ``money_ceilings`` and ``extract_date_fallback`` give two
+    entries in the form the rules use."""
 
     volume: VolumeSettings = Field(default_factory=VolumeSettings)
     dates: DatesSettings = Field(default_factory=DatesSettings)
@@ -183,50 +184,14 @@ class QualitySettings(SettingsModel):
         return self._path
 
     @property
-    def min_ratio_of_trailing_median(self) -> float:
-        return self.volume.min_ratio_of_trailing_median
-
-    @property
-    def trailing_quarters(self) -> int:
-        return self.volume.trailing_quarters
-
-    @property
-    def min_history_quarters(self) -> int:
-        return self.volume.min_history_quarters
-
-    @property
-    def check_last_quarters(self) -> int:
-        return self.volume.check_last_quarters
-
-    @property
-    def seasonal_tables(self) -> frozenset[str]:
-        return self.volume.seasonal_tables
-
-    @property
-    def seasonal_years(self) -> int:
-        return self.volume.seasonal_years
-
-    @property
-    def lag_quarters(self) -> Mapping[str, int]:
-        return self.volume.lag_quarters
-
-    @property
     def extract_date_fallback(self) -> pd.Timestamp | None:
         d = self.dates.extract_date_fallback
         return None if d is None else pd.Timestamp(d)
 
     @property
-    def future_allowed(self) -> frozenset[str]:
-        return self.dates.future_allowed
-
-    @property
     def money_ceilings(self) -> Mapping[str, tuple[float | None, float]]:
         """``table.column -> (min or None, max)``."""
         return {key: (c.min, c.max) for key, c in self.money_ceilings_gbp.items()}
-
-    @property
-    def plan_life_tolerance_days(self) -> int:
-        return self.placements.plan_life_tolerance_days
 
 
 def quality_path(config: Config | None) -> Path:

@@ -82,7 +82,7 @@ def test_scenario_file_errors_name_the_dotted_key_and_defaults_are_the_models():
     # a partial section keeps the other defaults (incidence stays damped); an empty one is all defaults
     sc = parse_scenario({"person": {"incidence": {"multiplier": 0.9}}, "aggregate": None, "backtest": {"horizons": 2}})
     assert sc.person.incidence.trend == "damped" and sc.person.incidence.multiplier == 0.9
-    assert sc.person.ceasing.trend == "constant" and sc.person.kappa_age == 20.0
+    assert sc.person.ceasing.trend == "constant" and sc.person.shrinkage.kappa_age == 20.0
     assert sc.default_method == "mean_growth" and sc.sims == 1000 and sc.seed == 0
     assert sc.backtest.horizons == 2 and sc.backtest.aggregate == sc.aggregate
     # the aggregate methods' backend may be chosen in the file

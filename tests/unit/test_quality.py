@@ -326,5 +326,5 @@ def test_settings_refuse_unknown_keys_inside_a_section(tmp_path):
         settings.load_settings(bad)
     bad.write_text("dates:\n  extract_date_fallback: 2025-03-31\nplacements:\n")
     s = settings.load_settings(bad)
-    assert s.extract_date_fallback == pd.Timestamp("2025-03-31") and s.plan_life_tolerance_days == 0
-    assert s.trailing_quarters == 4 and s.lag_quarters == {} and s.path == bad
+    assert s.extract_date_fallback == pd.Timestamp("2025-03-31") and s.placements.plan_life_tolerance_days == 0
+    assert s.volume.trailing_quarters == 4 and s.volume.lag_quarters == {} and s.path == bad

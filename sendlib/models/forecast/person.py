@@ -207,7 +207,7 @@ def estimate_rates(
     at_risk = np.bincount(pw["age"], minlength=MAX_AGE + 1).astype(float)
     ceased = np.bincount(pw["age"], weights=pw["ceased"].astype(float), minlength=MAX_AGE + 1)
     cnt = np.stack([ceased, at_risk - ceased], axis=-1)
-    cease = _pooled_shares(cnt, s.kappa_age, s.kappa_band)[:, 0]
+    cease = _pooled_shares(cnt, s.shrinkage.kappa_age, s.shrinkage.kappa_band)[:, 0]
     cease[MAX_AGE] = 1.0
     # moves among those continuing
     cont = pw[~pw["ceased"]].dropna(subset=["s_next"])
@@ -215,7 +215,7 @@ def estimate_rates(
     np.add.at(mv, (cont["age"].to_numpy(), cont["s"].to_numpy(), cont["s_next"].astype(int).to_numpy()), 1.0)
     # prior toward staying where nothing is observed: seed the all-ages level with the identity
     mv_prior = mv + np.eye(S)[None] * 1e-3
-    move = _pooled_shares(mv_prior, s.kappa_age, s.kappa_band)
+    move = _pooled_shares(mv_prior, s.shrinkage.kappa_age, s.shrinkage.kappa_band)
     # joiners: in force at Y, not at Y-1 (Y after the first census)
     prev = sn[["person_id", "year"]].assign(year=sn["year"] + 1, was=True)
     j = sn[sn["year"] > years[0]].merge(prev, on=["person_id", "year"], how="left")
@@ -244,7 +244,7 @@ def estimate_rates(
     jw = j[j["year"].isin([y + 1 for y in window])]
     mixc = np.zeros((MAX_AGE + 1, K * S))
     np.add.at(mixc, (jw["age"].to_numpy(), (jw["k"] * S + jw["s"]).to_numpy()), 1.0)
-    mix = _pooled_shares(mixc + 1e-9, s.kappa_age, s.kappa_band).reshape(MAX_AGE + 1, K, S)
+    mix = _pooled_shares(mixc + 1e-9, s.shrinkage.kappa_age, s.shrinkage.kappa_band).reshape(MAX_AGE + 1, K, S)
     mix = _sparsify(mix, mixc.reshape(MAX_AGE + 1, K, S))
     # latest stock
     last = sn[sn["year"] == years[-1]]
@@ -258,7 +258,7 @@ def estimate_rates(
         mix=mix,
         incidence_level=inc_level,
         cease_level=pd.Series(c_level, dtype=float),
-        locality_share=_locality_shares(last, s.kappa_band),
+        locality_share=_locality_shares(last, s.shrinkage.kappa_band),
         stock=stock,
         last_year=years[-1],
     )
@@ -404,11 +404,13 @@ def simulate(
     # rate paths
     inc_path = trend_path(rates.incidence_level, horizon, s.incidence, s.window_years)
     ces_path = trend_path(rates.cease_level, horizon, s.ceasing, s.window_years)
-    if s.rate_paths == "bootstrap":
+    if s.uncertainty.rate_paths == "bootstrap":
         inc_walk = bootstrap_walk(
-            rates.incidence_level.iloc[-s.level_years :], horizon, n_sims, rng, s.uncertainty_scale
+            rates.incidence_level.iloc[-s.uncertainty.level_years :], horizon, n_sims, rng, s.uncertainty.scale
         )
-        ces_walk = bootstrap_walk(rates.cease_level.iloc[-s.level_years :], horizon, n_sims, rng, s.uncertainty_scale)
+        ces_walk = bootstrap_walk(
+            rates.cease_level.iloc[-s.uncertainty.level_years :], horizon, n_sims, rng, s.uncertainty.scale
+        )
     else:
         inc_walk = ces_walk = np.ones((n_sims, horizon))
     pop = _population_for(population, years)

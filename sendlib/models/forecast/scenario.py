@@ -77,11 +77,8 @@ class UncertaintySpec(_Section):
 
 
 class PersonSettings(_Section):
-    """Settings of the person-level stock-flow model (the file's ``person`` section).
-
-    The flat names the model reads (``kappa_age``, ``rate_paths``, ``uncertainty_scale``, ...)
-    are properties over the sections.
-    """
+    """Settings of the person-level stock-flow model (the file's ``person`` section), by
+    subsection as in the file (``shrinkage.kappa_age``, ``uncertainty.rate_paths``, ...)."""
 
     window_years: int = Field(4, ge=1)
     source: str = ""
@@ -95,26 +92,6 @@ class PersonSettings(_Section):
     @classmethod
     def _incidence_defaults(cls, value: Any) -> Any:
         return IncidenceSpec.model_validate(value) if value is None or isinstance(value, Mapping) else value
-
-    @property
-    def kappa_age(self) -> float:
-        return self.shrinkage.kappa_age
-
-    @property
-    def kappa_band(self) -> float:
-        return self.shrinkage.kappa_band
-
-    @property
-    def rate_paths(self) -> str:
-        return self.uncertainty.rate_paths
-
-    @property
-    def uncertainty_scale(self) -> float:
-        return self.uncertainty.scale
-
-    @property
-    def level_years(self) -> int:
-        return self.uncertainty.level_years
 
 
 class AggregateSection(AggregateSettings, _Section):
