@@ -63,8 +63,9 @@ def draw_sex(r: np.random.Generator, n: int, male_share: float) -> np.ndarray:
 def stock_people(c: County, r: np.random.Generator, n_stock: int) -> dict[str, np.ndarray]:
     """The holders of the plans already in force on the first day of the history.
 
-    Their plans started up to ``caseload.stock_max_years_before`` years earlier (never before
-    six months of age); returns birth month index, sex, need, locality and plan start."""
+    Their plans started up to ``caseload.stock_max_years_before`` years earlier, never before six
+    months of age nor before ``caseload.earliest_plan_date`` (1 September 2014, when EHC plans
+    replaced statements); returns birth month index, sex, need, locality and plan start."""
     C = c.params["caseload"]
     ages0 = r.choice(26, size=n_stock, p=_norm(C["stock_age_weights"]))
     start_ym = _ym(np.array([c.start]))[0]
@@ -72,8 +73,38 @@ def stock_people(c: County, r: np.random.Generator, n_stock: int) -> dict[str, n
     birth0 = _month_start(bm0)
     span = np.minimum(float(C["stock_max_years_before"]), np.maximum(ages0 - 1.5, 0.3))
     pstart0 = c.start - 1 - np.floor(r.random(n_stock) * span * 365.25).astype(np.int64)
-    pstart0 = np.maximum(pstart0, birth0 + 180)
+    # EHC plans exist from the reform (statements were converted to plans from then on)
+    pstart0 = np.maximum(np.maximum(pstart0, birth0 + 180), _day(str(C["earliest_plan_date"])))
     need0 = draw_need(c, r, ages0)
     sex0 = draw_sex(r, n_stock, C["sex_male_share"])
     loc0 = draw_locality(c, r, n_stock)
     return dict(bm=bm0, sex=sex0, need=need0, loc=loc0, start=pstart0)
+
+
+def transfer_people(c: County, r: np.random.Generator) -> dict[str, np.ndarray]:
+    """People who move into the county holding another authority's EHC plan (``caseload.transfers_in``
+    a calendar year, on a uniform day of the year): their plan starts here on the day they arrive
+    and has no request in this county. Ages follow the caseload's (``stock_age_weights``); returns
+    birth month index, sex, need, locality and plan start, sorted by plan start."""
+    C = c.params["caseload"]
+    per_year = C["transfers_in"]
+    starts = []
+    for y in range(c.first_year, c.end_year + 1):
+        lo, hi = max(_day(f"{y}-01-01"), c.start), min(_day(f"{y}-12-31"), c.end)
+        if hi < lo:
+            continue
+        share = (hi - lo + 1) / 365.0
+        n = int(r.poisson(float(per_year.get(y, per_year.get(str(y), 0))) * share))
+        starts.append(lo + np.floor(r.random(n) * (hi - lo + 1)).astype(np.int64))
+    start = np.sort(np.concatenate(starts), kind="stable") if starts else np.zeros(0, dtype=np.int64)
+    n = len(start)
+    ages = r.choice(26, size=n, p=_norm(C["stock_age_weights"]))
+    bm = _ym(start) - 12 * ages - r.integers(0, 12, n)
+    bm = np.minimum(bm, _ym(start) - 6)  # at least six months old on arrival
+    return dict(
+        bm=bm,
+        sex=draw_sex(r, n, C["sex_male_share"]),
+        need=draw_need(c, r, ages),
+        loc=draw_locality(c, r, n),
+        start=start,
+    )

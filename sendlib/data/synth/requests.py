@@ -7,9 +7,10 @@ issued so that the share issued within 20 weeks, exceptions excluded, follows th
 ``timeliness`` (SEND Code of Practice 2015, chapter 9; SEND Regulations 2014, reg. 13). Outcomes
 after the end date are ``open``.
 
-People are numbered in three blocks: the holders of the plans in force on the first day of the
-history, people whose plan was issued in the history from a request made before it (no request
-row, no ``request_id``), then one person per request. See docs/synthetic-county.md, "What is
+People are numbered in four blocks: the holders of the plans in force on the first day of the
+history, people whose plan was issued in the history from a request made before it, people who
+moved into the county with a plan (these three have no request row and no ``request_id``), then
+one person per request. See docs/synthetic-county.md, "What is
 generated".
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from sendlib.data.synth.calendar import NA, _frac_year, _month_start, _to_dates, _ym, _ymd
 from sendlib.data.synth.ceasing import cease
-from sendlib.data.synth.people import draw_locality, draw_need, draw_sex, stock_people
+from sendlib.data.synth.people import draw_locality, draw_need, draw_sex, stock_people, transfer_people
 from sendlib.data.synth.sampling import STREAMS, _by_year, _ids, _interp_year, _norm, _rng
 from sendlib.data.synth.state import County
 
@@ -83,7 +84,7 @@ def _outcomes(c: County, r: np.random.Generator, req: np.ndarray) -> dict[str, n
     withdrawn = r.random(n) < float(R["withdrawn_share"])
     wd_date = req + r.integers(R["withdrawn_days"]["min"], R["withdrawn_days"]["max"] + 1, n)
     exception = r.random(n) < float(R["exception_share"])
-    no_plan = r.random(n) < float(R["no_plan_share"])
+    no_plan = r.random(n) < _by_year(R["no_plan_share"], year)
     issued = _issue_dates(c, r, req, dd, exception)
     np_days = req + r.integers(R["no_plan_days"]["min"], R["no_plan_days"]["max"] + 1, n)
     np_days = np.maximum(np_days, dd + 7)
@@ -148,21 +149,23 @@ def _people_and_plans(c: County, r: np.random.Generator, wq: dict[str, np.ndarra
     n_stock = int(c.params["caseload"]["initial_stock"])
     n_w = len(wq["req"])
     n = len(q["req"])
-    person_idx = n_stock + n_w + np.arange(n)
+    stock = stock_people(c, r, n_stock)
+    moved_in = transfer_people(c, r)
+    n_t = len(moved_in["start"])
+    n_before = n_stock + n_w + n_t  # people with a plan but no request in the history
+    person_idx = n_before + np.arange(n)
     q["person_idx"] = person_idx
     c.request_ids = _ids("R", n, 6)
-    stock = stock_people(c, r, n_stock)
     has_plan = q["outcome"] == "plan_issued"
-    c.persons = dict(
-        bm=np.concatenate([stock["bm"], wq["bm"], q["bm"]]),
-        sex=np.concatenate([stock["sex"], wq["sex"], q["sex"]]).astype(object),
-        need=np.concatenate([stock["need"], wq["need"], q["need"]]).astype(object),
-        loc=np.concatenate([stock["loc"], wq["loc"], q["loc"]]).astype(object),
-    )
-    # plans: stock, issued from requests before the history (no request_id), issued
-    pidx = np.concatenate([np.arange(n_stock + n_w), person_idx[has_plan]])
-    pstart = np.concatenate([stock["start"], wq["plan_date"], q["plan_date"][has_plan]])
-    preq = np.concatenate([np.full(n_stock + n_w, None, dtype=object), c.request_ids[has_plan]])
+    c.persons = {
+        k: np.concatenate([stock[k], wq[k], moved_in[k], q[k]]).astype(object if k != "bm" else np.int64)
+        for k in ("bm", "sex", "need", "loc")
+    }
+    # plans: stock, issued from requests before the history, moved in (these three have no
+    # request_id), then issued from requests in the history
+    pidx = np.concatenate([np.arange(n_before), person_idx[has_plan]])
+    pstart = np.concatenate([stock["start"], wq["plan_date"], moved_in["start"], q["plan_date"][has_plan]])
+    preq = np.concatenate([np.full(n_before, None, dtype=object), c.request_ids[has_plan]])
     c.plan = dict(pidx=pidx, start=pstart, request_id=preq, bm=c.persons["bm"][pidx], need=c.persons["need"][pidx])
 
 
