@@ -2,8 +2,10 @@
 
 ``capacity`` lists the county's special schools and resource bases (``capacity.settings`` in
 ``config/synth.yaml``: the named pipeline from the council's published roadmap, other settings
-fictional). Local special and resource-base spells go to a capacity setting open for the whole
-spell, weighted by places, designation, locality and newness; the rest go out of county. Other
+fictional). Local special and resource-base spells take a free place in a capacity setting open
+for the whole spell (designated for the need, else mixed), in order of start, so no setting is
+ever fuller than its places; children without a place go out of county, to an independent
+special school or stay in mainstream (``placements.no_local_place``). Other
 providers have made-up ids by kind (docs/synthetic-county.md, "Conventions worth knowing").
 ``annual_cost`` is place funding (GBP 10,000 special, GBP 6,000 resourced provision: DfE high needs
 funding operational guide) plus a log-normal top-up or fee, inflated per financial year.
@@ -11,11 +13,12 @@ funding operational guide) plus a log-normal top-up or fee, inflated per financi
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 import pandas as pd
 
-from sendlib.data.synth.calendar import PHASES, _day, _fy_of
-from sendlib.data.synth.sampling import _choice_rows
+from sendlib.data.synth.calendar import _day, _fy_of
 from sendlib.data.synth.state import County
 
 
@@ -69,65 +72,100 @@ def allocate_providers(c: County, r: np.random.Generator) -> None:
 def _local_specialist(
     c: County, r: np.random.Generator, u: np.ndarray, u2: np.ndarray, prov: np.ndarray, ooc: np.ndarray
 ) -> None:
-    """Special schools and resource bases: a local capacity setting for the ``local_share``
-    wanting one (when any is eligible), else another authority's setting."""
+    """Special schools and resource bases, allocated in order of spell start so that no local
+    setting ever holds more children than its usable places (:func:`_usable_places`).
+
+    A spell whose family wants a local place (``local_share``) takes a free place in a setting
+    open for the whole spell: first one designated for the child's primary need, then a mixed /
+    complex-needs one, then (``any_designation_fallback``) any; within a tier the draw is weighted
+    by places and locality (``same_locality_weight``). The child's setting type becomes the
+    setting's (maintained / academy special school, resource base). Without a free place the
+    child goes where ``no_local_place`` sends them for the phase: another authority's special
+    school or base (out of county), an independent / non-maintained special school, or stays in
+    mainstream (a college for post-16). Other spells go out of county."""
     P = c.params["placements"]
     sp = c.spells
     setting, phase = sp["setting"], sp["phase"]
     pidx = c.plan["pidx"][sp["person"]]
     need = c.persons["need"][pidx]
     loc = c.persons["loc"][pidx]
-    cap = c.capacity
     npv = P["providers"]
-    for stype in ["resourced_provision", "special_maintained", "special_academy"]:
-        group = "resourced_provision" if stype == "resourced_provision" else "special"
-        local_share = float(P["local_share"][group])
-        for ph in PHASES:
-            sel = np.flatnonzero((setting == stype) & (phase == ph))
-            if len(sel) == 0:
-                continue
-            rows = cap[(cap["setting_type"] == stype) & (cap["phase"] == ph)].reset_index(drop=True)
-            want_local = u[sel] < local_share
-            if len(rows):
-                w = _setting_weights(c, rows, sel, need, loc)
-                has = w.sum(axis=1) > 0
-                loc_sel = want_local & has
-                if loc_sel.any():
-                    k = _choice_rows(r, w[loc_sel])
-                    prov[sel[loc_sel]] = rows["setting_id"].to_numpy(dtype=object)[k]
-                want_local = loc_sel
-            else:
-                want_local = np.zeros(len(sel), dtype=bool)
-            ext = sel[~want_local]
-            prefix = "OOC-RB" if stype == "resourced_provision" else "OOC-SP"
-            prov[ext] = [f"{prefix}{1 + int(x * npv['out_of_county_special']):02d}" for x in u2[ext]]
-            ooc[ext] = True
+    specialist = np.isin(setting, ["resourced_provision", "special_maintained", "special_academy"])
+    group = np.where(setting == "resourced_provision", "resourced_provision", "special")
+    want_local = u < np.array([float(P["local_share"][g]) for g in group])
+    u_pick = r.random(len(setting))
+    u_fall = r.random(len(setting))
+    cap = c.capacity
+    cap = cap[cap["status"] == "open"].reset_index(drop=True)
+    ids = cap["setting_id"].to_numpy(dtype=object)
+    cap_group = np.where(cap["setting_type"].to_numpy() == "resourced_provision", "resourced_provision", "special")
+    opn = np.array([_day(d.strftime("%Y-%m-%d")) for d in cap["open_date"]])
+    cls = np.array([_day(d.strftime("%Y-%m-%d")) if pd.notna(d) else np.iinfo(np.int64).max for d in cap["close_date"]])
+    places = cap["places"].to_numpy(dtype=float)
+    desig = cap["designation"].to_numpy(dtype=object)
+    sloc = cap["locality"].to_numpy(dtype=object)
+    stype = cap["setting_type"].to_numpy(dtype=object)
+    cphase = cap["phase"].to_numpy(dtype=object)
+    held: list[list[int]] = [[] for _ in range(len(cap))]  # end days of the children in each setting
+    any_tier = bool(P["any_designation_fallback"])
+    locality_weight = float(P["same_locality_weight"])
+    order = np.flatnonzero(specialist)
+    order = order[np.argsort(sp["start"][order], kind="stable")]
+    for i in order:
+        start, end = int(sp["start"][i]), int(sp["end_eff"][i])
+        chosen = -1
+        if want_local[i]:
+            cand = np.flatnonzero((cap_group == group[i]) & (cphase == phase[i]) & (opn <= start) & (cls >= end))
+            free = []
+            for j in cand:
+                h = held[j]
+                while h and h[0] < start:
+                    heapq.heappop(h)
+                if len(h) < _usable_places(P, places[j], start - opn[j]):
+                    free.append(j)
+            if free:
+                fr = np.array(free)
+                tiers = [desig[fr] == need[i], desig[fr] == "mixed"]
+                if any_tier:
+                    tiers.append(np.ones(len(fr), dtype=bool))
+                for tier in tiers:
+                    if tier.any():
+                        js = fr[tier]
+                        w = places[js] * np.where(sloc[js] == loc[i], locality_weight, 1.0)
+                        k = min(int(np.searchsorted(np.cumsum(w) / w.sum(), u_pick[i], side="right")), len(js) - 1)
+                        chosen = int(js[k])
+                        break
+        if chosen >= 0:
+            heapq.heappush(held[chosen], end)
+            prov[i] = ids[chosen]
+            setting[i] = stype[chosen]
+            continue
+        dest = _no_place_destination(P, str(phase[i]), float(u_fall[i])) if want_local[i] else "out_of_county"
+        if dest == "out_of_county":
+            prefix = "OOC-RB" if group[i] == "resourced_provision" else "OOC-SP"
+            prov[i] = f"{prefix}{1 + int(u2[i] * npv['out_of_county_special']):02d}"
+            ooc[i] = True
+        elif dest == "mainstream":
+            academy = u2[i] < float(P["academy_share"].get(str(phase[i]), 0.0))
+            setting[i] = "mainstream_academy" if academy else "mainstream_maintained"
+        else:
+            setting[i] = dest  # inmss, fe_college, specialist_post16, other: providers drawn later
 
 
-def _setting_weights(c: County, rows: pd.DataFrame, sel: np.ndarray, need: np.ndarray, loc: np.ndarray) -> np.ndarray:
-    """(spells x settings) weights: places of the settings open for the whole spell, favouring a
-    matching designation, the spell's locality and newly opened settings (which fill first)."""
-    P = c.params["placements"]
-    sp = c.spells
-    opn = np.array([_day(d.strftime("%Y-%m-%d")) for d in rows["open_date"]])
-    cls = np.array(
-        [_day(d.strftime("%Y-%m-%d")) if pd.notna(d) else np.iinfo(np.int64).max for d in rows["close_date"]]
-    )
-    places = rows["places"].to_numpy(dtype=float)
-    desig = rows["designation"].to_numpy(dtype=object)
-    sloc = rows["locality"].to_numpy(dtype=object)
-    elig = (opn[None, :] <= sp["start"][sel][:, None]) & (cls[None, :] >= sp["end_eff"][sel][:, None])
-    elig &= (rows["status"].to_numpy() == "open")[None, :]
-    w = places[None, :] * elig
-    match = desig[None, :] == need[sel][:, None]
-    w = w * np.where(
-        match,
-        float(P["designation_match_weight"]),
-        np.where(desig[None, :] == "mixed", float(P["mixed_designation_weight"]), 1.0),
-    )
-    w = w * np.where(sloc[None, :] == loc[sel][:, None], float(P["same_locality_weight"]), 1.0)
-    young = (sp["start"][sel][:, None] - opn[None, :]) < int(P["new_setting_days"])
-    return w * np.where(young, float(P["new_setting_weight"]), 1.0)
+def _usable_places(P: dict, places: float, days_open: int) -> int:
+    """Places a setting can fill: its places plus the over-admission allowance, ramped up over
+    its first school years (``new_setting_fill``: new schools open with a few year groups)."""
+    ramp = [float(x) for x in P["new_setting_fill"]]
+    share = ramp[min(int(days_open // 365), len(ramp) - 1)]
+    return int(np.floor(places * share * (1.0 + float(P["over_admission_pct"]) / 100.0) + 1e-9))
+
+
+def _no_place_destination(P: dict, phase: str, u: float) -> str:
+    """Where a child who wants a local specialist place goes when none is free (``no_local_place``)."""
+    dist = P["no_local_place"][phase]
+    codes = list(dist)
+    cum = np.cumsum([float(dist[k]) for k in codes])
+    return codes[min(int(np.searchsorted(cum / cum[-1], u, side="right")), len(codes) - 1)]
 
 
 def _other_providers(c: County, u: np.ndarray, u2: np.ndarray, prov: np.ndarray, ooc: np.ndarray) -> None:

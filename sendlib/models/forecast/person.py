@@ -76,16 +76,34 @@ def school_year_age(birth_month: pd.Series, census_year: int | np.ndarray | pd.S
 # ----- snapshots at each census -----------------------------------------------------------------
 
 
+def coverage_start(plans: pd.DataFrame) -> pd.Timestamp:
+    """First day the case history covers: the earliest start of a plan issued from a request in
+    the extract (plans carried in from before, such as converted statements or plans transferred
+    in, have no ``request_id``). Without any request ids, the earliest plan start."""
+    start = pd.to_datetime(plans["plan_start_date"])
+    from_request = plans["request_id"].notna() if "request_id" in plans else pd.Series(False, index=plans.index)
+    return start[from_request].min() if from_request.any() else start.min()
+
+
+def carried_in(plans: pd.DataFrame) -> pd.Series:
+    """True for plans carried into the case history from before it starts (:func:`coverage_start`):
+    no request in the extract and a start before the coverage start."""
+    no_request = plans["request_id"].isna() if "request_id" in plans else pd.Series(True, index=plans.index)
+    return no_request & (pd.to_datetime(plans["plan_start_date"]) < coverage_start(plans))
+
+
 def census_years(
     plans: pd.DataFrame, placements: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None
 ) -> list[int]:
-    """January census years covered by the data: from the first census after the earliest plan
-    start to the latest census on or before ``as_of`` (default: the latest date in the tables)."""
+    """January census years the data fully covers: from the first census on or after the
+    :func:`coverage_start` of the case history to the latest census on or before ``as_of``
+    (default: the latest date in the tables). A census before the coverage start would count
+    only the plans carried in, not the children who had plans then, so it is never used."""
     dates = [plans["plan_start_date"].max(), plans["plan_end_date"].max()]
     if placements is not None and len(placements):
         dates += [placements["start_date"].max(), placements["end_date"].max()]
     last = pd.Timestamp(as_of) if as_of is not None else max(d for d in dates if pd.notna(d))
-    first = plans["plan_start_date"].min()
+    first = coverage_start(plans)
     years = [y for y in range(first.year, last.year + 1) if first <= third_thursday_of_january(y) <= last]
     return years
 
