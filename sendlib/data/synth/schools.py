@@ -3,10 +3,12 @@
 Rolls come from the population table (mid-year estimate before the census, times an on-roll share
 per phase); SEN support is a share of the roll by year (England 2024: 13.6%) and EHC plans are
 counted from the placements at the county's schools on census day. Exclusions happen on school
-days at rates per 100 pupils on roll by SEN status (``exclusions`` in ``config/synth.yaml``, below
-England's 2022/23 rates; DfE "Suspensions and permanent exclusions in England"); an EHC-plan pupil
-excluded is a plan holder on roll at a county school that day. Pupils without a plan get ids
-``U<yy><N|S><n>`` (docs/synthetic-county.md, "Conventions worth knowing").
+days at England's rates per 100 pupils per school year by SEN status and academic year
+(``exclusions`` in ``config/synth.yaml``; DfE "Suspensions and permanent exclusions in England"):
+events = rate / 100 x pupils of that status on roll at the school year's January census x the
+share of the year's school days in the history (the part year at the start or at the extract
+date). An EHC-plan pupil excluded is a plan holder on roll at a county school that day. Pupils
+without a plan get ids ``U<yy><N|S><n>`` (docs/synthetic-county.md, "Conventions worth knowing").
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from sendlib.data.synth.sampling import STREAMS, _by_year, _ids, _norm, _rng
 from sendlib.data.synth.state import County
 
 
-def census_counts(c: County, year: int, day: int) -> tuple[dict, np.ndarray]:
-    """Pupils on roll at the January census ``day`` by (phase, SEN status), and the placement
-    spells of plan holders on roll at the county's schools that day."""
-    S = c.params["school_population"]
+def _on_roll(c: County, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Placement spells of plan holders on ``day``, and which of them are on roll at a county
+    mainstream school (incl. resourced provision) and at a county special school."""
     sp = c.spells
-    pop = c.pop.set_index(["year", "age"])["population"]
-    o = S["on_roll"]
     at = c.in_force_on(day)
     s = at["spell_of"][at["plans"]]
     s = s[s >= 0]
@@ -34,6 +33,18 @@ def census_counts(c: County, year: int, day: int) -> tuple[dict, np.ndarray]:
     ms = np.isin(st, ["mainstream_maintained", "mainstream_academy", "resourced_provision"]) & local
     ms &= np.isin(ph, ["primary", "secondary", "post16"])
     special = np.isin(st, ["special_maintained", "special_academy"]) & local
+    return s, ms, special
+
+
+def census_counts(c: County, year: int, day: int) -> tuple[dict, np.ndarray]:
+    """Pupils on roll at the January census ``day`` by (phase, SEN status), and the placement
+    spells of plan holders on roll at the county's schools that day."""
+    S = c.params["school_population"]
+    sp = c.spells
+    pop = c.pop.set_index(["year", "age"])["population"]
+    o = S["on_roll"]
+    s, ms, special = _on_roll(c, day)
+    ph = sp["phase"][s]
     e_pri = int((ms & (ph == "primary")).sum())
     e_sec = int((ms & np.isin(ph, ["secondary", "post16"])).sum())
     e_spe = int(special.sum())
@@ -83,8 +94,8 @@ def school_population(c: County) -> None:
 
 
 def _school_days(c: County, ay: int) -> tuple[np.ndarray, int]:
-    """School days of academic year ``ay`` in the history (weekdays in term, Christmas out), and
-    how many school days the whole year has."""
+    """School days of academic year ``ay`` in the history (weekdays in term, Christmas out; from the
+    start to the end date), and how many school days the whole year has."""
     term = c.params["exclusions"]["term"]
     fm, fd = _md(term["first"])
     lm, ld = _md(term["last"])
@@ -94,45 +105,60 @@ def _school_days(c: County, ay: int) -> tuple[np.ndarray, int]:
     dow = (days + 3) % 7  # 0 = Monday
     xmas = (days >= _day(f"{ay}-{cm1:02d}-{cd1:02d}")) & (days <= _day(f"{ay + 1}-{cm2:02d}-{cd2:02d}"))
     days = days[(dow < 5) & ~xmas]
-    return days[days >= c.start], len(days)
+    return days[(days >= c.start) & (days <= c.end)], len(days)
 
 
 def exclusions(c: County) -> None:
-    """Build the ``exclusions`` table: Poisson counts per school year, SEN status and kind."""
+    """Build the ``exclusions`` table: Poisson counts per school year, SEN status and kind.
+
+    The expected count is rate / 100 x pupils on roll x share of school days: the rate per 100
+    pupils per school year of the status and academic year, the pupils of that status on roll at
+    the school year's January census (the latest census while the year's census is still ahead),
+    and the share of the year's school days inside the history, counted after the days are cut at
+    the start and at the end date."""
     X = c.params["exclusions"]
     r = _rng(c.seed, STREAMS["exclusions"])
     out = []
     ay_first = int(_ay_of(np.array([c.start]))[0])
     ay_last = int(_ay_of(np.array([c.end]))[0])
     for ay in range(ay_first, ay_last + 1):
+        days, n_all = _school_days(c, ay)
+        if len(days) == 0:
+            continue
+        share_of_year = len(days) / n_all
         year = ay + 1
         day = _census_day(year)
         if day > c.end:  # the current school year: the latest census taken
             year, day = c.censuses[-1]
         cells, cand_spells = census_counts(c, year, day)
-        days, n_all = _school_days(c, ay)
-        if len(days) == 0:
-            continue
-        share_of_year = len(days) / n_all
+        if day < days[0] or day > days[-1]:
+            # the census is outside the year's days in the history: plan holders on roll on the
+            # last school day of the history instead (they are the ones who can be excluded)
+            s, ms, special = _on_roll(c, int(days[-1]))
+            cand_spells = s[ms | special]
         pupils: dict[str, int] = {}
         for (_phase, status), v in cells.items():
             pupils[status] = pupils.get(status, 0) + v
-        yf = float(_by_year(X["year_factor"], np.array([ay]))[0])
         for status in ["ehcp", "sen_support", "none"]:
             n_pupils = int(pupils.get(status, 0))
             for kind, rate_key in [("suspension", "suspensions_per_100"), ("permanent", "permanent_per_100")]:
-                lam = n_pupils * float(X[rate_key][status]) / 100.0 * yf * share_of_year
+                rate = float(_by_year(X[rate_key][status], np.array([ay]))[0])
+                lam = rate / 100.0 * n_pupils * share_of_year
                 k = int(r.poisson(lam))
                 if k == 0:
                     continue
-                when = days[r.integers(0, len(days), k)]
                 if status == "ehcp":
                     if len(cand_spells) == 0:
                         continue
                     person, when = _plan_holders(c, r, cand_spells, days, k)
                 else:
-                    pool = max(1, int(round(n_pupils * float(X["pupil_pool_share"]))))
-                    pick = r.integers(0, pool, len(when))
+                    when = days[r.integers(0, len(days), k)]
+                    # pupils suspended at least once: the year's expected suspensions of the
+                    # status over the suspensions per suspended pupil, drawn with repeats
+                    susp = float(_by_year(X["suspensions_per_100"][status], np.array([ay]))[0])
+                    per_pupil = float(X["suspensions_per_suspended_pupil"])
+                    pool = max(1, int(round(n_pupils * susp / 100.0 / per_pupil)))
+                    pick = r.integers(0, pool, k)
                     person = np.array([f"U{ay % 100:02d}{status[0].upper()}{p:05d}" for p in pick], dtype=object)
                 out.append(
                     pd.DataFrame(
@@ -152,19 +178,16 @@ def _plan_holders(
     c: County, r: np.random.Generator, cand: np.ndarray, days: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``k`` exclusions of plan holders on roll (spells ``cand``): person ids and school days
-    within both the spell and the year; weekend days move to the Friday before (or drop)."""
+    (of ``days``) within both the spell and the year. Every candidate spell is on roll on one of
+    ``days`` (the census day or the last school day), so each of the ``k`` draws finds a day."""
     sp, pl = c.spells, c.plan
     s = cand[r.integers(0, len(cand), k)]
-    lo = np.maximum(sp["start"][s], days[0])
-    hi = np.minimum(sp["end_eff"][s], days[-1])
+    lo = np.searchsorted(days, sp["start"][s], side="left")
+    hi = np.searchsorted(days, sp["end_eff"][s], side="right") - 1
     okk = hi >= lo
     s, lo, hi = s[okk], lo[okk], hi[okk]
-    when = lo + np.floor(r.random(len(s)) * (hi - lo + 1)).astype(np.int64)
-    dw_ = (when + 3) % 7
-    when = np.where(dw_ >= 5, when - (dw_ - 4), when)
-    good = when >= lo
-    s, when = s[good], when[good]
-    return c.person_ids[pl["pidx"][sp["person"][s]]], when
+    idx = lo + np.floor(r.random(len(s)) * (hi - lo + 1)).astype(np.int64)
+    return c.person_ids[pl["pidx"][sp["person"][s]]], days[idx]
 
 
 def _lengths(c: County, r: np.random.Generator, kind: str, n: int) -> np.ndarray:
