@@ -178,9 +178,9 @@ def test_request_outcomes_consistent(t: dict[str, pd.DataFrame]) -> None:
     assert (r.loc[issued | (r["outcome"] == "no_plan"), "decision"] == "assess").all()
     assert (r["decision"].isna() == r["decision_date"].isna()).all()
     shares = r["outcome"].value_counts(normalize=True)
-    assert 0.18 <= shares["refused"] <= 0.32
+    assert 0.13 <= shares["refused"] <= 0.22  # Oxfordshire 15-19% (SEN2 2019-24)
     assert shares.get("open", 0) > 0 and shares.get("withdrawn", 0) > 0
-    assert 0.05 <= r["exception"].mean() <= 0.10
+    assert 0 < r["exception"].mean() <= 0.02  # Oxfordshire: 0.1-0.6% of plans issued (SEN2 2019-24)
 
 
 def test_issued_requests_have_a_matching_plan(t: dict[str, pd.DataFrame]) -> None:
@@ -225,9 +225,11 @@ def test_requests_grow_and_twenty_week_rate_varies(t: dict[str, pd.DataFrame]) -
     issued = r[(r["outcome"] == "plan_issued") & ~r["exception"].astype(bool)]
     within = (issued["plan_issued_date"] - issued["request_date"]).dt.days <= 140
     rate = within.groupby(issued["plan_issued_date"].dt.year).mean()
-    for year in range(2019, 2026):
-        assert 0.42 <= rate[year] <= 0.68, (year, rate[year])
-    assert rate.loc[2019:2025].max() - rate.loc[2019:2025].min() > 0.08
+    # follows the published record by year of issue (Oxfordshire: 50.4% 2019 ... 4.0% 2022, 53.7%
+    # 2023, 38.5% 2024); the calibration test checks 2023 and 2024 to 5 points
+    published = {2019: 0.504, 2020: 0.564, 2021: 0.307, 2022: 0.040, 2023: 0.537, 2024: 0.385}
+    for year, value in published.items():
+        assert abs(rate[year] - value) <= 0.06, (year, rate[year])
 
 
 # ----- plans -----------------------------------------------------------------------------------
@@ -240,8 +242,13 @@ def test_plan_dates_and_end_reasons(t: dict[str, pd.DataFrame]) -> None:
     assert (ended == p["end_reason"].notna()).all()
     assert p["request_id"].isna().sum() > 1000, "plans already in force at the start have no request"
     # ... or were issued early in the history from requests made before it (requests table starts
-    # in April 2018)
-    assert (p.loc[p["request_id"].isna(), "plan_start_date"] < pd.Timestamp("2019-06-01")).all()
+    # in April 2018), or moved in from another authority (a few hundred a year at most)
+    no_request = p[p["request_id"].isna()]
+    moved_in = no_request[no_request["plan_start_date"] >= pd.Timestamp("2019-06-01")]
+    per_year = moved_in.groupby(moved_in["plan_start_date"].dt.year).size()
+    assert per_year.max() <= 400, per_year
+    # no EHC plan before the reform (1 September 2014)
+    assert (p["plan_start_date"] >= pd.Timestamp("2014-09-01")).all()
     assert p["request_id"].dropna().isin(t["ehcp_requests"]["request_id"]).all()
 
 
@@ -266,8 +273,10 @@ def test_max_age_leavers_were_25(t: dict[str, pd.DataFrame]) -> None:
 def test_ceasing_peaks_at_16_19_25(t: dict[str, pd.DataFrame]) -> None:
     p = t["ehcp_plans"].dropna(subset=["plan_end_date"])
     ages = _age(p["birth_month"], p["plan_end_date"]).value_counts()
-    for peak in (16, 19, 25):
+    # SEN2 (Oxfordshire 2024): most plans cease at 18 or later, few at the end of Year 11
+    for peak in (18, 19):
         assert ages[peak] > 2 * ages[12], peak
+    assert ages[ages.index >= 18].sum() > 0.6 * ages.sum()
 
 
 def test_caseload_growth(t: dict[str, pd.DataFrame]) -> None:
@@ -282,7 +291,8 @@ def test_caseload_growth(t: dict[str, pd.DataFrame]) -> None:
     assert 6600 <= counts[2025] <= 8000, counts
     for y in range(2020, 2027):
         assert 1.04 < counts[y] / counts[y - 1] < 1.18, counts
-    assert 1.08 <= counts[2026] / counts[2025] <= 1.14, counts
+    # Oxfordshire grew 18% (2024) and 14% (2025); the synthetic 2026 continues at 10-16%
+    assert 1.08 <= counts[2026] / counts[2025] <= 1.16, counts
 
 
 # ----- placements ------------------------------------------------------------------------------
@@ -333,10 +343,12 @@ def test_setting_mix(t: dict[str, pd.DataFrame]) -> None:
     share = cur["setting_type"].value_counts(normalize=True)
     mainstream = share["mainstream_maintained"] + share["mainstream_academy"]
     special = share["special_maintained"] + share["special_academy"]
-    assert 0.30 <= mainstream <= 0.42
-    assert 0.28 <= special <= 0.40
-    assert 0.04 <= share["resourced_provision"] <= 0.08
-    assert 0.07 <= share["inmss"] <= 0.12
+    # Oxfordshire January 2025 (SEN2): mainstream incl. resourced provision 51.7%, state special
+    # 20.0%, independent / non-maintained special 5.9% of plans (the calibration test is exact)
+    assert 0.44 <= mainstream <= 0.56
+    assert 0.15 <= special <= 0.25
+    assert 0.01 <= share["resourced_provision"] <= 0.05
+    assert 0.04 <= share["inmss"] <= 0.09
 
 
 def test_local_specialist_placements_use_capacity(t: dict[str, pd.DataFrame]) -> None:
@@ -437,7 +449,7 @@ def test_transitions(t: dict[str, pd.DataFrame]) -> None:
     share = by["has_transition_plan"].mean()
     assert share.iloc[-1] > share.iloc[0]
     neet = by["activity"].apply(lambda s: (s == "neet").mean())
-    assert neet.between(0.02, 0.08).all()
+    assert neet.between(0.06, 0.15).all()  # Oxfordshire: 312 NEET of ~2,800 plans aged 14-25 (2025)
 
 
 def test_population(t: dict[str, pd.DataFrame]) -> None:
@@ -545,7 +557,7 @@ def test_pap_actions(t: dict[str, pd.DataFrame]) -> None:
     assert due["2A2"] == pd.Timestamp("2024-07-31")
     assert pd.isna(due["5B1"]) and pd.isna(due["5D1"])
     latest = pap[pap["quarter"] == quarters[-1]]["brag"].value_counts()
-    assert latest.get("green", 0) + latest.get("blue", 0) > 25
+    assert 11 <= latest.get("green", 0) + latest.get("blue", 0) <= 22  # tests/unit/test_synth_pap.py
     first_q = pap[pap["quarter"] == quarters[0]]["brag"]
     assert set(first_q) <= {"grey", "red", "amber"}
     assert (pap["brag"] == "red").any()
