@@ -281,6 +281,9 @@ def reconciliation_text(res: FinanceResults) -> str:
     rec = res.reconciliation
     b = res.base
     model, outturn = float(rec["model_base_year_gbp"].sum()), float(rec["forecast_outturn_gbp"].sum())
+    deducted = (
+        float(rec["academy_place_funding_deducted_gbp"].sum()) if "academy_place_funding_deducted_gbp" in rec else 0.0
+    )
     worst = float(rec["difference_gbp"].abs().max()) if len(rec) else 0.0
     hist = b.balance_history
     carried = (
@@ -294,7 +297,9 @@ def reconciliation_text(res: FinanceResults) -> str:
     text = (
         f"Base year {b.labels[0]} reconciles to the high needs forecast outturn as at {b.quarter}: the model's "
         f"placements x unit costs plus the lines not driven by plan numbers give £{model:,.0f} against a forecast "
-        f"outturn of £{outturn:,.0f} (largest difference on a line £{worst:,.0f}). "
+        f"outturn of £{outturn:,.0f}"
+        + (f" less £{deducted:,.0f} academy place funding the DfE pays directly" if deducted else "")
+        + f" (largest difference on a line £{worst:,.0f}). "
         f"Opening cumulative DSG balance for {b.labels[0]}: {_pounds(b.opening_balance)}{carried}."
     )
     if b.notes:
