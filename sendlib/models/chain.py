@@ -11,17 +11,20 @@ notebooks is the report runner's job (:meth:`sendlib.notebook.NotebookContext.pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from sendlib.core.errors import UsageError
 from sendlib.core.quarters import Quarter
 from sendlib.models.forecast.scenario import ForecastScenario
 from sendlib.models.projection import PlacementProjection
 
 if TYPE_CHECKING:
+    from sendlib.models.finance.scenarios import ScenarioFile
     from sendlib.models.sufficiency import SufficiencyScenario
 
 T = TypeVar("T")
@@ -188,6 +191,66 @@ def quarter_projection(
         full = memo(
             "overflow",
             {**plan.key(), "sufficiency": str(overflow.path), "sufficiency_raw": overflow},
-            lambda: suff.apply_overflow(base, tables["capacity"], overflow),
+            lambda: suff.apply_overflow(base, tables["capacity"], overflow, tables.get("placements")),
         )
     return through(full, plan.wanted)
+
+
+def finance_projections(
+    tables: Mapping[str, pd.DataFrame],
+    projection: PlacementProjection,
+    sufficiency: SufficiencyScenario,
+    scenario_file: ScenarioFile,
+    quarter: Quarter | str,
+    names: Sequence[str] | None = None,
+) -> dict[str, PlacementProjection]:
+    """Each DSG scenario's demand: ``projection`` (before any overflow) through the placement
+    cascade of the scenario's own ``sufficiency_scenario`` file (relative to the DSG scenario
+    file's folder), else of ``sufficiency`` (the run's). Scenarios sharing a file share one result.
+    Without a ``capacity`` table every scenario takes ``projection`` as it is.
+
+    Checks every ``local_places`` mitigation against its sufficiency file: each setting it names
+    must be one of the file's ``add_settings`` (new places, never the capacity table's: the
+    pipeline is already counted), opening after the report quarter and not before the
+    mitigation's ``start_year``; raises :class:`~sendlib.core.errors.UsageError` otherwise.
+    """
+    from sendlib.models import sufficiency as suff
+
+    q = Quarter.parse(quarter)
+    folder = Path(scenario_file.path).expanduser().parent if scenario_file.path != "<memory>" else Path.cwd()
+    done: dict[str, PlacementProjection] = {}
+    out: dict[str, PlacementProjection] = {}
+    for name in names or scenario_file.names:
+        sc = scenario_file.scenarios[name]
+        ref = sc.sufficiency_scenario
+        chosen = sufficiency if ref is None else suff.load_scenario(folder / ref.file)
+        _check_local_places(name, sc, chosen, q)
+        key = "" if ref is None else str((folder / ref.file).resolve())
+        if "capacity" not in tables:  # no places to compare with: demand as projected
+            done[key] = projection
+        if key not in done:
+            done[key] = suff.apply_overflow(projection, tables["capacity"], chosen, tables.get("placements"))
+        out[name] = done[key]
+    return out
+
+
+def _check_local_places(name: str, scenario: Any, sufficiency: SufficiencyScenario, quarter: Quarter) -> None:
+    added = sufficiency.add_settings
+    for i, m in enumerate(scenario.mitigations):
+        if m.kind != "local_places":
+            continue
+        where = f"scenarios.{name}.mitigations[{i}] ({m.name})"
+        for sid in m.setting_ids:
+            rows = added[added["setting_id"] == sid]
+            if rows.empty:
+                raise UsageError(
+                    f"{where}: setting {sid} is not a new setting (add_settings) of sufficiency scenario "
+                    f"'{sufficiency.name}': a mitigation counts only places beyond the capacity table and its pipeline"
+                )
+            opens = pd.Timestamp(rows["open_date"].min())
+            start = pd.Timestamp(f"{m.start_year}-04-01")
+            if opens <= quarter.end or opens < start:
+                raise UsageError(
+                    f"{where}: setting {sid} opens on {opens:%Y-%m-%d}, before the report quarter ends or before "
+                    f"the mitigation's start year; places open before the base year are not mitigations"
+                )

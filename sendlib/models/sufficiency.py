@@ -25,27 +25,31 @@ Places in force for census year ``Y``
     2026). ``open`` and ``pipeline`` rows count; ``proposed`` rows only when the scenario's
     ``include_proposed`` is ``true`` or lists their ``setting_id``. Usable places are
     ``places x usable_places_pct / 100``.
+Local demand and the out-of-county line
+    Children in other authorities' special schools and resourced provision are not demand for
+    local places: at the last observed census the share of each phase and setting type placed
+    out of county (``placements.out_of_county``) is held in every simulation and year and
+    reported as ``out_of_county`` (the scenario's ``out_of_county_return_pct`` brings a share of
+    them back into local demand). ``demand`` is the rest: in-county demand for local places.
+The placement cascade (:func:`cascade`)
+    Per simulation, census year and pool (phase, or phase x locality with ``match_within:
+    locality``): (1) children take places of their own designation; (2) children left take spare
+    complex / mixed-needs places; (3) then any spare place of the phase (``cross_designation``
+    stops after 1 or 2). Places are usable places x (1 + ``over_admission_pct`` / 100). Children
+    with no local place overflow: under-5s to an early years setting with top-up
+    (``early_years_overflow_setting``), post-16 / post-19 to specialist post-16 institutions or FE
+    colleges (``post16_overflow_split``), school age to other authorities' maintained places
+    (``overflow_out_of_county_pct``) and the rest to independent / non-maintained special schools
+    (INMSS). For every simulation, year and group ``placed + overflow by destination = demand``.
 Gap, utilisation, shortfall
-    ``gap = demand - capacity`` (positive = shortfall); ``utilisation_pct = demand / capacity x
-    100`` (median demand; empty where there are no places); ``prob_shortfall`` = share of
-    simulations in which demand exceeds capacity; the first year the gap opens is the first
-    census year whose median gap is above zero.
-Overflow
-    Per simulation, census year and matching group: ``overflow = max(0, demand - capacity)``,
-    never negative. The matching group is the scenario's ``match_within``: ``locality`` (phase x
-    designation x locality: a child is placed in their home locality) or ``county`` (phase x
-    designation: a place anywhere in the county will do; the county excess is shared among the
-    localities in proportion to their demand). Roll-ups add group overflows (spare places in
-    one matching group do not absorb a shortfall in another), while the net ``gap`` of a roll-up
-    nets them. :func:`apply_overflow` moves each group's overflow from the specialist projection
-    groups that make it up, in proportion to their share of the group's demand in that
-    simulation and year, to the ``inmss`` group with the same phase, primary need, locality and
-    age group (created if absent). Totals of children are unchanged.
-Baseline excess
-    Children above places at the last observed census (``projection.history``) per matching
-    group. With ``baseline_excess: hold`` they stay where they are (over-full settings, specialist
-    schools outside the capacity table) and overflow is ``max(0, demand - places - held)``; with
-    ``none`` it is ``max(0, demand - places)``. The gap is always demand minus places.
+    ``gap = demand - places`` (positive = shortfall); ``utilisation_pct`` = mean children in the
+    group's local places / places x 100 (never above 100 + the over-admission allowance; empty
+    where there are no places); ``prob_shortfall`` = share of simulations with any overflow;
+    the first year the gap opens is the first census year whose median gap is above zero.
+    Roll-ups add groups (their overflow is the sum of group overflows); :meth:`Sufficiency.table`
+    adds a phase total row with designation ``all``. :func:`apply_overflow` moves the overflow
+    in the projection to the destination setting types (finance prices it); overflow to other
+    authorities' maintained places keeps its specialist setting type.
 
 Everything assumed (the designation map, phases, what-ifs) is in the scenario file
 (``config/scenarios/sufficiency.yaml``), validated by :func:`load_scenario`.
@@ -81,8 +85,21 @@ from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_
 
 #: The level at which demand meets capacity (and overflow is computed).
 KEY = ("phase", "designation", "locality")
-#: Where overflow goes: independent and non-maintained special schools.
+#: Where school-age overflow that finds no out-of-county maintained place goes: independent and
+#: non-maintained special schools.
 OVERFLOW_SETTING = "inmss"
+#: Overflow destinations, in the order of the cascade's output columns (``overflow_<d>_mean``):
+#: other authorities' maintained special schools / resourced provision, independent and
+#: non-maintained special schools, post-16 providers (specialist post-16 institutions, FE
+#: colleges), early years settings with top-up funding.
+DESTINATIONS = ("out_of_county", "inmss", "post16", "early_years")
+#: Setting types post-16 overflow may go to (``post16_overflow_split``).
+POST16_OVERFLOW_SETTINGS = ("specialist_post16", "fe_college", "other_post16")
+#: Setting types under-5 overflow may go to (``early_years_overflow_setting``).
+EARLY_YEARS_OVERFLOW_SETTINGS = ("mainstream_maintained", "mainstream_academy", "other")
+#: Phases whose overflow goes to post-16 providers, and to early years settings.
+POST16_PHASES = ("post16", "post19")
+EARLY_YEARS_PHASES = ("early_years",)
 #: Columns of a capacity row (``sendlib.core.schema.TABLES['capacity']``).
 CAPACITY_COLUMNS = (
     "setting_id",
@@ -121,12 +138,28 @@ class SufficiencyScenario:
     usable_places_pct : float
         Share of commissioned places that can be filled, percent (100 = commissioned places).
     match_within : str
-        ``locality``: demand meets places of its phase and designation in the child's home
-        locality; ``county``: anywhere in the county (see :attr:`Sufficiency.overflow`).
-    baseline_excess : str
-        ``none``: every child above places goes to INMSS; ``hold``: children already above places
-        at the last observed census (over-full settings, specialist places outside the table) stay
-        where they are, and only demand above places plus that excess overflows.
+        ``locality``: the cascade runs within the child's home locality (phase x locality);
+        ``county``: anywhere in the county (phase).
+    over_admission_pct : float
+        Children a setting may take above its usable places, percent of them (0 = none): caps
+        the children placed in local places at ``capacity x (1 + over_admission_pct / 100)``.
+    cross_designation : str
+        How far the cascade looks for a spare local place of the phase after the child's own
+        designation: ``none`` (designated places only), ``mixed`` (then complex / mixed-needs
+        places), ``any`` (then any spare place of the phase).
+    out_of_county_return_pct : float
+        Percent of the children in other authorities' special schools and resourced provision
+        brought back into local demand in every projected year (0 = they stay out of county).
+    overflow_out_of_county_pct : float
+        Percent of school-age overflow placed in other authorities' maintained special schools
+        and resourced provision; the rest goes to independent / non-maintained special schools.
+    post16_overflow_split : mapping
+        ``setting_type -> percent`` (adding to 100): where post-16 / post-19 overflow goes
+        (specialist post-16 institutions, FE colleges).
+    early_years_overflow_setting : str
+        Setting type that takes under-5 overflow (an early years setting with top-up funding).
+    pipeline_delay_years : int
+        Approved (``pipeline``) capacity rows of the table open this many years later.
     include_proposed : bool
         Count every ``proposed`` capacity row.
     include_setting_ids : tuple of str
@@ -148,7 +181,15 @@ class SufficiencyScenario:
     unmatched_designation: str = "mixed"
     usable_places_pct: float = 100.0
     match_within: str = "locality"
-    baseline_excess: str = "none"
+    over_admission_pct: float = 0.0
+    cross_designation: str = "any"
+    out_of_county_return_pct: float = 0.0
+    overflow_out_of_county_pct: float = 0.0
+    post16_overflow_split: Mapping[str, float] = field(
+        default_factory=lambda: {"specialist_post16": 50.0, "fe_college": 50.0}
+    )
+    early_years_overflow_setting: str = "mainstream_maintained"
+    pipeline_delay_years: int = 0
     include_proposed: bool = False
     include_setting_ids: tuple[str, ...] = ()
     add_settings: pd.DataFrame = field(default_factory=lambda: _empty_capacity())
@@ -249,6 +290,8 @@ Phase = Annotated[str, _code(PHASE, "phase code")]
 Designation = Annotated[str, _code(DESIGNATION, "designation")]
 PrimaryNeed = Annotated[str, _code(PRIMARY_NEED, "primary need code")]
 SpecialistSetting = Annotated[str, _code(SPECIALIST_SETTINGS, "specialist setting type")]
+Post16Setting = Annotated[str, _code(POST16_OVERFLOW_SETTINGS, "post-16 overflow setting type")]
+EarlyYearsSetting = Annotated[str, _code(EARLY_YEARS_OVERFLOW_SETTINGS, "early years overflow setting type")]
 #: an identifier or label (a number is read as text)
 Label = Annotated[str, BeforeValidator(_as_text), AfterValidator(_not_blank)]
 #: where a figure or a what-if comes from
@@ -327,7 +370,13 @@ class SufficiencyScenarioFile(SettingsModel):
     unmatched_designation: Assumed[Designation]
     usable_places_pct: Assumed[Annotated[StrictFloat, Field(gt=0, le=200)]]
     match_within: Assumed[Literal["locality", "county"]]
-    baseline_excess: Assumed[Literal["none", "hold"]]
+    over_admission_pct: Assumed[Annotated[StrictFloat, Field(ge=0, le=100)]]
+    cross_designation: Assumed[Literal["none", "mixed", "any"]]
+    out_of_county_return_pct: Assumed[Annotated[StrictFloat, Field(ge=0, le=100)]]
+    overflow_out_of_county_pct: Assumed[Annotated[StrictFloat, Field(ge=0, le=100)]]
+    post16_overflow_split: Assumed[dict[Post16Setting, Annotated[StrictFloat, Field(ge=0, le=100)]]]
+    early_years_overflow_setting: Assumed[EarlyYearsSetting]
+    pipeline_delay_years: Assumed[Annotated[StrictInt, Field(ge=0, le=10)]] | None = None
     #: true / false, or the setting_id of the ``proposed`` rows to count
     include_proposed: Assumed[Annotated[StrictBool | tuple[str, ...], BeforeValidator(_include_proposed)]]
     add_settings: Annotated[tuple[AddedSetting, ...], _null_is(tuple)] = ()
@@ -355,6 +404,13 @@ class SufficiencyScenarioFile(SettingsModel):
         return {**base, **data}
 
     @model_validator(mode="after")
+    def _split_adds_up(self) -> SufficiencyScenarioFile:
+        total = sum(self.post16_overflow_split.value.values())
+        if abs(total - 100.0) > 1e-6:
+            raise errors_at([(("post16_overflow_split", "value"), f"must add up to 100 (adds up to {total:g})", total)])
+        return self
+
+    @model_validator(mode="after")
     def _added_once(self) -> SufficiencyScenarioFile:
         first: dict[tuple[str, str], int] = {}
         problems = []
@@ -378,10 +434,17 @@ class SufficiencyScenarioFile(SettingsModel):
                 "unmatched_designation",
                 "usable_places_pct",
                 "match_within",
-                "baseline_excess",
+                "over_admission_pct",
+                "cross_designation",
+                "out_of_county_return_pct",
+                "overflow_out_of_county_pct",
+                "post16_overflow_split",
+                "early_years_overflow_setting",
                 "include_proposed",
             )
         }
+        if self.pipeline_delay_years is not None:
+            sources["pipeline_delay_years"] = self.pipeline_delay_years.source
         rows = []
         for s in self.add_settings:
             rows.append(
@@ -411,7 +474,13 @@ class SufficiencyScenarioFile(SettingsModel):
             unmatched_designation=self.unmatched_designation.value,
             usable_places_pct=float(self.usable_places_pct.value),
             match_within=self.match_within.value,
-            baseline_excess=self.baseline_excess.value,
+            over_admission_pct=float(self.over_admission_pct.value),
+            cross_designation=self.cross_designation.value,
+            out_of_county_return_pct=float(self.out_of_county_return_pct.value),
+            overflow_out_of_county_pct=float(self.overflow_out_of_county_pct.value),
+            post16_overflow_split={k: float(v) for k, v in self.post16_overflow_split.value.items()},
+            early_years_overflow_setting=self.early_years_overflow_setting.value,
+            pipeline_delay_years=0 if self.pipeline_delay_years is None else int(self.pipeline_delay_years.value),
             include_proposed=include if isinstance(include, bool) else False,
             include_setting_ids=() if isinstance(include, bool) else tuple(include),
             add_settings=_as_capacity(pd.DataFrame(rows)) if rows else _empty_capacity(),
@@ -476,7 +545,13 @@ def assumptions_table(scenario: SufficiencyScenario) -> pd.DataFrame:
         "unmatched_designation": scenario.unmatched_designation,
         "usable_places_pct": scenario.usable_places_pct,
         "match_within": scenario.match_within,
-        "baseline_excess": scenario.baseline_excess,
+        "over_admission_pct": scenario.over_admission_pct,
+        "cross_designation": scenario.cross_designation,
+        "out_of_county_return_pct": scenario.out_of_county_return_pct,
+        "overflow_out_of_county_pct": scenario.overflow_out_of_county_pct,
+        "post16_overflow_split": ", ".join(f"{k} {v:g}%" for k, v in scenario.post16_overflow_split.items()),
+        "early_years_overflow_setting": scenario.early_years_overflow_setting,
+        "pipeline_delay_years": scenario.pipeline_delay_years,
         "include_proposed": (
             ", ".join(scenario.include_setting_ids) if scenario.include_setting_ids else scenario.include_proposed
         ),
@@ -534,6 +609,13 @@ def capacity_in_scenario(capacity: pd.DataFrame, scenario: SufficiencyScenario) 
     """
     cap = _as_capacity(capacity[list(CAPACITY_COLUMNS)])
     cap["changed"] = False
+    if scenario.pipeline_delay_years:
+        late = (cap["status"] == "pipeline").fillna(False).to_numpy()
+        shift = pd.DateOffset(years=int(scenario.pipeline_delay_years))
+        cap.loc[late, "open_date"] = cap.loc[late, "open_date"] + shift
+        closes = late & cap["close_date"].notna().to_numpy()
+        cap.loc[closes, "close_date"] = cap.loc[closes, "close_date"] + shift
+        cap.loc[late, "changed"] = True
     origin = _origin(scenario.path)
     known = set(cap["setting_id"].dropna())
     if len(scenario.add_settings):
@@ -629,7 +711,11 @@ def assign_designation(
 
 @dataclass
 class Sufficiency:
-    """Specialist demand and places per group (phase x designation x locality) and census year.
+    """Local specialist demand, places and the placement cascade per group and census year.
+
+    Groups are phase x designation x locality (:data:`KEY`). Every array but ``capacity`` is
+    ``(n_sims, n_years, n_keys)``; for every simulation, year and group
+    ``placed + sum(overflow_to.values()) == demand`` (the cascade conserves children).
 
     Attributes
     ----------
@@ -638,19 +724,25 @@ class Sufficiency:
     keys : DataFrame
         One row per group, columns :data:`KEY`.
     demand : ndarray
-        ``(n_sims, n_years, n_keys)`` simulated children in specialist places.
+        In-county demand for local specialist places: projected children in specialist settings
+        less those who stay in other authorities' special schools / resourced provision.
     capacity : ndarray
         ``(n_years, n_keys)`` usable places in force.
     group_key : ndarray
         For each projection group, the index of its key, or -1 when not in scope.
-    scenario : str
-        Scenario name.
-    match_within : str
-        ``locality`` (places meet demand in the same locality) or ``county`` (anywhere in the
-        county, same phase and designation); see :attr:`overflow`.
-    baseline_year, baseline_demand, baseline_capacity, hold_baseline
-        The last observed census before the projection (``projection.history``), its children in
-        specialist places and places in force per group, and whether the excess then is held.
+    out_of_county : ndarray
+        Children projected to stay in other authorities' special schools and resourced provision
+        (the out-of-county line; not part of ``demand``).
+    placed : ndarray
+        Children of the group's demand placed in a local place (of any designation the cascade
+        allows).
+    occupied : ndarray
+        Children in the group's places (whatever their own designation): utilisation.
+    overflow_to : dict
+        :data:`DESTINATIONS` -> children of the group's demand who found no local place, by where
+        they go.
+    scenario, match_within, over_admission_pct
+        From the scenario.
     """
 
     years: list[int]
@@ -658,47 +750,38 @@ class Sufficiency:
     demand: np.ndarray
     capacity: np.ndarray
     group_key: np.ndarray
+    out_of_county: np.ndarray | None = None
+    placed: np.ndarray | None = None
+    occupied: np.ndarray | None = None
+    overflow_to: dict[str, np.ndarray] = field(default_factory=dict)
     scenario: str = ""
     match_within: str = "locality"
-    baseline_year: int | None = None
-    baseline_demand: np.ndarray | None = None
-    baseline_capacity: np.ndarray | None = None
-    hold_baseline: bool = False
+    over_admission_pct: float = 0.0
 
     def __post_init__(self) -> None:
-        n = len(self.keys)
-        if self.baseline_demand is None:
-            self.baseline_demand = np.zeros(n)
-        if self.baseline_capacity is None:
-            self.baseline_capacity = np.zeros(n)
+        zeros = np.zeros(self.demand.shape)
+        if self.out_of_county is None:
+            self.out_of_county = zeros.copy()
+        if self.placed is None or self.occupied is None:
+            # no cascade given: designated places only, overflow to INMSS
+            cap = self.capacity[None, :, :] * (1.0 + self.over_admission_pct / 100.0)
+            self.placed = np.minimum(self.demand, cap)
+            self.occupied = self.placed.copy()
+        for d in DESTINATIONS:
+            self.overflow_to.setdefault(d, zeros.copy())
+        if not any(self.overflow_to[d].any() for d in DESTINATIONS):
+            self.overflow_to["inmss"] = np.maximum(0.0, self.demand - self.placed)
 
     @property
     def match_by(self) -> list[str]:
-        """Columns of the matching group: where demand meets places."""
+        """Columns of the matching group: where demand meets places in the cascade."""
         return list(KEY) if self.match_within == "locality" else ["phase", "designation"]
-
-    def baseline_excess(self) -> tuple[pd.DataFrame, np.ndarray]:
-        """Children above places at the baseline census per matching group (never negative):
-        the excess that ``baseline_excess: hold`` keeps where it is. Keys and ``(n_match,)``."""
-        keys, code = self._codes(self.match_by)
-        bd = np.bincount(code, weights=self.baseline_demand, minlength=len(keys))
-        bc = np.bincount(code, weights=self.baseline_capacity, minlength=len(keys))
-        return keys, np.maximum(0.0, bd - bc)
 
     @property
     def overflow(self) -> np.ndarray:
-        """Children above the places in force, per simulation, year and group: never negative.
-
-        Per matching group (:attr:`match_by`): ``max(0, demand - places - held)``, ``held`` being
-        the baseline excess when the scenario holds it (else 0); shared among the group's
-        localities in proportion to their demand (with locality matching a group is one key).
-        """
-        keys, d, c, code = self._sum_to(self.match_by)
-        held = self.baseline_excess()[1] if self.hold_baseline else np.zeros(len(keys))
-        over_m = overflow_draws(d, c + held[None, :])
-        dm = d[:, :, code]
-        share = np.divide(self.demand, dm, out=np.zeros_like(self.demand, dtype=float), where=dm > 0)
-        return over_m[:, :, code] * share
+        """Children of each group's demand with no local place, per simulation, year and group:
+        ``demand - placed``, never negative; the sum of :attr:`overflow_to`."""
+        return np.maximum(0.0, self.demand - self.placed)
 
     def _codes(self, by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
         by = list(by)
@@ -706,93 +789,126 @@ class Sufficiency:
         code = self.keys[by].merge(keys.reset_index(), on=by, how="left")["index"].to_numpy()
         return keys, code
 
-    def _sum_to(self, by: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-        keys, code = self._codes(by)
-        n = len(keys)
-        d = np.zeros(self.demand.shape[:2] + (n,))
-        c = np.zeros((self.capacity.shape[0], n))
-        for k in range(n):
-            m = code == k
-            d[:, :, k] = self.demand[:, :, m].sum(axis=2)
-            c[:, k] = self.capacity[:, m].sum(axis=1)
-        return keys, d, c, code
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every per-simulation quantity by name (``demand``, ``placed``, ``occupied``,
+        ``overflow``, ``out_of_county``, ``overflow_<destination>``)."""
+        out = {
+            "demand": self.demand,
+            "placed": self.placed,
+            "occupied": self.occupied,
+            "overflow": self.overflow,
+            "out_of_county": self.out_of_county,
+        }
+        out.update({f"overflow_{d}": self.overflow_to[d] for d in DESTINATIONS})
+        return out
 
-    def rollup(self, by: Sequence[str] | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-        """Sum to ``by`` (a subset of :data:`KEY`; None = county total): keys, demand, capacity,
-        overflow (overflow is the sum of group overflows, not the overflow of the sum)."""
-        over = self.overflow
+    def rollup_all(self, by: Sequence[str] | None) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+        """Sum to ``by`` (a subset of :data:`KEY`; None = county total): keys, capacity
+        ``(n_years, n)`` and every array of :meth:`arrays` summed over its groups (overflow is the
+        sum of group overflows)."""
+        arrays = self.arrays()
         if not by:
             return (
                 pd.DataFrame(index=[0]),
-                self.demand.sum(axis=2, keepdims=True),
                 self.capacity.sum(axis=1, keepdims=True),
-                over.sum(axis=2, keepdims=True),
+                {k: v.sum(axis=2, keepdims=True) for k, v in arrays.items()},
             )
-        keys, d, c, code = self._sum_to(by)
-        o = np.zeros_like(d)
-        for k in range(len(keys)):
-            o[:, :, k] = over[:, :, code == k].sum(axis=2)
-        return keys, d, c, o
+        keys, code = self._codes(by)
+        n = len(keys)
+        onehot = np.zeros((len(code), n))
+        onehot[np.arange(len(code)), code] = 1.0
+        return keys, self.capacity @ onehot, {k: v @ onehot for k, v in arrays.items()}
 
-    def table(self, by: Sequence[str] | None = KEY, interval: float = 0.8) -> pd.DataFrame:
-        """Per census year and ``by`` group: demand (median and interval), capacity, gap,
-        utilisation, probability of shortfall, overflow (median and interval), first gap year.
+    def rollup(self, by: Sequence[str] | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+        """Sum to ``by``: keys, demand, capacity, overflow (the sum of group overflows)."""
+        keys, c, a = self.rollup_all(by)
+        return keys, a["demand"], c, a["overflow"]
+
+    def table(self, by: Sequence[str] | None = KEY, interval: float = 0.8, totals: bool | None = None) -> pd.DataFrame:
+        """Per census year and ``by`` group: demand, places, the cascade and its overflow.
 
         Columns: ``scenario``, ``year``, ``by``..., ``demand_median``, ``demand_lower_80``,
-        ``demand_upper_80``, ``capacity_places``, ``gap_median`` (demand - capacity),
-        ``gap_lower_80``, ``gap_upper_80``, ``utilisation_pct``, ``prob_shortfall``,
-        ``overflow_median``, ``overflow_lower_80``, ``overflow_upper_80``, ``overflow_mean``,
-        ``first_gap_year`` (first year whose median gap > 0; empty if none).
+        ``demand_upper_80``, ``demand_mean`` (in-county demand for local places),
+        ``capacity_places``, ``gap_median`` (median demand - places), ``gap_lower_80``,
+        ``gap_upper_80``, ``placed_mean`` (children of this demand in local places),
+        ``occupied_mean`` (children in these places), ``utilisation_pct`` (``occupied_mean`` /
+        places x 100; empty without places), ``prob_shortfall`` (share of simulations with any
+        overflow), ``overflow_median``, ``overflow_lower_80``, ``overflow_upper_80``,
+        ``overflow_mean``, ``overflow_out_of_county_mean``, ``overflow_inmss_mean``,
+        ``overflow_post16_mean``, ``overflow_early_years_mean`` (overflow by destination; they
+        add up to ``overflow_mean``), ``out_of_county_mean`` (children staying in other
+        authorities' special places, not in demand), ``first_gap_year``.
+
+        ``totals`` (default: when ``by`` has ``designation``) adds a row per year and the other
+        ``by`` columns with ``designation`` ``all``: the phase total.
         """
-        keys, d, c, o = self.rollup(by)
+        by = list(by) if by else []
+        if totals is None:
+            totals = "designation" in by
+        out = self._table(by, interval)
+        if totals and "designation" in by:
+            rest = [c for c in by if c != "designation"]
+            tot = self._table(rest, interval)
+            tot.insert(2 + by.index("designation"), "designation", "all")
+            out = pd.concat([out, tot[out.columns]], ignore_index=True)
+            out = out.sort_values(["year", *by], kind="stable").reset_index(drop=True)
+        out["first_gap_year"] = first_gap_year(out, by)
+        return out
+
+    def _table(self, by: list[str], interval: float) -> pd.DataFrame:
+        keys, c, a = self.rollup_all(by or None)
         pct = int(round(interval * 100))
         qs = [(1 - interval) / 2, 0.5, 1 - (1 - interval) / 2]
-        dq = np.quantile(d, qs, axis=0)  # (3, n_years, n_keys)
-        oq = np.quantile(o, qs, axis=0)
-        short = (d > c[None, :, :]).mean(axis=0)
-        omean = o.mean(axis=0)
+        d, o = a["demand"], a["overflow"]
         n_keys, n_years = d.shape[2], len(self.years)
         if n_keys == 0 or n_years == 0:
-            rows: list = []
-            out = pd.DataFrame(rows)
-        else:
+            return pd.DataFrame(columns=["scenario", "year", *by])
+        dq = np.quantile(d, qs, axis=0)  # (3, n_years, n_keys)
+        oq = np.quantile(o, qs, axis=0)
 
-            def flat(a: np.ndarray) -> np.ndarray:  # (n_years, n_keys) -> one value per key, year
-                return np.asarray(a, dtype=np.float64).T.reshape(-1)
+        def flat(x: np.ndarray) -> np.ndarray:  # (n_years, n_keys) -> one value per key, year
+            return np.asarray(x, dtype=np.float64).T.reshape(-1)
 
-            cap = flat(c)
-            med, lo, hi = flat(dq[1]), flat(dq[0]), flat(dq[2])
-            util = np.full_like(cap, np.nan)
-            np.divide(med, cap, out=util, where=cap > 0)
-            util = np.where(cap > 0, util * 100.0, np.nan)
-            # keys as plain Python values, as the frame built row by row held them
-            out = (
-                pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)])
-                if by
-                else pd.DataFrame(index=range(n_keys * n_years))
-            )
-            out.insert(0, "scenario", pd.Series([self.scenario] * (n_keys * n_years)))
-            out.insert(1, "year", pd.Series([int(y) for _ in range(n_keys) for y in self.years]))
-            columns = {
-                "demand_median": med,
-                f"demand_lower_{pct}": lo,
-                f"demand_upper_{pct}": hi,
-                "capacity_places": cap,
-                "gap_median": med - cap,
-                f"gap_lower_{pct}": lo - cap,
-                f"gap_upper_{pct}": hi - cap,
-                "utilisation_pct": util,
-                "prob_shortfall": flat(short),
-                "overflow_median": flat(oq[1]),
-                f"overflow_lower_{pct}": flat(oq[0]),
-                f"overflow_upper_{pct}": flat(oq[2]),
-                "overflow_mean": flat(omean),
-            }
-            for name, values in columns.items():
-                out[name] = values
-        group_cols = list(by) if by else []
-        out["first_gap_year"] = first_gap_year(out, group_cols)
+        cap = flat(c)
+        med, lo, hi = flat(dq[1]), flat(dq[0]), flat(dq[2])
+        occupied = flat(a["occupied"].mean(axis=0))
+        util = np.full_like(cap, np.nan)
+        np.divide(occupied * 100.0, cap, out=util, where=cap > 0)
+        out = (
+            pd.DataFrame([r for r in keys.to_dict("records") for _ in range(n_years)])
+            if by
+            else pd.DataFrame(index=range(n_keys * n_years))
+        )
+        out.insert(0, "scenario", pd.Series([self.scenario] * (n_keys * n_years)))
+        out.insert(1, "year", pd.Series([int(y) for _ in range(n_keys) for y in self.years]))
+        columns = {
+            "demand_median": med,
+            f"demand_lower_{pct}": lo,
+            f"demand_upper_{pct}": hi,
+            "demand_mean": flat(d.mean(axis=0)),
+            "capacity_places": cap,
+            "gap_median": med - cap,
+            f"gap_lower_{pct}": lo - cap,
+            f"gap_upper_{pct}": hi - cap,
+            "placed_mean": flat(a["placed"].mean(axis=0)),
+            "occupied_mean": occupied,
+            "utilisation_pct": util,
+            "prob_shortfall": flat((o > _EPS).mean(axis=0)),
+            "overflow_median": flat(oq[1]),
+            f"overflow_lower_{pct}": flat(oq[0]),
+            f"overflow_upper_{pct}": flat(oq[2]),
+            "overflow_mean": flat(o.mean(axis=0)),
+        }
+        for dest in DESTINATIONS:
+            columns[f"overflow_{dest}_mean"] = flat(a[f"overflow_{dest}"].mean(axis=0))
+        columns["out_of_county_mean"] = flat(a["out_of_county"].mean(axis=0))
+        for name, values in columns.items():
+            out[name] = values
         return out
+
+
+#: children below this are treated as none (float rounding in shared-out counts)
+_EPS = 1e-9
 
 
 def first_gap_year(table: pd.DataFrame, by: Sequence[str]) -> pd.Series:
@@ -814,8 +930,112 @@ def overflow_draws(demand: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, np.asarray(demand, dtype=float) - np.asarray(capacity, dtype=float)[None, :, :])
 
 
-def assess(projection: PlacementProjection, capacity: pd.DataFrame, scenario: SufficiencyScenario) -> Sufficiency:
-    """Specialist demand from ``projection`` against ``capacity`` under ``scenario``.
+def cascade(
+    demand: np.ndarray, capacity: np.ndarray, pool: np.ndarray, is_mixed: np.ndarray, cross_designation: str = "any"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The placement cascade over local places: who gets a place, and whose places fill.
+
+    Parameters
+    ----------
+    demand : ndarray
+        ``(n_sims, n_years, M)`` children per matching group (a designation in a pool).
+    capacity : ndarray
+        ``(n_years, M)`` places each group's designation has (after any over-admission allowance).
+    pool : ndarray
+        ``(M,)`` the pool each group belongs to (the phase, or phase x locality): places are only
+        shared within a pool.
+    is_mixed : ndarray
+        ``(M,)`` True for complex / mixed-needs places.
+    cross_designation : str
+        ``none``: (1) designated places only; ``mixed``: then (2) spare mixed places take children
+        of other designations; ``any``: then (3) any spare place in the pool takes any child left.
+
+    Returns
+    -------
+    placed, occupied : ndarray
+        ``(n_sims, n_years, M)``: children of each group's demand with a local place, and children
+        in each group's places. Per pool ``placed.sum() == occupied.sum() <= capacity.sum()``, and
+        ``placed <= demand``. At each step the places taken are shared among the children waiting
+        in proportion to their numbers, and among the spare places in proportion to them.
+    """
+    d = np.asarray(demand, dtype=np.float64)
+    c = np.broadcast_to(np.asarray(capacity, dtype=np.float64)[None, :, :], d.shape)
+    placed = np.minimum(d, c)
+    occupied = placed.copy()
+    n_pools = int(pool.max()) + 1 if len(pool) else 0
+    onehot = np.zeros((len(pool), n_pools))
+    onehot[np.arange(len(pool)), pool] = 1.0
+
+    def share(amount: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Spread a pool's ``amount`` ``(S, Y, P)`` over its groups in proportion to ``weights``."""
+        tot = weights @ onehot
+        frac = np.divide(weights, tot @ onehot.T, out=np.zeros_like(weights), where=(tot @ onehot.T) > _EPS)
+        return (amount @ onehot.T) * frac
+
+    steps = {"none": [], "mixed": ["mixed"], "any": ["mixed", "any"]}[cross_designation]
+    for step in steps:
+        waiting = np.maximum(0.0, d - placed)
+        spare = np.maximum(0.0, c - occupied)
+        if step == "mixed":
+            waiting = waiting * ~is_mixed
+            spare = spare * is_mixed
+        take = np.minimum(waiting @ onehot, spare @ onehot)  # (S, Y, P)
+        placed = placed + share(take, waiting)
+        occupied = occupied + share(take, spare)
+    return np.minimum(placed, d), np.minimum(occupied, c)
+
+
+def out_of_county_shares(
+    placements: pd.DataFrame | None, date: pd.Timestamp | str, phases: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Share of children in specialist settings placed out of county, per phase and setting type.
+
+    Placements in force on ``date`` (``start_date <= date``, ``end_date`` empty or on/after it) in
+    :data:`~sendlib.core.schema.SPECIALIST_SETTINGS`; ``share`` = those with ``out_of_county`` true
+    over all, per ``phase`` x ``setting_type`` (columns ``phase``, ``setting_type``, ``children``,
+    ``out_of_county``, ``share``). Empty without placements.
+    """
+    cols = ["phase", "setting_type", "children", "out_of_county", "share"]
+    if placements is None or placements.empty or "out_of_county" not in placements:
+        return pd.DataFrame(columns=cols)
+    d = pd.Timestamp(date)
+    p = placements
+    live = (p["start_date"] <= d) & (p["end_date"].isna() | (p["end_date"] >= d))
+    live = live.fillna(False).to_numpy() & p["setting_type"].isin(SPECIALIST_SETTINGS).to_numpy()
+    if phases is not None:
+        live &= p["phase"].isin(list(phases)).to_numpy()
+    x = p[live]
+    if x.empty:
+        return pd.DataFrame(columns=cols)
+    g = (
+        x.assign(ooc=x["out_of_county"].fillna(False).astype(bool))
+        .groupby([x["phase"].astype(str), x["setting_type"].astype(str)])["ooc"]
+        .agg(["size", "sum"])
+        .reset_index()
+    )
+    g.columns = ["phase", "setting_type", "children", "out_of_county"]
+    g["share"] = g["out_of_county"] / g["children"]
+    return g[cols]
+
+
+def _last_census_before(projection: PlacementProjection) -> int:
+    """The last observed census before the projection (its history), else the year before."""
+    years = [int(y) for y in projection.years]
+    hist = projection.history
+    if hist is not None and len(hist) and "year" in hist:
+        past = hist.loc[hist["year"] < min(years), "year"]
+        if len(past):
+            return int(past.max())
+    return min(years) - 1
+
+
+def assess(
+    projection: PlacementProjection,
+    capacity: pd.DataFrame,
+    scenario: SufficiencyScenario,
+    placements: pd.DataFrame | None = None,
+) -> Sufficiency:
+    """Local specialist demand from ``projection`` against ``capacity``, through the cascade.
 
     Parameters
     ----------
@@ -825,6 +1045,11 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame, scenario: Su
     capacity : DataFrame
         The canonical ``capacity`` table (the scenario's what-ifs are applied here).
     scenario : SufficiencyScenario
+    placements : DataFrame, optional
+        The canonical ``placements`` table: the share of children in specialist settings placed
+        out of county at the last observed census (:func:`out_of_county_shares`) is kept out of
+        local demand (less the scenario's ``out_of_county_return_pct``). Without it every
+        projected specialist child counts as local demand.
 
     Returns
     -------
@@ -847,134 +1072,197 @@ def assess(projection: PlacementProjection, capacity: pd.DataFrame, scenario: Su
         .sort_values(list(KEY))
         .reset_index(drop=True)
     )
-    hist = projection.history
-    bkeys = pd.DataFrame(columns=list(KEY))
-    base_year = None
-    past = hist["year"] < min(years) if hist is not None and len(hist) and "year" in hist else None
-    if past is not None and past.any():
-        base_year = int(hist.loc[past, "year"].max())
-        h = hist[
-            (hist["year"] == base_year)
-            & hist["setting_type"].isin(SPECIALIST_SETTINGS)
-            & hist["phase"].isin(scenario.phases)
-        ].reset_index(drop=True)
-        bkeys = pd.DataFrame(
-            {
-                "phase": h["phase"].astype(str),
-                "designation": assign_designation(h, scenario, available),
-                "locality": h["locality"].astype(str),
-                "count": h["count"].astype(float),
-            }
-        )
-        bsupply = places_by_year(cap, [base_year], KEY, scenario.usable_places_pct)
-        bsupply[list(KEY)] = bsupply[list(KEY)].astype(str)
-        keys = (
-            pd.concat([keys, bkeys[list(KEY)], bsupply[list(KEY)]], ignore_index=True)
-            .drop_duplicates()
-            .sort_values(list(KEY))
-            .reset_index(drop=True)
-        )
     code = gkeys.merge(keys.reset_index(), on=list(KEY), how="left")["index"]
     group_key = np.where(in_scope, code.fillna(-1).to_numpy(), -1).astype(int)
-    base_demand = np.zeros(len(keys))
-    base_cap = np.zeros(len(keys))
-    if base_year is not None:
-        bi = bkeys.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
-        np.add.at(base_demand, bi, bkeys["count"].to_numpy())
-        si = bsupply.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
-        np.add.at(base_cap, si, bsupply["places"].to_numpy(dtype=float))
     n_keys = len(keys)
-    demand = group_sums(projection.draws, group_key, n_keys)
+    stay = stay_out_of_county(projection, scenario, placements)  # (n_groups,) share staying out
+    draws = projection.draws
+    local_draws = draws * (1.0 - stay)[None, None, :]
+    demand = group_sums(local_draws.astype(np.float64), group_key, n_keys)
+    ooc = group_sums((draws * stay[None, None, :]).astype(np.float64), group_key, n_keys)
     capm = np.zeros((len(years), n_keys))
     if len(supply):
         idx = supply.merge(keys.reset_index(), on=list(KEY), how="left")["index"].to_numpy()
         yidx = np.searchsorted(years, supply["year"].to_numpy())
         np.add.at(capm, (yidx, idx), supply["places"].to_numpy(dtype=float))
+    placed, occupied, overflow_to = _run_cascade(keys, demand, capm, scenario)
     return Sufficiency(
         years=years,
         keys=keys,
         demand=demand,
         capacity=capm,
         group_key=group_key,
+        out_of_county=ooc,
+        placed=placed,
+        occupied=occupied,
+        overflow_to=overflow_to,
         scenario=scenario.name,
         match_within=scenario.match_within,
-        baseline_year=base_year,
-        baseline_demand=base_demand,
-        baseline_capacity=base_cap,
-        hold_baseline=scenario.baseline_excess == "hold",
+        over_admission_pct=scenario.over_admission_pct,
     )
 
 
-def apply_overflow(
-    projection: PlacementProjection, capacity_frame: pd.DataFrame, scenario: SufficiencyScenario
-) -> PlacementProjection:
-    """The projection with specialist overflow moved to independent special schools (``inmss``).
+def stay_out_of_county(
+    projection: PlacementProjection, scenario: SufficiencyScenario, placements: pd.DataFrame | None
+) -> np.ndarray:
+    """``(n_groups,)``: the share of each projection group's children who stay in other
+    authorities' special schools / resourced provision (0 outside scope or without placements):
+    the observed share of its phase and setting type at the last census before the projection,
+    times ``1 - out_of_county_return_pct / 100``."""
+    g = projection.groups
+    out = np.zeros(len(g))
+    if placements is None:
+        return out
+    shares = out_of_county_shares(placements, census_day(_last_census_before(projection)), scenario.phases)
+    if shares.empty:
+        return out
+    lookup = {(r.phase, r.setting_type): float(r.share) for r in shares.itertuples()}
+    keep = 1.0 - scenario.out_of_county_return_pct / 100.0
+    return np.array(
+        [lookup.get((str(p), str(s)), 0.0) * keep for p, s in zip(g["phase"], g["setting_type"])], dtype=np.float64
+    )
 
-    For each simulation, census year and group (phase x designation x locality) the overflow
-    ``max(0, demand - capacity)`` is taken from the specialist projection groups in that group in
-    proportion to their share of its demand, and added to the ``inmss`` group with the same
-    ``phase``, ``primary_need``, ``locality`` and ``age_group`` (a new zero group is created
-    where none exists; its other columns are copied from the first specialist group that feeds
-    it). The number of children in every simulation and year is unchanged; counts moved are
-    fractional where a group's overflow is shared between several projection groups.
+
+def _run_cascade(
+    keys: pd.DataFrame, demand: np.ndarray, capacity: np.ndarray, scenario: SufficiencyScenario
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The cascade at the scenario's matching level, shared back to the groups of :data:`KEY`:
+    placed, occupied and overflow by destination per group."""
+    match_by = list(KEY) if scenario.match_within == "locality" else ["phase", "designation"]
+    pool_by = ["phase", "locality"] if scenario.match_within == "locality" else ["phase"]
+    mkeys = keys[match_by].drop_duplicates().sort_values(match_by).reset_index(drop=True)
+    code = keys[match_by].merge(mkeys.reset_index(), on=match_by, how="left")["index"].to_numpy()
+    n_m = len(mkeys)
+    onehot = np.zeros((len(keys), n_m))
+    onehot[np.arange(len(keys)), code] = 1.0
+    dm = demand @ onehot
+    cm = capacity @ onehot
+    pools = mkeys[pool_by].astype(str).agg("|".join, axis=1)
+    pool = pd.factorize(pools)[0] if n_m else np.zeros(0, dtype=int)
+    is_mixed = (mkeys["designation"] == scenario.unmatched_designation).to_numpy() if n_m else np.zeros(0, bool)
+    allow = 1.0 + scenario.over_admission_pct / 100.0
+    placed_m, occupied_m = cascade(dm, cm * allow, np.asarray(pool), is_mixed, scenario.cross_designation)
+    # back to the groups: children in proportion to each group's demand, places to its places
+    dmk = dm @ onehot.T
+    cmk = cm @ onehot.T
+    dshare = np.divide(demand, dmk, out=np.zeros_like(demand), where=dmk > _EPS)
+    cshare = np.divide(capacity, cmk, out=np.zeros_like(capacity), where=cmk > _EPS)
+    placed = np.minimum((placed_m @ onehot.T) * dshare, demand)
+    occupied = (occupied_m @ onehot.T) * cshare[None, :, :]
+    over = np.maximum(0.0, demand - placed)
+    phase = keys["phase"].astype(str).to_numpy()
+    frac = destination_fractions(phase, scenario)
+    overflow_to = {d: over * frac[d][None, None, :] for d in DESTINATIONS}
+    return placed, occupied, overflow_to
+
+
+def destination_fractions(phase: Sequence[str], scenario: SufficiencyScenario) -> dict[str, np.ndarray]:
+    """Where each group's overflow goes, by its phase: under-5s to early years settings, post-16
+    and post-19 to post-16 providers, school age to other authorities' maintained places
+    (``overflow_out_of_county_pct``) and the rest to INMSS. Fractions add up to 1 per group."""
+    ph = np.asarray(phase, dtype=object)
+    ey = np.isin(ph, EARLY_YEARS_PHASES)
+    p16 = np.isin(ph, POST16_PHASES)
+    school = ~ey & ~p16
+    ooc = scenario.overflow_out_of_county_pct / 100.0
+    return {
+        "out_of_county": np.where(school, ooc, 0.0),
+        "inmss": np.where(school, 1.0 - ooc, 0.0),
+        "post16": p16.astype(float),
+        "early_years": ey.astype(float),
+    }
+
+
+def destination_settings(scenario: SufficiencyScenario) -> dict[str, dict[str, float]]:
+    """Destination -> {setting type: fraction} the projection moves overflow to
+    (``out_of_county`` stays in its own specialist setting type, so it is not listed)."""
+    total = sum(scenario.post16_overflow_split.values()) or 1.0
+    return {
+        "inmss": {OVERFLOW_SETTING: 1.0},
+        "post16": {k: v / total for k, v in scenario.post16_overflow_split.items() if v > 0},
+        "early_years": {scenario.early_years_overflow_setting: 1.0},
+    }
+
+
+def apply_overflow(
+    projection: PlacementProjection,
+    capacity_frame: pd.DataFrame,
+    scenario: SufficiencyScenario,
+    placements: pd.DataFrame | None = None,
+) -> PlacementProjection:
+    """The projection with the cascade's overflow moved to where it goes.
+
+    Each group's overflow (:func:`assess`) is taken from the specialist projection groups that
+    make it up, in proportion to their share of the group's local demand in that simulation and
+    year, and added to a group with the same ``phase``, ``primary_need``, ``locality`` and
+    ``age_group`` in the destination's setting type (:func:`destination_settings`: ``inmss``;
+    the post-16 split; the early years setting), created with zero draws where absent. Overflow
+    to other authorities' maintained places stays in its specialist setting type (it is priced
+    as such). Children in every simulation and year are unchanged; counts moved are fractional
+    where a group's overflow is shared between several projection groups.
 
     Finance prices the result, so sufficiency changes the money in one chain.
     """
-    suff = assess(projection, capacity_frame, scenario)
-    over = suff.overflow
-    groups = projection.groups.copy()
+    suff = assess(projection, capacity_frame, scenario, placements)
     gk = suff.group_key
     n_groups = projection.draws.shape[2]
-    # only specialist groups in scope lose children: work on their columns alone (in float64,
-    # element by element as before), everything else is copied through unchanged
     cols = np.flatnonzero(gk >= 0)
     kk = gk[cols]
+    stay = stay_out_of_county(projection, scenario, placements)[cols]
     src = np.take(projection.draws, cols, axis=2).astype(np.float64)
+    local = src * (1.0 - stay)[None, None, :]
     total = np.take(suff.demand, kk, axis=2)
-    moved = np.divide(src, total, out=np.zeros_like(src), where=total > 0)  # each group's share
-    moved *= np.take(over, kk, axis=2)
-    np.minimum(moved, src, out=moved)  # guards float rounding: a group never goes below zero
-    src -= moved
+    share = np.divide(local, total, out=np.zeros_like(local), where=total > _EPS)
+    moves: list[tuple[str, np.ndarray]] = []  # (setting type, (S, Y, len(cols)) children moved)
+    for dest, settings in destination_settings(scenario).items():
+        amount = np.take(suff.overflow_to[dest], kk, axis=2) * share
+        for setting, f in settings.items():
+            moves.append((setting, amount * f))
+    taken = np.zeros_like(src)
+    for _, m in moves:
+        taken += m
+    scale = np.divide(local, taken, out=np.ones_like(taken), where=taken > local)  # guards rounding
+    groups = projection.groups.copy()
     match_cols = [c for c in GROUP_COLUMNS if c != "setting_type"]
-    has_moved = moved.reshape(-1, len(cols)).sum(axis=0) > 0 if len(cols) else np.zeros(0, dtype=bool)
-    sources = cols[has_moved]
-    moved = moved[:, :, has_moved]
-    targets = np.empty(len(sources), dtype=int)
-    new_rows = []
-    if len(sources):
-        tuples = list(groups[match_cols].astype(str).itertuples(index=False, name=None))
-        is_target = (groups["setting_type"] == OVERFLOW_SETTING).to_numpy()
-        target_index = {t: i for i, t in enumerate(tuples) if is_target[i]}
-        for n, gi in enumerate(sources):
-            keyv = tuples[gi]
-            if keyv not in target_index:
+    tuples = list(groups[match_cols].astype(str).itertuples(index=False, name=None))
+    index = {(groups["setting_type"].iloc[i], t): i for i, t in enumerate(tuples)}
+    new_rows: list[pd.Series] = []
+    received: dict[int, np.ndarray] = {}
+    for setting, m in moves:
+        m = m * scale
+        has = m.reshape(-1, len(cols)).sum(axis=0) > 0 if len(cols) else np.zeros(0, dtype=bool)
+        for n in np.flatnonzero(has):
+            gi = cols[n]
+            key = (setting, tuples[gi])
+            if key not in index:
                 row = groups.iloc[gi].copy()
-                row["setting_type"] = OVERFLOW_SETTING
-                target_index[keyv] = len(groups) + len(new_rows)
+                row["setting_type"] = setting
+                index[key] = n_groups + len(new_rows)
                 new_rows.append(row)
-            targets[n] = target_index[keyv]
-        if new_rows:
-            groups = pd.concat([groups, pd.DataFrame(new_rows)], ignore_index=True)
-    draws = np.empty(projection.draws.shape[:2] + (n_groups + len(new_rows),), dtype=projection.draws.dtype)
+            t = index[key]
+            received[t] = received.get(t, 0.0) + m[:, :, n]
+    moved_out = np.zeros_like(src)
+    for _, m in moves:
+        moved_out += m * scale
+    if new_rows:
+        groups = pd.concat([groups, pd.DataFrame(new_rows)], ignore_index=True)
+    draws = np.zeros(projection.draws.shape[:2] + (n_groups + len(new_rows),), dtype=np.float64)
     draws[:, :, :n_groups] = projection.draws
-    draws[:, :, n_groups:] = 0
-    draws[:, :, cols] = src
-    if len(sources):
-        # each target receives its sources' children in source order, in float64
-        tcols, tpos = np.unique(targets, return_inverse=True)
-        received = draws[:, :, tcols].astype(np.float64)
-        for n in range(len(sources)):
-            received[:, :, tpos[n]] += moved[:, :, n]
-        draws[:, :, tcols] = received
-    return projection.with_draws(draws, groups=groups)
+    draws[:, :, cols] = np.maximum(0.0, src - moved_out)
+    for t, add in received.items():
+        draws[:, :, t] += add
+    return projection.with_draws(draws.astype(projection.draws.dtype), groups=groups)
 
 
 def overflow_summary(
     sufficiency: Sufficiency, by: Sequence[str] | None = ("phase",), interval: float = 0.8
 ) -> pd.DataFrame:
-    """Children moved to independent special schools per census year (and ``by``):
-    ``overflow_median``, interval, ``overflow_mean`` and ``prob_any_overflow``."""
-    keys, _, _, o = sufficiency.rollup(by)
+    """Children with no local place per census year (and ``by``): ``overflow_median``, interval,
+    ``overflow_mean``, the mean by destination (``overflow_<destination>_mean``),
+    ``out_of_county_mean`` (children staying out of county, not overflow) and
+    ``prob_any_overflow``."""
+    keys, _, a = sufficiency.rollup_all(by)
+    o = a["overflow"]
     pct = int(round(interval * 100))
     rows = []
     for k in range(o.shape[2]):
@@ -990,9 +1278,12 @@ def overflow_summary(
                     f"overflow_lower_{pct}": float(lo),
                     f"overflow_upper_{pct}": float(hi),
                     "overflow_mean": float(x.mean()),
-                    "prob_any_overflow": float(np.mean(x > 0)),
                 }
             )
+            for dest in DESTINATIONS:
+                row[f"overflow_{dest}_mean"] = float(a[f"overflow_{dest}"][:, j, k].mean())
+            row["out_of_county_mean"] = float(a["out_of_county"][:, j, k].mean())
+            row["prob_any_overflow"] = float(np.mean(x > _EPS))
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -1006,6 +1297,7 @@ def compare_scenarios(
     interval: float = 0.8,
     *,
     base_result: Sufficiency | None = None,
+    placements: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """How capacity, gap and overflow move between a base scenario and a what-if.
 
@@ -1013,8 +1305,8 @@ def compare_scenarios(
     ``prob_shortfall_<s>``, ``overflow_median_<s>``, ``overflow_mean_<s>`` for ``s`` in
     ``base`` / ``whatif``, and ``*_change`` (what-if minus base).
 
-    ``base_result``, when the caller has it already, is ``assess(projection, capacity, base)``
-    (not assessed again). Raises ValueError when it is for another scenario or other years.
+    ``base_result``, when the caller has it already, is ``assess(projection, capacity, base,
+    placements)`` (not assessed again); ``placements`` as in :func:`assess`. Raises ValueError when it is for another scenario or other years.
     """
     if base_result is not None and (
         base_result.scenario != base.name or list(base_result.years) != [int(y) for y in projection.years]
@@ -1024,10 +1316,13 @@ def compare_scenarios(
             f"{list(base_result.years)}, not of '{base.name}' for {list(projection.years)}"
         )
     cols = ["capacity_places", "gap_median", "prob_shortfall", "overflow_median", "overflow_mean"]
+    cols += [f"overflow_{d}_mean" for d in DESTINATIONS]
     group_cols = ["year", *(list(by) if by else [])]
     tables = {}
     for label, sc in (("base", base), ("whatif", whatif)):
-        result = base_result if label == "base" and base_result is not None else assess(projection, capacity, sc)
+        result = (
+            base_result if label == "base" and base_result is not None else assess(projection, capacity, sc, placements)
+        )
         t = result.table(by, interval)
         tables[label] = t[group_cols + cols].rename(columns={c: f"{c}_{label}" for c in cols})
     out = tables["base"].merge(tables["whatif"], on=group_cols, how="outer")
@@ -1105,7 +1400,8 @@ def pipeline_timeline(capacity: pd.DataFrame, scenario: SufficiencyScenario, sin
 
 def moved_to_inmss(before: PlacementProjection, after: PlacementProjection) -> pd.DataFrame:
     """Children moved by :func:`apply_overflow`, per census year and setting type (mean over
-    simulations): negative for the specialist types they leave, positive for ``inmss``."""
+    simulations): negative for the specialist types they leave, positive for the destinations
+    (``inmss``, the post-16 and early years settings)."""
     if list(before.years) != list(after.years):
         raise ValueError("before and after must project the same census years")
     rows = []
@@ -1127,9 +1423,10 @@ def overflow_cost(
 ) -> pd.DataFrame:
     """Extra cost a year of the overflow at base-year unit costs (no inflation), per census year.
 
-    ``children_moved`` is the mean number moved to ``inmss``; ``extra_cost_gbp`` = sum over
-    setting types of (change in children x unit cost), i.e. their INMSS cost less the specialist
-    places they did not get. Unit costs (pounds per placement a year) come from finance
+    ``children_moved`` is the mean number moved out of specialist setting types (to INMSS, post-16
+    providers, early years settings); ``extra_cost_gbp`` = sum over setting types of (change in
+    children x unit cost), i.e. their cost where they go less the specialist places they did not
+    get (overflow to other authorities' maintained places keeps its setting type and unit cost). Unit costs (pounds per placement a year) come from finance
     (``sendlib.models.finance.model.FinanceBase.unit_cost``); sufficiency holds no costs of its own.
     """
     moved = moved_to_inmss(before, after)
@@ -1143,7 +1440,7 @@ def overflow_cost(
         rows.append(
             {
                 "year": int(year),
-                "children_moved": float(m.loc[m["setting_type"] == OVERFLOW_SETTING, "children_change"].sum()),
+                "children_moved": float(m.loc[~m["setting_type"].isin(SPECIALIST_SETTINGS), "children_change"].sum()),
                 "extra_cost_gbp": int(np.rint(m["cost_change_gbp"].sum())),
             }
         )

@@ -41,12 +41,16 @@ def test_shipped_file_is_valid_and_every_assumption_is_sourced():
         for m in sc.mitigations:
             assert m.source and m.as_of
     mit = sf.scenarios["mitigated"]
-    assert {m.kind for m in mit.mitigations} == {"fewer_new_plans", "inmss_to_local", "unit_cost_change"}
+    assert {m.kind for m in mit.mitigations} == {"fewer_new_plans", "local_places", "unit_cost_change"}
     assert all(sum(m.investment_gbp.values()) > 0 for m in mit.mitigations)
-    # the user scenario extends mitigated and delays the pipeline by a year
-    user = sf.scenarios["delayed_pipeline"]
-    places = {m.name: m for m in user.mitigations}["local_special_places"]
-    assert places.start_year == 2028 and user.compare_to == "unmitigated"
+    # mitigated: its new places come from its own sufficiency file (beyond the pipeline)
+    assert mit.sufficiency_scenario is not None and mit.sufficiency_scenario.file == "sufficiency_mitigated.yaml"
+    # pipeline_delayed is the unmitigated case with the approved pipeline a year late: no actions
+    late = sf.scenarios["pipeline_delayed"]
+    assert late.mitigations == () and late.sufficiency_scenario.file == "sufficiency_pipeline_delayed.yaml"
+    unm = sf.scenarios["unmitigated"]
+    assert {k: a.value for k, a in late.assumptions.items()} == {k: a.value for k, a in unm.assumptions.items()}
+    assert unm.mitigations == () and unm.sufficiency_scenario is None
 
 
 def test_unknown_top_level_key():

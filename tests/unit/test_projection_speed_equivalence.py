@@ -1,8 +1,10 @@
-"""The vectorised projection / sufficiency code computes exactly what the straightforward loops did.
+"""The vectorised projection code computes exactly what the straightforward loops did.
 
 Each test builds a small random projection (fractional float32 draws, so the order of additions
-matters) and compares ``PlacementProjection.totals`` / ``.summary``, ``sufficiency.apply_overflow``
-and ``Sufficiency.table`` with a plain reference implementation written the obvious way.
+matters) and compares ``PlacementProjection.totals`` / ``.summary`` with a plain reference
+implementation written the obvious way. (The sufficiency cascade and ``apply_overflow`` are
+checked by their properties in ``test_chain_properties.py``: conservation, capacity and
+monotonicity.)
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sendlib.models import sufficiency as suff
 from sendlib.models.projection import GROUP_COLUMNS, PlacementProjection, group_sums
 
 YEARS = [2026, 2027, 2028, 2029]
@@ -72,137 +73,6 @@ def _ref_summary(p: PlacementProjection, by=None, intervals=(0.8, 0.95)):
     return pd.DataFrame(rows)
 
 
-def _ref_apply_overflow(projection, capacity_frame, scenario):
-    s = suff.assess(projection, capacity_frame, scenario)
-    over = s.overflow
-    groups = projection.groups.copy()
-    draws = projection.draws.astype(np.float64, copy=True)
-    gk = s.group_key
-    moved = np.zeros_like(draws)
-    for k in range(len(s.keys)):
-        m = gk == k
-        if not m.any():
-            continue
-        total = s.demand[:, :, k]
-        share = np.divide(
-            draws[:, :, m], total[:, :, None], out=np.zeros_like(draws[:, :, m]), where=total[:, :, None] > 0
-        )
-        moved[:, :, m] = share * over[:, :, k][:, :, None]
-    moved = np.minimum(moved, draws)
-    draws -= moved
-    match_cols = [c for c in GROUP_COLUMNS if c != "setting_type"]
-    sources = np.flatnonzero(moved.reshape(-1, moved.shape[2]).sum(axis=0) > 0)
-    if len(sources):
-        tuples = list(groups[match_cols].astype(str).itertuples(index=False, name=None))
-        is_target = (groups["setting_type"] == suff.OVERFLOW_SETTING).to_numpy()
-        target_index = {t: i for i, t in enumerate(tuples) if is_target[i]}
-        new_rows = []
-        targets = np.empty(len(sources), dtype=int)
-        for n, gi in enumerate(sources):
-            keyv = tuples[gi]
-            if keyv not in target_index:
-                row = groups.iloc[gi].copy()
-                row["setting_type"] = suff.OVERFLOW_SETTING
-                target_index[keyv] = len(groups) + len(new_rows)
-                new_rows.append(row)
-            targets[n] = target_index[keyv]
-        if new_rows:
-            groups = pd.concat([groups, pd.DataFrame(new_rows)], ignore_index=True)
-            draws = np.concatenate([draws, np.zeros(draws.shape[:2] + (len(new_rows),))], axis=2)
-        for n, gi in enumerate(sources):
-            draws[:, :, targets[n]] += moved[:, :, gi]
-    return projection.with_draws(draws.astype(projection.draws.dtype, copy=False), groups=groups)
-
-
-def _ref_table(s: suff.Sufficiency, by=suff.KEY, interval=0.8):
-    keys, d, c, o = s.rollup(by)
-    pct = int(round(interval * 100))
-    qs = [(1 - interval) / 2, 0.5, 1 - (1 - interval) / 2]
-    dq = np.quantile(d, qs, axis=0)
-    oq = np.quantile(o, qs, axis=0)
-    short = (d > c[None, :, :]).mean(axis=0)
-    omean = o.mean(axis=0)
-    rows = []
-    for k in range(d.shape[2]):
-        key = keys.iloc[k].to_dict() if by else {}
-        for j, year in enumerate(s.years):
-            cap = float(c[j, k])
-            row = {"scenario": s.scenario, "year": int(year), **key}
-            row.update(
-                {
-                    "demand_median": float(dq[1, j, k]),
-                    f"demand_lower_{pct}": float(dq[0, j, k]),
-                    f"demand_upper_{pct}": float(dq[2, j, k]),
-                    "capacity_places": cap,
-                    "gap_median": float(dq[1, j, k] - cap),
-                    f"gap_lower_{pct}": float(dq[0, j, k] - cap),
-                    f"gap_upper_{pct}": float(dq[2, j, k] - cap),
-                    "utilisation_pct": float(dq[1, j, k] / cap * 100.0) if cap > 0 else np.nan,
-                    "prob_shortfall": float(short[j, k]),
-                    "overflow_median": float(oq[1, j, k]),
-                    f"overflow_lower_{pct}": float(oq[0, j, k]),
-                    f"overflow_upper_{pct}": float(oq[2, j, k]),
-                    "overflow_mean": float(omean[j, k]),
-                }
-            )
-            rows.append(row)
-    out = pd.DataFrame(rows)
-    out["first_gap_year"] = suff.first_gap_year(out, list(by) if by else [])
-    return out
-
-
-# ----- capacity and scenario ----------------------------------------------------------------------
-
-
-def _capacity() -> pd.DataFrame:
-    rows = []
-    n = 0
-    for phase in PHASES:
-        for des in ("asd", "semh", "mixed"):
-            for loc in LOCALITIES[:2]:  # no places in "south": everything there overflows
-                n += 1
-                rows.append(
-                    {
-                        "setting_id": f"S{n}",
-                        "name": f"School {n}",
-                        "setting_type": "special_maintained",
-                        "phase": phase,
-                        "designation": des,
-                        "locality": loc,
-                        "places": 20 + 7 * n,
-                        "open_date": "2015-09-01",
-                        "close_date": None,
-                        "status": "open",
-                    }
-                )
-    rows.append(
-        {
-            "setting_id": "P1",
-            "name": "New school",
-            "setting_type": "special_academy",
-            "phase": "primary",
-            "designation": "asd",
-            "locality": "south",
-            "places": 30,
-            "open_date": "2027-09-01",
-            "close_date": None,
-            "status": "pipeline",
-        }
-    )
-    return suff._as_capacity(pd.DataFrame(rows))
-
-
-def _scenario(match_within: str = "locality", baseline: str = "none") -> suff.SufficiencyScenario:
-    return suff.SufficiencyScenario(
-        name=f"test {match_within} {baseline}",
-        phases=tuple(PHASES),
-        designation_map={"ASD": "asd", "SEMH": "semh"},
-        unmatched_designation="mixed",
-        match_within=match_within,
-        baseline_excess=baseline,
-    )
-
-
 # ----- tests ---------------------------------------------------------------------------------------
 
 
@@ -237,41 +107,3 @@ def test_summary_identical_to_loop(by):
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     got = p.summary(by, intervals=(0.5,))
     pd.testing.assert_frame_equal(got, _ref_summary(p, by, intervals=(0.5,)), check_exact=True)
-
-
-@pytest.mark.parametrize("match_within,baseline", [("locality", "none"), ("county", "none"), ("locality", "hold")])
-def test_apply_overflow_identical_to_loop(match_within, baseline):
-    p = _projection(seed=3, n_sims=60, n_groups=220)
-    cap, sc = _capacity(), _scenario(match_within, baseline)
-    got = suff.apply_overflow(p, cap, sc)
-    want = _ref_apply_overflow(p, cap, sc)
-    assert len(got.groups) > len(p.groups)  # the test exercises new inmss groups
-    pd.testing.assert_frame_equal(got.groups, want.groups)
-    assert got.draws.dtype == want.draws.dtype == p.draws.dtype
-    np.testing.assert_array_equal(got.draws, want.draws)
-    # children are moved, not lost
-    np.testing.assert_allclose(got.draws.sum(axis=2), p.draws.sum(axis=2), rtol=1e-5)
-
-
-def test_apply_overflow_identical_with_ample_places():
-    p = _projection(seed=4)
-    cap = _capacity()
-    cap["places"] = (cap["places"] * 1000).astype("Int64")
-    sc = _scenario()
-    got = suff.apply_overflow(p, cap, sc)
-    want = _ref_apply_overflow(p, cap, sc)
-    pd.testing.assert_frame_equal(got.groups, want.groups)
-    np.testing.assert_array_equal(got.draws, want.draws)
-
-
-@pytest.mark.parametrize("by", [None, ["phase"], ["phase", "designation"], list(suff.KEY)])
-@pytest.mark.parametrize("match_within", ["locality", "county"])
-def test_table_identical_to_rows(by, match_within):
-    p = _projection(seed=5)
-    s = suff.assess(p, _capacity(), _scenario(match_within))
-    got = s.table(by)
-    want = _ref_table(s, by)
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
-    if by and "locality" in by:
-        assert got["utilisation_pct"].isna().any()  # groups without places: empty utilisation
-    pd.testing.assert_frame_equal(s.table(by, interval=0.9), _ref_table(s, by, interval=0.9), check_exact=True)

@@ -72,6 +72,7 @@ def scenario(**kw) -> SufficiencyScenario:
         phases=("primary", "secondary"),
         designation_map={"ASD": "ASD", "SLD": "mixed", "MLD": "mixed", "HI": "HI"},
         unmatched_designation="mixed",
+        cross_designation="none",  # designated places only, unless a test says otherwise
     )
     base.update(kw)
     return SufficiencyScenario(**base)
@@ -103,7 +104,12 @@ RAW_SCENARIO = {
     "unmatched_designation": {"value": "mixed", "source": "s"},
     "usable_places_pct": {"value": 100, "source": "s"},
     "match_within": {"value": "locality", "source": "s"},
-    "baseline_excess": {"value": "none", "source": "s"},
+    "over_admission_pct": {"value": 0, "source": "s"},
+    "cross_designation": {"value": "none", "source": "s"},
+    "out_of_county_return_pct": {"value": 0, "source": "s"},
+    "overflow_out_of_county_pct": {"value": 0, "source": "s"},
+    "post16_overflow_split": {"value": {"specialist_post16": 50, "fe_college": 50}, "source": "s"},
+    "early_years_overflow_setting": {"value": "mainstream_maintained", "source": "s"},
     "include_proposed": {"value": False, "source": "s"},
 }
 
@@ -176,12 +182,14 @@ def test_gap_utilisation_first_gap_year_and_probability_of_shortfall():
     # 2027 demand 10, 12, 13, 15 -> median 12.5, gap 2.5, 3 of 4 above 10 -> p = 0.75
     proj = projection([{}], [[[8], [10]], [[9], [12]], [[10], [13]], [[11], [15]]])
     cap = capacity(cap_row("SS1", 10, "2010-09-01"))
-    t = assess(proj, cap, scenario()).table()
+    t = assess(proj, cap, scenario()).table(totals=False)
     assert t["year"].tolist() == [2026, 2027]
     assert t["demand_median"].tolist() == [9.5, 12.5]
     assert t["capacity_places"].tolist() == [10, 10]
     assert t["gap_median"].tolist() == [-0.5, 2.5]
-    assert t["utilisation_pct"].tolist() == [95.0, 125.0]
+    # utilisation: mean children in the places / places: 2026 (8+9+10+10)/4 = 9.25; 2027 full
+    assert t["utilisation_pct"].tolist() == [92.5, 100.0]
+    assert t["placed_mean"].tolist() == [9.25, 10.0]
     assert t["prob_shortfall"].tolist() == [0.25, 0.75]
     assert t["first_gap_year"].tolist() == [2027, 2027]
     # overflow per sim 2026: 0,0,0,1 -> mean 0.25; 2027: 0,2,3,5 -> mean 2.5, median 2.5
@@ -203,7 +211,7 @@ def test_demand_groups_by_designation_with_fallback_to_mixed():
     ]
     proj = projection(groups, [[[5, 1, 2, 3, 40, 7, 9]]], years=(2026,))
     cap = capacity(cap_row("A", 4, "2010-01-01"), cap_row("M", 10, "2010-01-01", designation="mixed"))
-    t = assess(proj, cap, scenario()).table(["designation"])
+    t = assess(proj, cap, scenario()).table(["designation"], totals=False)
     assert dict(zip(t["designation"], t["demand_median"])) == {"ASD": 5, "mixed": 6}
     assert dict(zip(t["designation"], t["gap_median"])) == {"ASD": 1, "mixed": -4}
 
@@ -239,10 +247,9 @@ def test_county_matching_lets_spare_places_elsewhere_absorb_demand():
     np.testing.assert_allclose(out.draws.sum(axis=2), proj.draws.sum(axis=2))
 
 
-def test_holding_the_baseline_excess_overflows_only_growth_above_it():
-    # January 2026 census (history): 13 children, 10 places -> 3 already above places.
-    # Projected 2027: 15 children. Without holding: overflow 5. Holding: 15 - (10 + 3) = 2.
-    # Gap is still demand - places = 5 either way.
+def test_no_frozen_excess_every_child_above_places_overflows():
+    # January 2026 census (history): 13 children in 10 places. Projected 2027: 15 children.
+    # Nothing is held: overflow is 15 - 10 = 5, equal to the gap, and all 5 move to INMSS.
     proj = projection([{}], [[[15]]], years=(2027,))
     proj.history = pd.DataFrame(
         [
@@ -254,35 +261,25 @@ def test_holding_the_baseline_excess_overflows_only_growth_above_it():
                 "locality": "north",
                 "age_group": "5_10",
                 "count": 13,
-            },
-            {
-                "year": 2025,
-                "setting_type": "special_maintained",
-                "phase": "primary",
-                "primary_need": "ASD",
-                "locality": "north",
-                "age_group": "5_10",
-                "count": 30,
-            },
+            }
         ]
     )
     cap = capacity(cap_row("A", 10, "2010-01-01"))
-    plain = assess(proj, cap, scenario())
-    held = assess(proj, cap, scenario(baseline_excess="hold"))
-    assert held.baseline_year == 2026
-    assert held.baseline_excess()[1].tolist() == [3]
-    assert plain.table()["overflow_median"].tolist() == [5]
-    assert held.table()["overflow_median"].tolist() == [2]
-    assert held.table()["gap_median"].tolist() == [5]
-    out = apply_overflow(proj, cap, scenario(baseline_excess="hold"))
-    np.testing.assert_allclose(out.draws[0, 0], [13, 2])
+    t = assess(proj, cap, scenario()).table(totals=False)
+    assert t["overflow_median"].tolist() == [5]
+    assert t["gap_median"].tolist() == [5]
+    out = apply_overflow(proj, cap, scenario())
+    np.testing.assert_allclose(out.draws[0, 0], [10, 5])
+    assert out.groups["setting_type"].tolist() == ["special_maintained", "inmss"]
+    with pytest.raises(TypeError):
+        scenario(baseline_excess="hold")
 
 
 def test_places_with_no_demand_still_appear():
     proj = projection([{}], [[[3]]], years=(2026,))
     cap = capacity(cap_row("A", 4, "2010-01-01"), cap_row("E", 10, "2010-01-01", designation="SEMH"))
     t = assess(proj, cap, scenario()).table(["designation"])
-    assert dict(zip(t["designation"], t["gap_median"])) == {"ASD": -1, "SEMH": -10}
+    assert dict(zip(t["designation"], t["gap_median"])) == {"ASD": -1, "SEMH": -10, "all": -11}
 
 
 # ----- overflow ---------------------------------------------------------------------------------

@@ -3,12 +3,16 @@
 Validates the scenario file first (nothing is computed or written when it is bad), projects
 demand (forecast -> sufficiency), prices it per scenario, and prints one row per scenario x
 financial year: income, expenditure, in-year and cumulative balance, with the 10th and 90th
-percentiles of the cumulative balance from the Monte Carlo. ``--excel`` also writes the workbook.
+percentiles of the cumulative balance from the Monte Carlo. ``--format json`` prints an object:
+``comparison`` (those rows), ``base_unit_costs_gbp`` (setting type -> the council's cost per place
+a year in the base year) and ``statutory_override`` (its last financial year and each scenario's
+cumulative balance on 31 March of it). ``--excel`` also writes the workbook.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -67,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--excel {args.excel}: the workbook name must end in .xlsx")
     tables = load_tables(cfg, TABLES_NEEDED)
     quarter = resolve_quarter(args.quarter, cfg, tables)
-    spill = load_sufficiency(cfg.scenario_file("", "sufficiency")) if "capacity" in tables else None
     projection = chain.quarter_projection(
         tables,
         quarter,
@@ -75,17 +78,33 @@ def run(args: argparse.Namespace) -> int:
         horizon_years=cfg.report.horizon_years,
         through_year=census_years_needed(quarter, horizon)[-1],
         seed=args.seed,
-        overflow=spill,
+    )
+    demand = chain.finance_projections(
+        tables, projection, load_sufficiency(cfg.scenario_file("", "sufficiency")), sf, quarter, args.only
     )
     res = run_finance(
-        sf, projection, tables, quarter, horizon=horizon, draws=args.draws, seed=args.seed, scenarios=args.only
+        sf, demand, tables, quarter, horizon=horizon, draws=args.draws, seed=args.seed, scenarios=args.only
     )
     if args.format == "table":
         from sendlib.models.finance import reconciliation_text
 
         print(f"DSG scenarios, {quarter.label}; {args.draws} Monte Carlo draws; scenario file {sf.path}")
         print(reconciliation_text(res))
-    print_frame(res.comparison, args.format)
+    if args.format == "json":
+        records = json.loads(res.comparison.to_json(orient="records"))
+        position = json.loads(res.override_position.to_json(orient="records"))
+        payload = {
+            "quarter": str(quarter),
+            "scenario_file": str(sf.path),
+            "base_financial_year": res.base.labels[0],
+            "base_unit_costs_gbp": res.base_unit_costs_gbp,
+            "statutory_override": {"end_financial_year": res.override_end, "position": position},
+            "comparison": records,
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_frame(res.comparison, args.format)
     if args.excel:
         path = write_workbook(res, args.excel)
         print(f"wrote {path}", file=sys.stderr)

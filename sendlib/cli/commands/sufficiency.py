@@ -2,8 +2,11 @@
 
 Runs the person-level demand forecast, compares its specialist placements with the capacity
 table under a sufficiency scenario, and prints per census year: demand (median and 80%
-interval), places, gap, utilisation, probability of a shortfall, the overflow to independent
-special schools and the first year the gap opens. ``--compare F`` prints how capacity, gap and
+interval), places, children placed in local places, utilisation, probability of a shortfall, the
+overflow by destination (other authorities' maintained places, independent special schools,
+post-16 providers, early years settings), the out-of-county line and the first year the gap
+opens; with ``--level designation`` (the default) each phase also has a total row (designation
+``all``). ``--compare F`` prints how capacity, gap and
 overflow move between the scenario and a what-if file instead.
 """
 
@@ -76,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
     projection = project_demand(cfg, tables, quarter, args.horizon, args.sims, args.seed)
     by = LEVELS[args.level]
     if whatif is not None:
-        frame = suff.compare_scenarios(projection, tables["capacity"], base, whatif, by=by)
+        frame = suff.compare_scenarios(
+            projection, tables["capacity"], base, whatif, by=by, placements=tables["placements"]
+        )
     else:
-        frame = suff.assess(projection, tables["capacity"], base).table(by)
+        frame = suff.assess(projection, tables["capacity"], base, tables["placements"]).table(by)
     frame = frame.round(3)
     if args.format == "table":
         label = f"{base.name} vs {whatif.name}" if whatif is not None else base.name

@@ -89,10 +89,39 @@ class FinanceBase:
     balance_history: pd.DataFrame
     block_transfer_cap_pct: float = 0.5
     notes: list[str] = field(default_factory=list)
+    #: ``(S,)`` place funding per child the council pays (maintained places): fixed, not inflated
+    fixed_cost: np.ndarray | None = None
+    #: ``(L,)`` base-year reconciling item per line (forecast outturn less placements in force x
+    #: observed unit costs: in-year starters and leavers, part-year costs), held in cash
+    calibration: np.ndarray | None = None
+    #: scenario name -> ``(n_sims, T, S)`` placements from that scenario's sufficiency cascade
+    scenario_counts: dict[str, np.ndarray] = field(default_factory=dict)
+    #: True when base-year counts are the placements in force at the quarter end (else the
+    #: projection's January census) and unit costs their observed mean annual cost
+    observed_base: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fixed_cost is None:
+            self.fixed_cost = np.zeros(len(self.settings))
+        if self.calibration is None:
+            self.calibration = np.zeros(len(self.lines))
 
     @property
     def base_fy(self) -> int:
         return self.years[0]
+
+    def counts_for(self, scenario: str) -> np.ndarray:
+        """``(n_sims, T, S)`` placements for a scenario (its own cascade, else the shared one)."""
+        return self.scenario_counts.get(scenario, self.counts)
+
+    def central_counts_for(self, scenario: str) -> np.ndarray:
+        """``(1, T, S)`` mean placements for a scenario."""
+        return self.counts_for(scenario).mean(axis=0, keepdims=True)
+
+    @property
+    def base_unit_costs_gbp(self) -> dict[str, float]:
+        """Setting type -> the council's cost per place a year in the base year (whole pounds)."""
+        return {s: float(np.rint(u)) for s, u in zip(self.settings, self.unit_cost)}
 
     @property
     def labels(self) -> list[str]:
@@ -184,6 +213,25 @@ def relative_costs(
     return {s: float(mean[s]) if s in mean.index and mean[s] > 0 else float("nan") for s in settings}
 
 
+def observed_counts(
+    placements: pd.DataFrame | None, at: pd.Timestamp, settings: Sequence[str] = tuple(SETTING_TYPE)
+) -> dict[str, tuple[int, float]] | None:
+    """Placements in force on ``at`` per setting type: ``(count, mean annual_cost)``.
+
+    The basis of ``K10_cost_<setting_type>_gbp`` (:mod:`sendlib.models.kpi`): every placement
+    with ``start_date <= at`` and ``end_date`` empty or on/after ``at``. None without placements
+    (or without ``annual_cost``).
+    """
+    if placements is None or placements.empty or "annual_cost" not in placements:
+        return None
+    p = placements
+    live = ((p["start_date"] <= at) & (p["end_date"].isna() | (p["end_date"] >= at))).fillna(False).to_numpy()
+    g = p[live].groupby(p["setting_type"][live].astype(str))["annual_cost"].agg(["size", "mean"])
+    return {
+        s: (int(g.loc[s, "size"]), float(g.loc[s, "mean"])) if s in g.index else (0, float("nan")) for s in settings
+    }
+
+
 def _expenditure_for_year(hnb: pd.DataFrame, fy: str, quarter: Quarter) -> tuple[dict[str, float], str]:
     """A year's spend per line: actuals when every line has one, else the latest forecast at or
     before ``quarter``."""
@@ -267,7 +315,7 @@ def carry_forward_balance(
 
 def build_base(
     sf: ScenarioFile,
-    projection: PlacementProjection,
+    projection: PlacementProjection | Mapping[str, PlacementProjection],
     tables: Mapping[str, pd.DataFrame],
     quarter: Quarter | str,
     horizon: int,
@@ -277,10 +325,11 @@ def build_base(
     Parameters
     ----------
     sf : ScenarioFile
-        Validated scenario file (the setting-type -> line map and plan-driven shares).
-    projection : PlacementProjection
-        Demand (after sufficiency overflow, if any) with January census years covering the
-        base year + ``horizon``.
+        Validated scenario file (the setting-type -> line map, plan-driven shares, place funding).
+    projection : PlacementProjection or mapping
+        Demand (after sufficiency's cascade) with January census years covering the base year +
+        ``horizon``; or scenario name -> its own projection (scenarios with their own sufficiency
+        scenario, :func:`sendlib.models.chain.finance_projections`). The first is the shared one.
     tables : mapping
         Canonical frames: ``hnb_budget``, ``dsg_income`` and optionally ``placements``.
     quarter : Quarter or str
@@ -288,6 +337,13 @@ def build_base(
         as at this quarter.
     horizon : int
         Projected years after the base year (1-30).
+
+    With ``placements``, the base year's counts are the placements in force at the quarter end
+    and each setting type's unit cost is their mean ``annual_cost`` (less the academy place
+    funding the DfE pays directly); each line's difference between that and its forecast outturn
+    is a reconciling item held in cash (``calibration``), so the base year equals the outturn.
+    Overflow changes counts only from the first projected year. Without ``placements`` the base
+    year takes the projection's January census and unit costs are calibrated to the outturn.
     """
     q = Quarter.parse(quarter)
     if not 1 <= int(horizon) <= 30:
@@ -296,8 +352,21 @@ def build_base(
     settings = tuple(SETTING_TYPE)
     lines = tuple(HNB_LINE)
     setting_line = np.array([lines.index(sf.setting_to_line[s]) for s in settings])
-    counts = setting_counts(projection, years, settings)
-    gkeys, gcounts = group_counts(projection, years)
+    projections = dict(projection) if isinstance(projection, Mapping) else {"": projection}
+    if not projections:
+        raise UsageError("no placement projection given")
+    first = next(iter(projections.values()))
+    observed = observed_counts(tables.get("placements"), q.end, settings)
+    scenario_counts = {}
+    for name, proj in projections.items():
+        c = setting_counts(proj, years, settings)
+        if observed is not None:
+            c[:, 0, :] = np.array([observed[s][0] for s in settings], dtype=np.float64)[None, :]
+        scenario_counts[name] = c
+    counts = scenario_counts[next(iter(projections))]
+    for c in scenario_counts.values():  # one base year for every scenario (the shared one's)
+        c[:, 0, :] = counts[:, 0, :].mean(axis=0)[None, :]
+    gkeys, gcounts = group_counts(first, years)
 
     hnb = tables["hnb_budget"]
     fy0 = q.financial_year
@@ -313,52 +382,84 @@ def build_base(
     budget = base_rows.groupby("line")["budget"].sum()
     base_outturn = np.array([float(np.rint(outturn.get(ln, 0.0))) for ln in lines])
 
+    pf = sf.place_funding
+    deducted_each = np.array([pf.deducted_gbp(s) if pf else 0.0 for s in settings])
+    fixed_cost = np.array([pf.council_fixed_gbp(s) if pf else 0.0 for s in settings])
     mean0 = counts[:, 0, :].mean(axis=0)
+    # academy place funding in the line's outturn that never reaches the council
+    deducted_line = np.zeros(len(lines))
+    if pf is not None and pf.outturn_includes_academy_place_funding:
+        np.add.at(deducted_line, setting_line, mean0 * deducted_each)
+        deducted_line = np.rint(deducted_line)
+    council_outturn = base_outturn - deducted_line
     weights = relative_costs(tables.get("placements"), q.end, settings)
     notes: list[str] = []
     unit_cost = np.zeros(len(settings))
+    calibration = np.zeros(len(lines))
     base_non_plan = np.zeros(len(lines))
     rec_rows = []
     for li, ln in enumerate(lines):
         members = [si for si in range(len(settings)) if setting_line[si] == li]
         share = sf.plan_driven_share.get(ln, 1.0) if members else 0.0
-        w = np.array([weights[settings[si]] for si in members])
-        if members:
-            known = w[np.isfinite(w)]
-            w = np.where(np.isfinite(w), w, known.mean() if known.size else 1.0)
-        weighted = float((mean0[members] * w).sum()) if members else 0.0
-        if members and weighted <= 0 and share > 0:
+        if members and float(mean0[members].sum()) <= 0 and share > 0:
             notes.append(
-                f"line '{ln}': no projected placements in the base year, so it is treated as not "
+                f"line '{ln}': no placements in the base year, so it is treated as not "
                 "driven by plan numbers (grown at its own rate)"
             )
             share = 0.0
-        non_plan = float(np.rint((1.0 - share) * base_outturn[li]))
-        plan_part = base_outturn[li] - non_plan
+        non_plan = float(np.rint((1.0 - share) * council_outturn[li]))
+        plan_part = council_outturn[li] - non_plan
         base_non_plan[li] = non_plan
-        for k, si in enumerate(members):
-            unit_cost[si] = plan_part * w[k] / weighted if weighted > 0 else 0.0
+        if members and share > 0:
+            if observed is not None:
+                obs = np.array([observed[settings[si]][1] for si in members]) - deducted_each[members]
+                known = obs[np.isfinite(obs)]
+                obs = np.where(np.isfinite(obs), obs, known.mean() if known.size else 0.0)
+                unit_cost[members] = np.maximum(obs, 0.0)
+                calibration[li] = plan_part - float((mean0[members] * unit_cost[members]).sum())
+            else:
+                w = np.array([weights[settings[si]] for si in members])
+                known = w[np.isfinite(w)]
+                w = np.where(np.isfinite(w), w, known.mean() if known.size else 1.0)
+                weighted = float((mean0[members] * w).sum())
+                unit_cost[members] = plan_part * w / weighted if weighted > 0 else 0.0
+        n_line = float(mean0[members].sum()) if members else 0.0
         rec_rows.append(
             {
                 "line": ln,
                 "label": HNB_LINE[ln],
                 "setting_types": ", ".join(settings[si] for si in members),
-                "base_year_placements": float(mean0[members].sum()) if members else 0.0,
-                "unit_cost_gbp": float(plan_part / mean0[members].sum())
-                if members and mean0[members].sum() > 0
+                "base_year_placements": n_line,
+                "unit_cost_gbp": float(np.rint((mean0[members] * unit_cost[members]).sum() / n_line))
+                if members and n_line > 0 and share > 0
                 else None,
-                "plan_driven_gbp": plan_part,
+                "plan_driven_gbp": float((mean0[members] * unit_cost[members]).sum()) if members else 0.0,
+                "reconciling_item_gbp": calibration[li],
                 "not_plan_driven_gbp": non_plan,
                 "budget_gbp": float(np.rint(budget.get(ln, 0.0))),
                 "forecast_outturn_gbp": base_outturn[li],
+                "academy_place_funding_deducted_gbp": deducted_line[li],
+                "council_outturn_gbp": council_outturn[li],
             }
         )
+    fixed_cost = np.minimum(fixed_cost, unit_cost)  # place funding is part of the unit cost
     rec = pd.DataFrame(rec_rows)
-    model_exp = np.rint(np.einsum("s,s,sl->l", mean0, unit_cost, np.eye(len(lines))[setting_line])) + base_non_plan
+    onehot = np.eye(len(lines))[setting_line]
+    model_exp = np.rint(np.einsum("s,s,sl->l", mean0, unit_cost, onehot) + calibration) + base_non_plan
     rec["model_base_year_gbp"] = model_exp
-    rec["difference_gbp"] = rec["model_base_year_gbp"] - rec["forecast_outturn_gbp"]
+    rec["difference_gbp"] = rec["model_base_year_gbp"] - rec["council_outturn_gbp"]
     rec.insert(0, "financial_year", fy0)
     rec.insert(1, "as_at_quarter", str(q))
+    if observed is not None:
+        notes.append(
+            f"base-year placements are those in force on {q.end:%d %B %Y} and unit costs their mean annual cost "
+            "(as K10); each line's difference from the forecast outturn is a reconciling item held in cash"
+        )
+    if deducted_line.any():
+        notes.append(
+            "academy place funding (paid by the DfE and deducted from the high needs allocation) is taken out "
+            f"of the base-year outturn: £{deducted_line.sum():,.0f}"
+        )
 
     inc = tables["dsg_income"]
     inc0 = inc[inc["financial_year"] == fy0]
@@ -379,7 +480,7 @@ def build_base(
         lines=lines,
         setting_line=setting_line,
         unit_cost=unit_cost,
-        base_outturn=base_outturn,
+        base_outturn=council_outturn,
         base_non_plan=base_non_plan,
         base_income=base_income,
         opening_balance=opening,
@@ -390,6 +491,10 @@ def build_base(
         balance_history=hist,
         block_transfer_cap_pct=float(sf.block_transfer_cap_pct.value),
         notes=notes,
+        fixed_cost=fixed_cost,
+        calibration=calibration,
+        scenario_counts={k: v for k, v in scenario_counts.items() if k},
+        observed_base=observed is not None,
     )
 
 
@@ -471,7 +576,8 @@ def apply_mitigations_to_counts(
 
 
 def unit_cost_factors(base: FinanceBase, scenario: Scenario, params: Mapping[str, np.ndarray], T: int) -> np.ndarray:
-    """``(D, T, S)`` multiplier on base unit costs: inflation, the general change, banding mitigations."""
+    """``(D, T, S)`` multiplier on base top-ups and fees (unit cost less the place funding the
+    council pays, which is fixed): inflation, the general change, banding mitigations."""
     t = np.arange(T, dtype=np.float64)
     infl = (1.0 + params["unit_cost_inflation_pct"][:, None] / 100.0) ** t[None, :]  # (D,T)
     change = 1.0 + params["unit_cost_change_pct"][:, None] / 100.0 * (t[None, :] >= 1)
@@ -533,13 +639,15 @@ def simulate(
     T, S, L = len(base.years), len(base.settings), len(base.lines)
     D = len(next(iter(params.values())))
     if counts is None:
-        counts = np.broadcast_to(base.central_counts, (D, T, S))
+        counts = np.broadcast_to(base.central_counts_for(scenario.name), (D, T, S))
     t = np.arange(T, dtype=np.float64)
     c = apply_mitigations_to_counts(base, scenario, counts, params)
-    cost = c * base.unit_cost[None, None, :] * unit_cost_factors(base, scenario, params, T)
+    fixed = base.fixed_cost[None, None, :]
+    top_up = (base.unit_cost - base.fixed_cost)[None, None, :]
+    cost = c * (fixed + top_up * unit_cost_factors(base, scenario, params, T))
     onehot = np.zeros((S, L))
     onehot[np.arange(S), base.setting_line] = 1.0
-    plan = np.rint(cost @ onehot)  # (D,T,L)
+    plan = np.rint(cost @ onehot + base.calibration[None, None, :])  # (D,T,L)
     growth = np.stack([params.get(f"{ln}_growth_pct", np.zeros(D)) for ln in base.lines], axis=1)  # (D,L)
     non_plan = np.rint(base.base_non_plan[None, None, :] * (1.0 + growth[:, None, :] / 100.0) ** t[None, :, None])
     invest = np.broadcast_to(investment_by_year(base, scenario)[None, :, None], (D, T, 1))

@@ -87,8 +87,10 @@ def run_monte_carlo(
         return {}
     u = common_uniforms(draws, seed)
     idx = resample_sims(base.counts.shape[0], draws, seed)
-    counts = anchor_base_year(base, base.counts[idx])
-    return {s.name: simulate(base, s, sample_params(s, u), counts) for s in scenarios}
+    return {
+        s.name: simulate(base, s, sample_params(s, u), anchor_base_year(base, base.counts_for(s.name)[idx]))
+        for s in scenarios
+    }
 
 
 def fan_table(

@@ -70,6 +70,30 @@ class FinanceResults:
         return financial_year_label(int(self.scenario_file.statutory_override_end.value))
 
     @property
+    def base_unit_costs_gbp(self) -> dict[str, float]:
+        """Setting type -> the council's cost per place a year in the base year (whole pounds)."""
+        return self.base.base_unit_costs_gbp
+
+    @property
+    def override_position(self) -> pd.DataFrame:
+        """Each scenario's cumulative DSG balance on 31 March of the statutory override's last
+        year (empty when that year is outside the modelled years): ``scenario``,
+        ``financial_year``, ``date``, ``cumulative_balance_gbp`` and its p10 / p90."""
+        fy = self.override_end
+        c = self.comparison[self.comparison["financial_year"] == fy]
+        out = c[
+            [
+                "scenario",
+                "financial_year",
+                "cumulative_balance_gbp",
+                "cumulative_balance_p10_gbp",
+                "cumulative_balance_p90_gbp",
+            ]
+        ].copy()
+        out.insert(2, "date", f"{int(fy[:4]) + 1}-03-31")
+        return out.reset_index(drop=True)
+
+    @property
     def year5(self) -> str:
         """Financial year of the summary (year 5, or the last year if the horizon is shorter)."""
         return self.base.labels[min(5, len(self.base.years) - 1)]
@@ -77,7 +101,7 @@ class FinanceResults:
 
 def run_finance(
     sf: ScenarioFile,
-    projection: PlacementProjection,
+    projection: PlacementProjection | Mapping[str, PlacementProjection],
     tables: Mapping[str, pd.DataFrame],
     quarter: Quarter | str,
     horizon: int = 5,
@@ -91,8 +115,10 @@ def run_finance(
     ----------
     sf : ScenarioFile
         Validated scenario file.
-    projection : PlacementProjection
-        Placement demand (after sufficiency overflow) covering the base year + ``horizon``.
+    projection : PlacementProjection or mapping
+        Placement demand (after sufficiency's cascade) covering the base year + ``horizon``; or
+        scenario name -> its demand when scenarios have their own sufficiency scenario
+        (:func:`sendlib.models.chain.finance_projections`).
     tables : mapping
         Canonical frames ``hnb_budget``, ``dsg_income`` (and ``placements`` for relative costs).
     quarter : Quarter or str
@@ -255,6 +281,9 @@ def reconciliation_text(res: FinanceResults) -> str:
     rec = res.reconciliation
     b = res.base
     model, outturn = float(rec["model_base_year_gbp"].sum()), float(rec["forecast_outturn_gbp"].sum())
+    deducted = (
+        float(rec["academy_place_funding_deducted_gbp"].sum()) if "academy_place_funding_deducted_gbp" in rec else 0.0
+    )
     worst = float(rec["difference_gbp"].abs().max()) if len(rec) else 0.0
     hist = b.balance_history
     carried = (
@@ -268,7 +297,9 @@ def reconciliation_text(res: FinanceResults) -> str:
     text = (
         f"Base year {b.labels[0]} reconciles to the high needs forecast outturn as at {b.quarter}: the model's "
         f"placements x unit costs plus the lines not driven by plan numbers give £{model:,.0f} against a forecast "
-        f"outturn of £{outturn:,.0f} (largest difference on a line £{worst:,.0f}). "
+        f"outturn of £{outturn:,.0f}"
+        + (f" less £{deducted:,.0f} academy place funding the DfE pays directly" if deducted else "")
+        + f" (largest difference on a line £{worst:,.0f}). "
         f"Opening cumulative DSG balance for {b.labels[0]}: {_pounds(b.opening_balance)}{carried}."
     )
     if b.notes:

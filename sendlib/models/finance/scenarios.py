@@ -115,6 +115,7 @@ _MITIGATION_KINDS = {
     "fewer_new_plans": {"reduction_pct", "settings"},
     "inmss_to_local": {"places", "to_setting"},
     "unit_cost_change": {"change_pct", "settings"},
+    "local_places": {"setting_ids"},
 }
 #: keys a kind of mitigation must give, and what they are
 _MITIGATION_NEEDS = {
@@ -124,6 +125,9 @@ _MITIGATION_NEEDS = {
         "places": 'cumulative local places by financial year, e.g. {"2026-27": 16}',
     },
     "unit_cost_change": {"settings": "the setting types whose unit costs change", "change_pct": "% change"},
+    "local_places": {
+        "setting_ids": "the new settings (add_settings of the scenario's sufficiency_scenario file) it opens",
+    },
 }
 _MITIGATION_COMMON = {"name", "kind", "description", "start_year", "investment_gbp", "source", "as_of", "enabled"}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
@@ -319,6 +323,43 @@ class BudgetLines(_Provenance):
         return value
 
 
+class SufficiencyScenarioRef(_Provenance):
+    """``scenarios.<name>.sufficiency_scenario``: the sufficiency scenario file (relative to this
+    file's folder) whose placement cascade gives the scenario's demand: e.g. the approved
+    pipeline one year late, or the new places a mitigation opens."""
+
+    file: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class PlaceFunding(_Provenance):
+    """``place_funding``: place funding per place a year (fixed rates, never inflated) and the share
+    of each setting type's places in academies, whose place funding the DfE pays directly and
+    deducts from the high needs allocation before it reaches the council (so it is neither the
+    council's income nor its spend).
+
+    ``outturn_includes_academy_place_funding``: whether the ``hnb_budget`` lines of those setting
+    types include that place funding (then it is taken out of the base-year outturn, shown in the
+    reconciliation); ``placements.annual_cost`` always includes it (schema: place funding plus
+    top-up), so it is taken out of the observed unit costs.
+    """
+
+    rates_gbp: dict[SettingType, Annotated[Number, _within(0.0)]]
+    academy_share: dict[SettingType, Annotated[Number, _within(0.0, 1.0)]]
+    outturn_includes_academy_place_funding: StrictBool
+
+    @property
+    def value(self) -> None:
+        return None
+
+    def deducted_gbp(self, setting: str) -> float:
+        """Place funding a year per child of ``setting`` paid by the DfE (deducted before allocation)."""
+        return float(self.rates_gbp.get(setting, 0.0)) * float(self.academy_share.get(setting, 0.0))
+
+    def council_fixed_gbp(self, setting: str) -> float:
+        """Place funding a year per child of ``setting`` the council pays (maintained places; not inflated)."""
+        return float(self.rates_gbp.get(setting, 0.0)) * (1.0 - float(self.academy_share.get(setting, 0.0)))
+
+
 class Assumption(SettingsModel):
     """One assumption: central value, optional uncertainty, and provenance.
 
@@ -374,12 +415,14 @@ class Mitigation(SettingsModel):
     early help), ``inmss_to_local`` (``places``: cumulative local specialist places by financial
     year, each taking a child from an independent / non-maintained special school into
     ``to_setting``), ``unit_cost_change`` (``change_pct`` on the unit costs of ``settings``,
-    e.g. banding). ``enabled: false`` drops it (a scenario that extends another uses this to
+    e.g. banding), ``local_places`` (new local specialist places beyond the approved pipeline:
+    ``setting_ids`` name the ``add_settings`` rows of the scenario's ``sufficiency_scenario``
+    file, whose places the placement cascade uses; here their cost and start year). ``enabled: false`` drops it (a scenario that extends another uses this to
     drop an inherited one); it must still be a valid mitigation.
     """
 
     name: Annotated[str, AfterValidator(_mitigation_name)]
-    kind: Literal["fewer_new_plans", "inmss_to_local", "unit_cost_change"]
+    kind: Literal["fewer_new_plans", "inmss_to_local", "unit_cost_change", "local_places"]
     start_year: FinancialYear
     source: Source
     as_of: AsOf
@@ -390,6 +433,7 @@ class Mitigation(SettingsModel):
     change_pct: Annotated[Number, _within(-100.0)] = 0.0
     places: YearAmounts = Field(default_factory=dict)
     to_setting: SettingType = ""
+    setting_ids: Annotated[tuple[Annotated[str, BeforeValidator(lambda v: str(v))], ...], Field(min_length=1)] = ()
     investment_gbp: YearAmounts = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -451,6 +495,9 @@ class Scenario(SettingsModel):
     name: str
     description: Annotated[str, _null_is(str)] = ""
     compare_to: str | None = None
+    #: the sufficiency scenario file whose placement cascade gives this scenario's demand
+    #: (None: the run's, the config's ``report.sufficiency_scenario``)
+    sufficiency_scenario: SufficiencyScenarioRef | None = None
     assumptions: Annotated[dict[Annotated[str, AfterValidator(_assumption_name)], Assumption], _null_is(dict)] = Field(
         default_factory=dict
     )
@@ -564,6 +611,7 @@ class ScenarioFile(SettingsModel):
     deficit_threshold: DeficitThreshold
     block_transfer_cap: BlockTransferCap
     budget_lines: BudgetLines
+    place_funding: PlaceFunding | None = None
     scenarios: dict[Annotated[str, AfterValidator(_scenario_name)], Scenario]
     _path: str = PrivateAttr("<memory>")
 
@@ -736,6 +784,26 @@ def assumptions_table(sf: ScenarioFile) -> pd.DataFrame:  # noqa: F821
                 "as_of": s.as_of,
             }
         )
+    pf = sf.place_funding
+    if pf is not None:
+        for st, rate in pf.rates_gbp.items():
+            rows.append(
+                {
+                    "scenario": "(all)",
+                    "kind": "place_funding",
+                    "name": st,
+                    "value": rate,
+                    "low": None,
+                    "high": None,
+                    "distribution": "fixed",
+                    "start_year": None,
+                    "investment_gbp": None,
+                    "description": f"place funding per place a year (not inflated); academy share "
+                    f"{pf.academy_share.get(st, 0.0):g} paid by the DfE and deducted before allocation",
+                    "source": pf.source,
+                    "as_of": pf.as_of,
+                }
+            )
     for st, line in sf.setting_to_line.items():
         rows.append(
             {
@@ -771,6 +839,23 @@ def assumptions_table(sf: ScenarioFile) -> pd.DataFrame:  # noqa: F821
                     "as_of": a.as_of,
                 }
             )
+        if sc.sufficiency_scenario is not None:
+            rows.append(
+                {
+                    "scenario": sc.name,
+                    "kind": "sufficiency_scenario",
+                    "name": "sufficiency_scenario",
+                    "value": sc.sufficiency_scenario.file,
+                    "low": None,
+                    "high": None,
+                    "distribution": "fixed",
+                    "start_year": None,
+                    "investment_gbp": None,
+                    "description": "Sufficiency scenario whose placement cascade gives this scenario's demand",
+                    "source": sc.sufficiency_scenario.source,
+                    "as_of": sc.sufficiency_scenario.as_of,
+                }
+            )
         for m in sc.mitigations:
             effect = {
                 "fewer_new_plans": f"reduction_pct={m.reduction_pct:g}"
@@ -778,6 +863,7 @@ def assumptions_table(sf: ScenarioFile) -> pd.DataFrame:  # noqa: F821
                 "unit_cost_change": f"change_pct={m.change_pct:g} settings={list(m.settings)}",
                 "inmss_to_local": f"to {m.to_setting}: places "
                 + ", ".join(f"{financial_year_label(y)}={v:g}" for y, v in m.places.items()),
+                "local_places": "new places (sufficiency add_settings): " + ", ".join(m.setting_ids),
             }[m.kind]
             rows.append(
                 {

@@ -47,13 +47,14 @@ def tornado_table(base: FinanceBase, scenario: Scenario, year_index: int = 5) ->
                 "at_high_gbp": cum[2 + 2 * k],
             }
         )
-    if base.counts.shape[0] > 1:
-        total = base.counts[:, j, :].sum(axis=1)
+    counts = base.counts_for(scenario.name)
+    if counts.shape[0] > 1:
+        total = counts[:, j, :].sum(axis=1)
         order = np.argsort(total, kind="stable")
         lo_i = order[int(np.floor(0.1 * (len(order) - 1)))]
         hi_i = order[int(np.ceil(0.9 * (len(order) - 1)))]
         pd_ = central_params(scenario, 2)
-        dem = simulate(base, scenario, pd_, anchor_base_year(base, base.counts[[lo_i, hi_i]]))
+        dem = simulate(base, scenario, pd_, anchor_base_year(base, counts[[lo_i, hi_i]]))
         rows.append(
             {
                 "assumption": DEMAND,
