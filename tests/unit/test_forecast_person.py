@@ -113,7 +113,8 @@ def test_school_year_age_uses_31_august():
 
 
 def test_phase_bands():
-    assert person.phase_of(np.array([0, 4, 5, 10, 11, 15, 16, 18, 19, 25])).tolist() == [
+    # Reception (school-year age 4) is primary, as in the placements and capacity tables
+    assert person.phase_of(np.array([0, 3, 4, 10, 11, 15, 16, 18, 19, 25])).tolist() == [
         "early_years",
         "early_years",
         "primary",

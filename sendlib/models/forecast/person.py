@@ -23,8 +23,10 @@ Conventions
 -----------
 * Age is the age in whole years on 31 August before the census (the school-year age the DfE DSG
   template uses; Reception is "under 5"); from ``birth_month`` (YYYY-MM) only.
-* Phase from age: ``early_years`` under 5, ``primary`` 5-10, ``secondary`` 11-15, ``post16``
-  16-18, ``post19`` 19-25.
+* Phase from age, as the placements and capacity tables record it: ``early_years`` under 4,
+  ``primary`` 4-10 (Reception to Year 6), ``secondary`` 11-15, ``post16`` 16-18, ``post19``
+  19-25. Age bands for pooling rates and for the DSG template stay the DfE's (under 5, 5-10,
+  11-15, 16-18, 19-25).
 * The census is the third Thursday of January; a plan is in force on the census day if it
   started on or before it and had not ended by it; the setting is the placement spell covering
   the census day (``other`` when none).
@@ -51,14 +53,16 @@ AGES = np.arange(MAX_AGE + 1)
 NEEDS = tuple(PRIMARY_NEED)
 SETTINGS = tuple(SETTING_TYPE)
 #: phase band of each single year of age (also the pooling band for shares)
-PHASE_BINS = ((0, 4, "early_years"), (5, 10, "primary"), (11, 15, "secondary"), (16, 18, "post16"), (19, 25, "post19"))
+#: Phase of education by school-year age, as the placements and capacity tables record it
+#: (Reception, the school year a child is 4 on 31 August, is primary).
+PHASE_BINS = ((0, 3, "early_years"), (4, 10, "primary"), (11, 15, "secondary"), (16, 18, "post16"), (19, 25, "post19"))
 
 
 def phase_of(age: np.ndarray | pd.Series | int) -> np.ndarray:
     """Phase of education from the school-year age (see module notes)."""
     a = np.asarray(age)
     labels = np.array([b[2] for b in PHASE_BINS], dtype=object)
-    return labels[np.searchsorted(np.array([5, 11, 16, 19]), a, side="right")]
+    return labels[np.searchsorted(np.array([b[0] for b in PHASE_BINS[1:]]), a, side="right")]
 
 
 def _band_index(age: np.ndarray) -> np.ndarray:
