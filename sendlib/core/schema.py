@@ -155,6 +155,42 @@ DSG_ITEM = {
     ),
 }
 
+#: What a family appealed to the SEND Tribunal against: the appealable decisions of the Children and
+#: Families Act 2014, s.51(2) (contents may be appealed when a plan is first issued or amended,
+#: s.51(3)); ``plan_contents`` and ``plan_amended`` split the contents appeals by that moment. SEN2 (2025-26 returns) records three of them as flags: items
+#: 2.7 ``RequestTribunal`` (refuse_assess), 3.4 ``AssessmentTribunal`` (refuse_plan) and 3.6
+#: ``OtherTribunal`` (the rest).
+TRIBUNAL_DECISION = {
+    "refuse_assess": "Refusal to secure an EHC needs assessment (SEN2 RequestTribunal)",
+    "refuse_plan": "Decision not to issue an EHC plan after an assessment (SEN2 AssessmentTribunal)",
+    "plan_contents": "Contents of a plan as first issued: needs, provision, setting (sections B, F, I)",
+    "plan_amended": "Contents of a plan after an amendment, incl. at a phase transfer or after a review",
+    "refuse_amend": "Decision not to amend a plan after a review or re-assessment",
+    "refuse_reassess": "Refusal to secure a re-assessment",
+    "cease": "Decision to cease to maintain a plan",
+}
+#: How an appeal ended (MoJ Tribunal Statistics Quarterly, SEND tables: decided, withdrawn, conceded).
+TRIBUNAL_OUTCOME = {
+    "upheld": "Decided by the tribunal in the family's favour, wholly or in part (appeal allowed)",
+    "conceded": "Conceded by the authority before a decision (not opposed, or agreed by consent order)",
+    "withdrawn": "Withdrawn by the family (often after agreement with the authority)",
+    "dismissed": "Decided by the tribunal in the authority's favour (appeal dismissed)",
+    "struck_out": "Struck out by the tribunal (out of time, no jurisdiction, not pursued)",
+}
+#: The statutory phase transfers (SEND Regulations 2014, reg. 18(2); SEND Code of Practice 2015,
+#: 9.179) with the phases they move between.
+TRANSFER_POINT = {
+    "into_school": "Early years provision to school (Reception)",
+    "infant_to_junior": "Infant school to junior school",
+    "primary_to_middle": "Primary school to middle school",
+    "into_secondary": "Primary school to secondary school",
+    "middle_to_secondary": "Middle school to secondary school",
+    "into_post16": "Secondary school to a post-16 institution",
+}
+#: Month and day of the reg. 18(1) deadline by transfer point, in the calendar year of the transfer:
+#: 31 March for secondary to post-16, 15 February for every other transfer.
+TRANSFER_DEADLINE = {k: ((3, 31) if k == "into_post16" else (2, 15)) for k in TRANSFER_POINT}
+
 
 # ----- declarations ---------------------------------------------------------------------------
 
@@ -441,6 +477,59 @@ TABLES: dict[str, TableSchema] = {
             ),
             key=("ref", "quarter"),
         ),
+        TableSchema(
+            "tribunal_appeals",
+            "Appeals registered with the First-tier Tribunal (SEND) against the authority's decisions: "
+            "one row per appeal.",
+            (
+                _c("appeal_id", "str", "Appeal identifier (the tribunal's case reference)", identifying=True),
+                _c("person_id", "str", "Child or young person identifier", identifying=True),
+                _c("decision_appealed", "code", "The decision appealed against", codes=TRIBUNAL_DECISION),
+                _c("decision_date", "date", "Date the authority notified the decision appealed against"),
+                _c("registered_date", "date", "Date the tribunal registered the appeal"),
+                _c(
+                    "outcome",
+                    "code",
+                    "How the appeal ended; empty while pending",
+                    nullable=True,
+                    codes=TRIBUNAL_OUTCOME,
+                ),
+                _c(
+                    "outcome_date",
+                    "date",
+                    "Date of the decision, withdrawal or concession; empty while pending",
+                    nullable=True,
+                ),
+            ),
+            key=("appeal_id",),
+            event_date="registered_date",
+        ),
+        TableSchema(
+            "phase_transfers",
+            "Children and young people with a plan due to move between phases of education at a statutory "
+            "transfer point (SEND Regulations 2014, reg. 18): one row per child and transfer.",
+            (
+                _c("person_id", "str", "Child or young person identifier", identifying=True),
+                _c("transfer_point", "code", "Statutory transfer point (reg. 18(2))", codes=TRANSFER_POINT),
+                _c("from_phase", "code", "Phase before the transfer", codes=PHASE),
+                _c("to_phase", "code", "Phase after the transfer", codes=PHASE),
+                _c("transfer_date", "date", "First day in the new phase (usually 1 September)"),
+                _c(
+                    "due_date",
+                    "date",
+                    "Deadline for the amended plan (SEN2 5.6a PhaseTransferDueDate): 15 February of the "
+                    "calendar year of the transfer, 31 March for secondary to post-16",
+                ),
+                _c(
+                    "final_date",
+                    "date",
+                    "Date the amended plan naming the new setting was finalised (SEN2 5.6b "
+                    "PhaseTransferFinalDate); empty while not yet finalised",
+                    nullable=True,
+                ),
+            ),
+            key=("person_id", "transfer_date"),
+        ),
     ]
 }
 
@@ -487,9 +576,46 @@ def data_model_markdown() -> str:
         ("brag", BRAG),
         ("hnb line", HNB_LINE),
         ("dsg item", DSG_ITEM),
+        ("tribunal decision_appealed", TRIBUNAL_DECISION),
+        ("tribunal outcome", TRIBUNAL_OUTCOME),
+        ("transfer_point", TRANSFER_POINT),
     ]:
         lines += [f"### {title}", ""] + [f"- `{k}`: {v}" for k, v in codes.items()] + [""]
+    lines += _DESIGN_NOTES
     return "\n".join(lines)
+
+
+#: Why the tribunal and phase-transfer tables look as they do (appended to docs/data-model.md).
+_DESIGN_NOTES = [
+    "## Design notes: `tribunal_appeals` and `phase_transfers`",
+    "",
+    "**`tribunal_appeals`** holds one row per appeal, not per decision: the appeal rate's numerator",
+    "(appeals registered in a period) and the outcomes (decided in the period) are counted from it,",
+    "and its denominator (appealable decisions) is computed from the tables the decisions already",
+    "live in (`ehcp_requests` refusals and assessments not leading to a plan, `ehcp_plans` in force",
+    "in January and ceased because needs are met), so no decision is recorded twice",
+    "(`sendlib.models.statutory.tribunal_appeal_rate`). `decision_appealed` follows the appealable",
+    "decisions of the Children and Families Act 2014, s.51(2); SEN2 (2025 and 2026 returns, items",
+    "2.7, 3.4 and 3.6) records only whether a request, an assessment or another decision was",
+    "appealed, which these codes map onto. `outcome` uses the MoJ's SEND disposal categories",
+    "(decided for or against the appellant, withdrawn, conceded) with struck out on its own; an",
+    "appeal still pending has no outcome and no outcome date. Mediation is not recorded here.",
+    "",
+    "**`phase_transfers`** holds one row per child with a plan and statutory transfer, keyed by",
+    "person and transfer date. The SEND Regulations 2014, reg. 18 require the plan to be reviewed and",
+    "amended, naming the new setting, before 15 February of the calendar year of the transfer (early",
+    "years to school, infant to junior, primary to middle, primary to secondary, middle to",
+    "secondary), and before 31 March for secondary school to a post-16 institution (SEND Code of",
+    "Practice 2015, 9.179). The due date is stored, not only derived, because SEN2 collects it",
+    "(item 5.6a `PhaseTransferDueDate`, with 5.6b `PhaseTransferFinalDate` for `final_date`) and",
+    "the gate checks it against the transfer date. Moves between post-16 institutions (five months",
+    "before, reg. 18(1)) and moves at other times of year are not in the table. A row exists from",
+    "when the child is within 12 months of the transfer, so `transfer_date` and `due_date` may be",
+    "after the extract date (the next September's cohort); `final_date` may not. The table has no",
+    "`event_date`: every transfer falls due in February or March, so a quarterly volume check",
+    "would flag the other three quarters as empty.",
+    "",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

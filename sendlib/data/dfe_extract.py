@@ -18,8 +18,10 @@ symbols) so :mod:`sendlib.data.dfe` reads it exactly as it reads the downloads, 
   that placement mix needs;
 * the indicator columns the suite uses (:data:`KEEP`).
 
-Files are written as UTF-8 without a byte-order mark, LF line ends. ``README.md`` and
-``caveats.yaml`` in the output folder are hand-written and left alone.
+Files are written as UTF-8 without a byte-order mark, LF line ends. The few files that are not
+explore-education-statistics tables (:data:`COPY`: the SEND Tribunal appeal-rate table) are copied
+byte for byte as published. ``README.md`` and ``caveats.yaml`` in the output folder are hand-written
+and left alone.
 """
 
 from __future__ import annotations
@@ -130,6 +132,13 @@ KEEP: dict[str, tuple[str, tuple[str, ...], str]] = {
 
 LOOKUP = "lait2025_la_lookup.csv"
 
+#: files copied byte for byte, as published (not explore-education-statistics tidy files, so
+#: :data:`KEEP`'s row and column rules do not apply; small): file -> release sub-folder.
+#: ``sendlib.data.tribunals`` reads the appeal-rate table in its published layout.
+COPY: dict[str, str] = {
+    "SEND Tribunals and appeal rate 2014-2024.csv": "dfe_ehcp_2025_release",
+}
+
 
 def extract_file(src: Path, columns: Sequence[str], rule: str) -> pd.DataFrame:
     """The extract of one downloaded EES file (strings, symbols kept as published)."""
@@ -164,6 +173,15 @@ def build(source: Path, out: Path) -> list[Path]:
         dest = out / folder / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(dest, index=False, lineterminator="\n", encoding="utf-8")
+        written.append(dest)
+    for name, folder in COPY.items():
+        hits = sorted(source.rglob(name))
+        if not hits:
+            print(f"warning: {name} not found under {source}; skipped", file=sys.stderr)
+            continue
+        dest = out / folder / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(hits[-1], dest)
         written.append(dest)
     lookups = sorted(source.rglob(LOOKUP))
     if lookups:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.core.config import Config
-from sendlib.core.schema import TABLES, TableSchema
+from sendlib.core.schema import TABLES, TRANSFER_DEADLINE, TableSchema
 from sendlib.quality.settings import (
     CHECK,
     DATE_ORDER,
@@ -259,6 +259,27 @@ _CROSS_RULES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("request_exists", ("request_id",), "every plan with a request_id has that request in ehcp_requests"),
         ("aged_0_25_at_start", ("birth_month", "plan_start_date"), "plan holder aged 0-25 when the plan starts"),
     ],
+    "tribunal_appeals": [
+        (
+            "person_known",
+            ("person_id",),
+            "every appeal's person has a request in ehcp_requests or a plan in ehcp_plans",
+        ),
+        (
+            "outcome_date_matches_outcome",
+            ("outcome", "outcome_date"),
+            "outcome_date is set exactly when outcome is (both empty while the appeal is pending)",
+        ),
+    ],
+    "phase_transfers": [
+        ("person_has_plan", ("person_id",), "every phase transfer's person has a plan in ehcp_plans"),
+        (
+            "due_date_statutory",
+            ("due_date", "transfer_point", "transfer_date"),
+            "due_date is the reg. 18 deadline in the calendar year of the transfer "
+            "(31 March for into_post16, else 15 February: schema TRANSFER_DEADLINE)",
+        ),
+    ],
     "placements": [
         ("person_has_plan", ("person_id",), "every placement's person has a plan in ehcp_plans"),
         (
@@ -396,6 +417,39 @@ def _cross_checks(frames: dict[str, pd.DataFrame], s: QualitySettings) -> None:
         else:
             plc[_check("placements", "person_has_plan")] = True
             plc[_check("placements", "inside_plan_life")] = True
+    _statutory_checks(frames)
+
+
+def _statutory_checks(frames: dict[str, pd.DataFrame]) -> None:
+    """Rules of the tribunal appeals and phase transfers tables (persons known, outcome pairs,
+    reg. 18 deadlines)."""
+    req, plans = frames.get("ehcp_requests"), frames.get("ehcp_plans")
+    app, pt = frames.get("tribunal_appeals"), frames.get("phase_transfers")
+    plan_people = set(plans["person_id"].dropna()) if plans is not None else None
+    if app is not None:
+        if req is None and plans is None:
+            app[_check("tribunal_appeals", "person_known")] = True
+        else:
+            known = set(plan_people or ()) | (set(req["person_id"].dropna()) if req is not None else set())
+            app[_check("tribunal_appeals", "person_known")] = app["person_id"].isin(known).astype(bool)
+        app[_check("tribunal_appeals", "outcome_date_matches_outcome")] = (
+            app["outcome"].isna() == app["outcome_date"].isna()
+        ).astype(bool)
+    if pt is not None:
+        if plan_people is None:
+            pt[_check("phase_transfers", "person_has_plan")] = True
+        else:
+            pt[_check("phase_transfers", "person_has_plan")] = pt["person_id"].isin(plan_people).astype(bool)
+        year = pt["transfer_date"].dt.year
+        md = [TRANSFER_DEADLINE.get(k, (2, 15)) for k in pt["transfer_point"].fillna("").astype(str)]
+        month = [m for m, _ in md]
+        day = [d for _, d in md]
+        deadline = pd.to_datetime(
+            pd.DataFrame({"year": year.fillna(2000), "month": month, "day": day}), errors="coerce"
+        )
+        ok = pt["transfer_date"].isna() | pt["due_date"].isna() | pt["transfer_point"].isna()
+        ok |= pt["due_date"].eq(deadline).fillna(False)
+        pt[_check("phase_transfers", "due_date_statutory")] = ok.astype(bool)
 
 
 def _inside_plan_life(plc: pd.DataFrame, plans: pd.DataFrame, tolerance_days: int) -> pd.Series:

@@ -85,6 +85,8 @@ DATE_ORDER: dict[str, list[tuple[str, str]]] = {
     "placements": [("end_date", "start_date")],
     "health_waits": [("first_contact_date", "referral_date")],
     "capacity": [("close_date", "open_date")],
+    "tribunal_appeals": [("registered_date", "decision_date"), ("outcome_date", "registered_date")],
+    "phase_transfers": [("transfer_date", "due_date")],
 }
 
 

@@ -91,6 +91,20 @@ def _wrong_encoding(d: Path) -> None:
     _write(df, d, "pap_actions", encoding="cp1252")
 
 
+def _appeal_before_decision(d: Path) -> None:
+    df = _read(d, "tribunal_appeals")
+    df.loc[4, "registered_date"] = (pd.Timestamp(df.loc[4, "decision_date"]) - pd.Timedelta(days=3)).strftime(
+        "%Y-%m-%d"
+    )
+    _write(df, d, "tribunal_appeals")
+
+
+def _transfer_deadline_not_statutory(d: Path) -> None:
+    df = _read(d, "phase_transfers")
+    df.loc[6, "due_date"] = (pd.Timestamp(df.loc[6, "due_date"]) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    _write(df, d, "phase_transfers")
+
+
 BREAKAGES: list[Breakage] = [
     Breakage("missing_column", "ehcp_plans", "primary_need", "loader", _missing_column),
     Breakage(
@@ -112,4 +126,9 @@ BREAKAGES: list[Breakage] = [
     Breakage("money_as_text", "hnb_budget", "budget", "loader", _set("hnb_budget", "budget", 1, "£1,200,000")),
     Breakage("missing_file", "transitions", None, "loader", _missing_file),
     Breakage("wrong_encoding", "pap_actions", None, "loader", _wrong_encoding),
+    Breakage(
+        "unknown_appeal_outcome", "tribunal_appeals", "outcome", "gx", _set("tribunal_appeals", "outcome", 2, "won")
+    ),
+    Breakage("appeal_before_decision", "tribunal_appeals", "registered_date", "gx", _appeal_before_decision),
+    Breakage("transfer_deadline_not_statutory", "phase_transfers", "due_date", "gx", _transfer_deadline_not_statutory),
 ]

@@ -168,6 +168,46 @@ def test_cross_table_checks_by_hand():
     assert d["placements"]["_row"].tolist() == [1, 2]
 
 
+def test_tribunal_and_phase_transfer_checks_by_hand():
+    cfg = load_config()
+    appeal = {"decision_appealed": "refuse_assess", "decision_date": "2024-01-10", "registered_date": "2024-02-20"}
+    transfer = {"from_phase": "primary", "to_phase": "secondary", "transfer_point": "into_secondary"}
+    tables = {
+        "ehcp_requests": frame("ehcp_requests", [request("R1", "P1", "2023-11-01", "refused")]),
+        "ehcp_plans": frame("ehcp_plans", [plan("P2", "2020-05-01")]),
+        "tribunal_appeals": frame(
+            "tribunal_appeals",
+            [
+                {**appeal, "appeal_id": "A1", "person_id": "P1"},  # pending: request only
+                {**appeal, "appeal_id": "A2", "person_id": "P2", "outcome": "upheld", "outcome_date": "2024-09-01"},
+                {**appeal, "appeal_id": "A3", "person_id": "P9", "outcome": "withdrawn"},  # unknown, no date
+            ],
+        ),
+        "phase_transfers": frame(
+            "phase_transfers",
+            [
+                {**transfer, "person_id": "P2", "transfer_date": "2024-09-01", "due_date": "2024-02-15"},
+                {**transfer, "person_id": "P2", "transfer_date": "2025-09-01", "due_date": "2025-03-31"},  # 15 Feb
+                {
+                    **transfer,
+                    "transfer_point": "into_post16",
+                    "person_id": "P8",  # no plan
+                    "transfer_date": "2026-09-01",
+                    "due_date": "2026-03-31",
+                },
+            ],
+        ),
+    }
+    d = qrules.derive_frames(tables, cfg, pd.Timestamp("2024-12-31"), SETTINGS)
+    assert d["tribunal_appeals"]["chk__person_known"].tolist() == [True, True, False]
+    assert d["tribunal_appeals"]["chk__outcome_date_matches_outcome"].tolist() == [True, True, False]
+    assert d["phase_transfers"]["chk__person_has_plan"].tolist() == [True, True, False]
+    assert d["phase_transfers"]["chk__due_date_statutory"].tolist() == [True, False, True]
+    # next year's transfers and deadlines may be after the extract; a final date may not
+    cols = {r.columns[0] for r in qrules.declare_rules(SETTINGS)["phase_transfers"] if r.rule == "not_after_extract"}
+    assert cols == {"final_date"}
+
+
 def test_not_after_extract_and_locality():
     cfg = load_config()
     t = {

@@ -13,7 +13,18 @@ from collections.abc import Mapping
 import pandas as pd
 
 from sendlib.core.schema import TABLES
-from sendlib.data.synth import finance, health, pap, people, placements, providers, requests, reviews, schools
+from sendlib.data.synth import (
+    finance,
+    health,
+    pap,
+    people,
+    placements,
+    providers,
+    requests,
+    reviews,
+    schools,
+    statutory,
+)
 from sendlib.data.synth.sampling import _ids
 from sendlib.data.synth.state import County
 
@@ -34,4 +45,8 @@ def run(params: Mapping, seed: int, end_date: str) -> dict[str, pd.DataFrame]:
     health.health_waits(c)
     finance.finance(c)
     pap.pap(c)
+    # added last (they read only what the steps above built; their own streams): phase transfers
+    # from the placements, then appeals against decisions in every table before them
+    statutory.phase_transfers(c)
+    statutory.tribunal_appeals(c)
     return {name: c.tables[name] for name in TABLES}

@@ -25,6 +25,9 @@ STREAMS = {
     "health_waits": 70,
     "finance": 80,
     "pap": 90,
+    # appended after the county was calibrated: new streams never renumber the ones above
+    "phase_transfers": 100,
+    "tribunal_appeals": 110,
 }
 
 
