@@ -397,11 +397,11 @@ TABLES: dict[str, TableSchema] = {
         ),
         TableSchema(
             "transitions",
-            "Young people aged 14-25 with a plan at a census: transition plan and activity.",
+            "Young people with a plan from Year 9 (school-year age 13) to age 25 at a census: transition plan and activity.",
             (
                 _c("person_id", "str", "Young person identifier", identifying=True),
                 _c("census_date", "date", "Census date the record describes"),
-                _c("age", "int", "Age in whole years at the census date", min_value=14, max_value=25),
+                _c("age", "int", "Age in whole years at the census date", min_value=13, max_value=25),
                 _c("has_transition_plan", "bool", "Preparing-for-adulthood transition plan in place"),
                 _c("activity", "code", "Main activity", codes=ACTIVITY),
             ),

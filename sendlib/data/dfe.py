@@ -534,7 +534,11 @@ _ACTIVITY = {
     "new_plans": ("newplans", "new_ehc_plans"),
     "timeliness_20wk_excl_num": ("timeliness_20_week", "plans_issued_20_weeks_ex"),
     "timeliness_20wk_excl_den": ("timeliness_20_week", "plans_issued_den_ex"),
+    "decided_to_assess": ("requests", "requests_decided_to_assess"),
+    "decided_within_6_weeks_pct": ("requests", "request_outcome_six_weeks_pc"),
 }
+#: Activity measures the 2022 release (sen2_mi.csv) does not have: 2023 onwards only.
+_ACTIVITY_2025_ONLY = frozenset({"decided_to_assess", "decided_within_6_weeks_pct"})
 
 
 def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
@@ -552,9 +556,12 @@ def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     DataFrame
         ``old_la_code``, ``la_name``, ``region_code``, ``region_name``, ``geographic_level``,
         ``year`` (calendar year), ``requests``, ``refusals`` (requests the LA decided not to
-        assess), ``new_plans``, ``refusal_rate_pct`` (refusals / requests x 100: the DfE's
-        pre-2023 definition, "initial requests refused", so the series is one definition
-        throughout), ``timeliness_20wk_excl_num``, ``timeliness_20wk_excl_den``,
+        assess), ``new_plans``, ``requests_not_assessed_pct`` (refusals / requests received x 100:
+        the DfE's ``request_not_assess_pc``, and its pre-2023 "initial requests refused", so the
+        series is one definition throughout), ``decided_to_assess``, ``refused_of_decisions_pct``
+        (refusals / (decided to assess + refusals) x 100: the KPI K2 basis, 2023 on),
+        ``decided_within_6_weeks_pct`` (``request_outcome_six_weeks_pc`` as published, 2023 on),
+        ``timeliness_20wk_excl_num``, ``timeliness_20wk_excl_den``,
         ``timeliness_20wk_excl_pct`` (num / den x 100; NaN when den is 0 or missing),
         ``reason`` (``measure: reason`` for each missing value).
     """
@@ -573,7 +580,11 @@ def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     new = _levels(new)
     years_new = set(new["year"].dropna())
     try:
-        mi = read_file("sen2_mi", dfe_dir, measures=sorted({m for _, m in _ACTIVITY.values()}))
+        mi = read_file(
+            "sen2_mi",
+            dfe_dir,
+            measures=sorted({m for k, (_, m) in _ACTIVITY.items() if k not in _ACTIVITY_2025_ONLY}),
+        )
     except DataError:
         mi = None
     all_parts = [new]
@@ -581,12 +592,17 @@ def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
         mi = _levels(mi)
         mi = mi[~mi["year"].isin(years_new)]
         for k, (_, m) in _ACTIVITY.items():
-            all_parts.append(mi[mi["measure"] == m].assign(measure=k))
+            if k not in _ACTIVITY_2025_ONLY:
+                all_parts.append(mi[mi["measure"] == m].assign(measure=k))
     long = flag_regional_copies(_geo_tidy(pd.concat(all_parts, ignore_index=True)))
     out = _wide(long, list(_ACTIVITY))
     out["year"] = out["year"].astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["refusal_rate_pct"] = np.where(out["requests"] > 0, 100 * out["refusals"] / out["requests"], np.nan)
+        out["requests_not_assessed_pct"] = np.where(
+            out["requests"] > 0, 100 * out["refusals"] / out["requests"], np.nan
+        )
+        decided = out["decided_to_assess"] + out["refusals"]
+        out["refused_of_decisions_pct"] = np.where(decided > 0, 100 * out["refusals"] / decided, np.nan)
         den = out["timeliness_20wk_excl_den"]
         out["timeliness_20wk_excl_pct"] = np.where(den > 0, 100 * out["timeliness_20wk_excl_num"] / den, np.nan)
     zero = out["timeliness_20wk_excl_den"] == 0
@@ -599,7 +615,10 @@ def activity_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
         "year",
         "requests",
         "refusals",
-        "refusal_rate_pct",
+        "requests_not_assessed_pct",
+        "decided_to_assess",
+        "refused_of_decisions_pct",
+        "decided_within_6_weeks_pct",
         "new_plans",
         "timeliness_20wk_excl_num",
         "timeliness_20wk_excl_den",

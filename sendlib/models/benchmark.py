@@ -75,12 +75,28 @@ INDICATORS: tuple[Indicator, ...] = (
         "% of new plans without exceptions",
     ),
     Indicator(
-        "refusal_rate_pct",
-        "Refusal-to-assess rate (refusals / requests)",
+        "requests_not_assessed_pct",
+        "Requests not assessed (% of requests received; DfE request_not_assess_pc)",
         "%",
         "calendar",
         "down",
         "% of requests received",
+    ),
+    Indicator(
+        "refused_of_decisions_pct",
+        "Assessment decisions that were refusals (% of decisions made; KPI K2 basis)",
+        "%",
+        "calendar",
+        "down",
+        "% of assessment decisions",
+    ),
+    Indicator(
+        "decided_within_6_weeks_pct",
+        "Decisions whether to assess made within 6 weeks (DfE request_outcome_six_weeks_pc)",
+        "%",
+        "calendar",
+        "up",
+        "% of requests decided",
     ),
     Indicator("special_pct", "EHC plans in special schools", "%", "january", "context", "% of EHC plans"),
     Indicator(
@@ -122,7 +138,9 @@ def combine_indicators(caseload: pd.DataFrame, activity: pd.DataFrame, mix: pd.D
     or calendar year respectively, see :data:`INDICATORS`); ``reason`` joins the series' reasons.
     """
     cl = add_growth(caseload)[KEYS + ["ehc_plans", "growth_pct", "reason"]].rename(columns={"reason": "r1"})
-    ac = activity[KEYS + ["timeliness_20wk_excl_pct", "refusal_rate_pct", "reason"]].rename(columns={"reason": "r2"})
+    measures = ["timeliness_20wk_excl_pct", "requests_not_assessed_pct", "refused_of_decisions_pct"]
+    measures += ["decided_within_6_weeks_pct"]
+    ac = activity[KEYS + measures + ["reason"]].rename(columns={"reason": "r2"})
     mx = mix[KEYS + ["special_pct", "inmss_pct", "reason"]].rename(columns={"reason": "r3"})
     out = cl.merge(ac, on=KEYS, how="outer").merge(mx, on=KEYS, how="outer")
     joined = out["r1"].fillna("").astype(str)
@@ -291,7 +309,9 @@ def describe(comparison: pd.DataFrame) -> str:
     if len(jan):
         parts.append(f"January {int(jan.max())} census (caseload, placement mix)")
     if len(cal):
-        parts.append(f"calendar year {int(cal.max())} (requests, refusals, 20-week timeliness)")
+        parts.append(
+            f"calendar year {int(cal.max())} (requests, refusals, decisions within 6 weeks, 20-week timeliness)"
+        )
     return (
         f"{first['la_name']} (DfE code {first['old_la_code']}), {first['region_name']} region. "
         f"Latest data: " + "; ".join(parts) + "."

@@ -42,6 +42,7 @@ from sendlib.core.config import Config, KpiTarget
 from sendlib.core.quarters import Quarter
 from sendlib.core.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
 from sendlib.models.pap import progress_counts
+from sendlib.models.projection import AGE_GROUPS, age_group_of
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -70,6 +71,16 @@ COMPARATORS_FILE = "national_comparators.csv"
 TWENTY_WEEKS_DAYS = 140
 EIGHTEEN_WEEKS_DAYS = 126
 REVIEW_DECISION_DAYS = 28
+SIX_WEEKS_DAYS = 42
+#: Months after which an academic year starts (September) and the day school-year age is taken on.
+ACADEMIC_YEAR_START_MONTH = 9
+#: School-year age (age on 31 August) of Year 9, the year in which a young person turns 14: the
+#: year from which preparing-for-adulthood (transition) planning is due (SEND Code of Practice 8.9).
+YEAR9_SCHOOL_YEAR_AGE = 13
+#: Academic ages of the DfE's "16-17 year olds" NEET cohort (Years 12 and 13).
+NEET_ACADEMIC_AGES = (16, 17)
+#: Backlog row labels for the age groups (``sendlib.models.projection.AGE_GROUPS``).
+AGE_GROUP_LABELS = {"under_5": "under 5", "5_10": "5-10", "11_15": "11-15", "16_19": "16-19", "20_25": "20-25"}
 HEALTH_GROUPS = tuple(dict.fromkeys(HEALTH_SERVICE_GROUP.values()))
 
 
@@ -140,6 +151,31 @@ def _latest_date_on_or_before(dates: pd.Series, day: pd.Timestamp) -> pd.Timesta
     return None if eligible.empty else eligible.max()
 
 
+def academic_year_start(day: pd.Timestamp) -> pd.Timestamp:
+    """1 September of the academic year that ``day`` falls in."""
+    year = day.year if day.month >= ACADEMIC_YEAR_START_MONTH else day.year - 1
+    return pd.Timestamp(year, ACADEMIC_YEAR_START_MONTH, 1)
+
+
+def school_year_age(birth_month: pd.Series, day: pd.Timestamp) -> pd.Series:
+    """Age on 31 August before the academic year that ``day`` falls in (the DfE's "academic age",
+    which fixes the school year: 13 = Year 9), from ``YYYY-MM`` birth months; NaN where unknown.
+
+    A month is enough: whoever is born in a month is the same age on 31 August (the month's end).
+    """
+    text = birth_month.astype("string")
+    year = pd.to_numeric(text.str.slice(0, 4), errors="coerce")
+    month = pd.to_numeric(text.str.slice(5, 7), errors="coerce")
+    aug31_year = academic_year_start(day).year
+    return (aug31_year - year - (month > 8).astype("float")).astype("float")
+
+
+def _birth_months(t: Tables) -> pd.Series:
+    """Each person's birth month (``YYYY-MM``) from ``ehcp_plans``, indexed by ``person_id``."""
+    p = t["ehcp_plans"][["person_id", "birth_month"]].dropna()
+    return p.drop_duplicates("person_id", keep="last").set_index("person_id")["birth_month"]
+
+
 # ----- the cores: one quarter's rows without targets, previous values or comparators ----------
 
 
@@ -160,7 +196,35 @@ def _k2(t: Tables, q: Quarter) -> list[dict]:
     r = t["ehcp_requests"][["decision_date", "decision"]]
     decided = r[_in(r["decision_date"], q) & r["decision"].notna()]
     n, d = int((decided["decision"] == "refuse").sum()), len(decided)
-    return [_row("K2", "Requests refused an assessment (% of decisions)", n, d, _pct(n, d), "%", "down")]
+    return [
+        _row(
+            "K2",
+            "Assessment decisions made in the period that were refusals (% of decisions)",
+            n,
+            d,
+            _pct(n, d),
+            "%",
+            "down",
+        )
+    ] + _k2_six_weeks(t, q)
+
+
+def _k2_six_weeks(t: Tables, q: Quarter) -> list[dict]:
+    r = t["ehcp_requests"][["request_date", "decision_date", "decision"]]
+    decided = r[_in(r["decision_date"], q) & r["decision"].notna()]
+    within = (decided["decision_date"] - decided["request_date"]).dt.days <= SIX_WEEKS_DAYS
+    n, d = int(within.sum()), len(decided)
+    return [
+        _row(
+            "K2_decided_within_6_weeks_pct",
+            "Decisions whether to assess made within 6 weeks of the request (% of decisions)",
+            n,
+            d,
+            _pct(n, d),
+            "%",
+            "up",
+        )
+    ]
 
 
 def _k3(t: Tables, q: Quarter) -> list[dict]:
@@ -314,24 +378,134 @@ def _k5(t: Tables, q: Quarter) -> list[dict]:
     return rows
 
 
-def _k6(t: Tables, q: Quarter) -> list[dict]:
-    a = t["annual_reviews"][["due_date", "meeting_date", "decision_date"]]
-    due = a[_in(a["due_date"], q)]
-    on_time = (due["meeting_date"] <= due["due_date"]) & (
-        due["decision_date"] <= due["meeting_date"] + pd.Timedelta(days=REVIEW_DECISION_DAYS)
+def review_as_of(reviews: pd.DataFrame, quarter: Quarter) -> pd.Timestamp:
+    """The day the annual reviews are known to: the quarter's last day, or the latest meeting or
+    decision date recorded when later (the data run to their extract date, so a quarter is seen as
+    at the extract)."""
+    dates = [quarter.end] + [reviews[c].max() for c in ("meeting_date", "decision_date") if len(reviews)]
+    return max(d for d in dates if pd.notna(d))
+
+
+def review_status(reviews: pd.DataFrame, quarter: Quarter) -> pd.Series:
+    """The K6 status of each review due in ``quarter`` (index of ``reviews``): ``on_time``,
+    ``late`` or ``pending``.
+
+    ``on_time``: meeting held by the due date and decision within 28 days of the meeting.
+    ``pending``: meeting held by the due date, no decision recorded, and the 28-day decision
+    window still open on :func:`review_as_of` (``meeting_date + 28 >= as_of``): it can still be
+    on time, so it is neither on time nor late. Everything else is ``late`` (not held by the due
+    date, or no decision when the window has closed, or a decision after it).
+    """
+    a = reviews[_in(reviews["due_date"], quarter)]
+    window = a["meeting_date"] + pd.Timedelta(days=REVIEW_DECISION_DAYS)
+    held = (a["meeting_date"] <= a["due_date"]).fillna(False).astype(bool)
+    decided_in_time = (a["decision_date"] <= window).fillna(False).astype(bool)
+    as_of = review_as_of(reviews, quarter)
+    pending = held & a["decision_date"].isna() & (window >= as_of).fillna(False).astype(bool)
+    status = np.select([held & decided_in_time, pending], ["on_time", "pending"], default="late")
+    return pd.Series(status, index=a.index, dtype=object)
+
+
+def review_backlog(tables: Tables, quarter: Quarter) -> pd.DataFrame:
+    """Annual reviews overdue at quarter end: due before the quarter's last day with no meeting
+    held by that day, for people with a plan in force that day (a ceased plan has no review to
+    hold). One row per overdue review: ``age_group`` (:data:`AGE_GROUP_LABELS` of the school-year
+    age at quarter end, ``unknown`` without a birth month) and ``months_overdue`` (band: ``0-3``,
+    ``3-6``, ``6-12``, ``12+``)."""
+    a = tables["annual_reviews"][["person_id", "due_date", "meeting_date"]]
+    q_end = quarter.end
+    overdue = a[(a["due_date"] < q_end) & (a["meeting_date"].isna() | (a["meeting_date"] > q_end))]
+    holders = set(_plan_holders(tables, q_end).to_pylist())
+    overdue = overdue[overdue["person_id"].isin(holders)]
+    age = school_year_age(overdue["person_id"].map(_birth_months(tables)), q_end)
+    group = pd.Series(age_group_of(age.fillna(0).to_numpy()), index=overdue.index).where(age.notna(), "unknown")
+    days = (q_end - overdue["due_date"]).dt.days
+    months = pd.cut(days, bins=[0, 91, 182, 365, np.inf], labels=["0-3", "3-6", "6-12", "12+"], right=True)
+    return pd.DataFrame(
+        {
+            "age_group": group.map(AGE_GROUP_LABELS).fillna("unknown").to_numpy(),
+            "months_overdue": months.to_numpy(),
+        }
     )
-    n, d = int(on_time.fillna(False).sum()), len(due)
-    return [
+
+
+def review_backlog_table(tables: Tables, quarter: Quarter, by: str = "age_group") -> pd.DataFrame:
+    """The backlog (:func:`review_backlog`) counted by ``age_group`` or ``months_overdue``: one row
+    per group in order (``overdue_reviews``), no total row (the total is ``K6_backlog``; publish
+    with secondary suppression over the whole table so that no suppressed cell can be recovered
+    from it)."""
+    b = review_backlog(tables, quarter)
+    if by == "age_group":
+        order = [AGE_GROUP_LABELS[g] for g in AGE_GROUPS] + (["unknown"] if (b["age_group"] == "unknown").any() else [])
+    elif by == "months_overdue":
+        order = ["0-3", "3-6", "6-12", "12+"]
+    else:
+        raise ValueError(f"by must be 'age_group' or 'months_overdue', not {by!r}")
+    counts = b[by].astype(str).value_counts().reindex(order, fill_value=0)
+    return pd.DataFrame({by: order, "overdue_reviews": counts.to_numpy()})
+
+
+def _k6(t: Tables, q: Quarter) -> list[dict]:
+    status = review_status(t["annual_reviews"][["due_date", "meeting_date", "decision_date"]], q)
+    n_due = len(status)
+    n_on, n_pending = int((status == "on_time").sum()), int((status == "pending").sum())
+    d = n_due - n_pending
+    rows = [
         _row(
             "K6",
-            "Annual reviews due in the quarter held on time with a decision within 4 weeks",
-            n,
+            "Annual reviews due in the quarter held on time with a decision within 4 weeks (pending excluded)",
+            n_on,
             d,
-            _pct(n, d),
+            _pct(n_on, d),
             "%",
             "up",
-        )
+        ),
+        _row(
+            "K6_pending",
+            "Annual reviews due in the quarter held on time, decision window still open (pending)",
+            n_pending,
+            n_due,
+            n_pending,
+            "count",
+            "context",
+        ),
+        _row(
+            "K6_pending_pct",
+            "Annual reviews due in the quarter still pending (% of reviews due)",
+            n_pending,
+            n_due,
+            _pct(n_pending, n_due),
+            "%",
+            "context",
+        ),
     ]
+    backlog = review_backlog(t, q)
+    counts = backlog["age_group"].value_counts()
+    rows.append(
+        _row(
+            "K6_backlog",
+            "Annual reviews overdue at quarter end (due, meeting not held)",
+            len(backlog),
+            math.nan,
+            len(backlog),
+            "count",
+            "down",
+        )
+    )
+    for g in AGE_GROUPS:
+        n = int(counts.get(AGE_GROUP_LABELS[g], 0))
+        rows.append(
+            _row(
+                f"K6_backlog_age_{g}",
+                f"Annual reviews overdue at quarter end, age {AGE_GROUP_LABELS[g]}",
+                n,
+                math.nan,
+                n,
+                "count",
+                "down",
+            )
+        )
+    return rows
 
 
 def _k7(t: Tables, q: Quarter) -> list[dict]:
@@ -391,10 +565,21 @@ def _k7(t: Tables, q: Quarter) -> list[dict]:
     return rows
 
 
+#: K8 windows: suffix -> (what it covers, in words). The quarter's rows keep their original ids.
+K8_WINDOWS = {"": "in the quarter", "_ytd": "academic year to date", "_12m": "last 12 months"}
+
+
+def _k8_window(q: Quarter, suffix: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if suffix == "_ytd":
+        return academic_year_start(q.end), q.end
+    if suffix == "_12m":
+        return q.end - pd.DateOffset(years=1) + pd.Timedelta(days=1), q.end
+    return q.start, q.end
+
+
 def _k8(t: Tables, q: Quarter) -> list[dict]:
     ex = t["exclusions"][["sen_status", "kind", "start_date"]]
-    susp = ex[(ex["kind"] == "suspension") & _in(ex["start_date"], q)]
-    n_by = susp["sen_status"].value_counts()
+    susp = ex[ex["kind"] == "suspension"]
     sp = t["school_population"]
     census = _latest_date_on_or_before(sp["census_date"], q.end)
     pupils = (
@@ -402,25 +587,37 @@ def _k8(t: Tables, q: Quarter) -> list[dict]:
         if census is not None
         else pd.Series(dtype=float)
     )
-    rows, rates = [], {}
-    for status, label in SEN_STATUS.items():
-        n, d = int(n_by.get(status, 0)), float(pupils.get(status, math.nan))
-        rates[status] = 100.0 * n / d if d and not math.isnan(d) else math.nan
+    rows = []
+    for suffix, words in K8_WINDOWS.items():
+        first, last = _k8_window(q, suffix)
+        n_by = susp.loc[(susp["start_date"] >= first) & (susp["start_date"] <= last), "sen_status"].value_counts()
+        rates = {}
+        for status, label in SEN_STATUS.items():
+            n, d = int(n_by.get(status, 0)), float(pupils.get(status, math.nan))
+            rates[status] = 100.0 * n / d if d and not math.isnan(d) else math.nan
+            rows.append(
+                _row(
+                    f"K8_{status}_per_100{suffix}",
+                    f"Suspensions per 100 pupils, {label}, {words}",
+                    n,
+                    d,
+                    rates[status],
+                    "per 100",
+                    "down",
+                )
+            )
+        ratio = rates["ehcp"] / rates["none"] if rates["none"] else math.nan
         rows.append(
-            _row(f"K8_{status}_per_100", f"Suspensions per 100 pupils, {label}", n, d, rates[status], "per 100", "down")
+            _row(
+                f"K8_ratio_ehcp_to_none{suffix}",
+                f"Suspension rate, pupils with an EHC plan vs pupils with no SEN, {words}",
+                int(n_by.get("ehcp", 0)),
+                int(n_by.get("none", 0)),
+                ratio,
+                "ratio",
+                "down",
+            )
         )
-    ratio = rates["ehcp"] / rates["none"] if rates["none"] else math.nan
-    rows.append(
-        _row(
-            "K8_ratio_ehcp_to_none",
-            "Suspension rate, pupils with an EHC plan vs pupils with no SEN",
-            int(n_by.get("ehcp", 0)),
-            int(n_by.get("none", 0)),
-            ratio,
-            "ratio",
-            "down",
-        )
-    )
     return rows
 
 
@@ -428,14 +625,23 @@ def _k9(t: Tables, q: Quarter) -> list[dict]:
     tr = t["transitions"]
     census = _latest_date_on_or_before(tr["census_date"], q.end)
     at = tr[tr["census_date"] == census] if census is not None else tr.iloc[0:0]
-    over14 = at[at["age"] >= 14]
-    n_tp, d_tp = int(_flag(over14["has_transition_plan"]).sum()), len(over14)
-    y1617 = at[at["age"].between(16, 17) & (at["activity"] != "unknown")]
-    n_neet, d_neet = int((y1617["activity"] == "neet").sum()), len(y1617)
+    sy_age = school_year_age(at["person_id"].map(_birth_months(t)), census if census is not None else q.end)
+    known = sy_age.notna()
+    age = at["age"].astype(float)
+    # Year 9 and above; without a birth month only an age of 14+ at the census is surely Year 9+
+    due = (known & (sy_age >= YEAR9_SCHOOL_YEAR_AGE)) | (~known & (age >= YEAR9_SCHOOL_YEAR_AGE + 1))
+    cohort = at[due.to_numpy(bool)]
+    n_tp, d_tp = int(_flag(cohort["has_transition_plan"]).sum()), len(cohort)
+    lo, hi = NEET_ACADEMIC_AGES
+    in_neet = (known & sy_age.between(lo, hi)) | (~known & age.between(lo, hi))
+    y1617 = at[in_neet.to_numpy(bool)]
+    d = len(y1617)
+    n_neet = int((y1617["activity"] == "neet").sum())
+    n_unknown = int((y1617["activity"] == "unknown").sum())
     return [
         _row(
             "K9_transition_plan_pct",
-            "Young people 14+ with a plan who have a transition plan",
+            "Young people with a plan in Year 9 or above who have a transition plan",
             n_tp,
             d_tp,
             _pct(n_tp, d_tp),
@@ -444,10 +650,28 @@ def _k9(t: Tables, q: Quarter) -> list[dict]:
         ),
         _row(
             "K9_neet_pct",
-            "16-17 year olds with a plan who are NEET (activity known)",
+            "16-17 year olds with a plan who are NEET (% of all known to the authority)",
             n_neet,
-            d_neet,
-            _pct(n_neet, d_neet),
+            d,
+            _pct(n_neet, d),
+            "%",
+            "down",
+        ),
+        _row(
+            "K9_not_known_pct",
+            "16-17 year olds with a plan whose activity is not known (% of all known to the authority)",
+            n_unknown,
+            d,
+            _pct(n_unknown, d),
+            "%",
+            "down",
+        ),
+        _row(
+            "K9_neet_or_not_known_pct",
+            "16-17 year olds with a plan who are NEET or whose activity is not known",
+            n_neet + n_unknown,
+            d,
+            _pct(n_neet + n_unknown, d),
             "%",
             "down",
         ),
@@ -512,8 +736,17 @@ def _k11(t: Tables, q: Quarter) -> list[dict]:
     ]
     rows += [
         _row(
+            "K11_started",
+            "PAP actions started since last quarter (grey to any rating)",
+            c["started"],
+            total,
+            c["started"],
+            "count",
+            "up",
+        ),
+        _row(
             "K11_moved_up",
-            "PAP actions moved up the BRAG scale since last quarter",
+            "PAP actions moved up the BRAG scale since last quarter (started actions not included)",
             c["moved_up"],
             total,
             c["moved_up"],
@@ -530,11 +763,29 @@ def _k11(t: Tables, q: Quarter) -> list[dict]:
             "down",
         ),
         _row(
+            "K11_deteriorated",
+            "PAP actions that deteriorated since last quarter (moved down, or grey to red)",
+            c["deteriorated"],
+            total,
+            c["deteriorated"],
+            "count",
+            "down",
+        ),
+        _row(
             "K11_overdue",
             "PAP actions overdue (past due and not green or blue)",
             c["overdue"],
             total,
             c["overdue"],
+            "count",
+            "down",
+        ),
+        _row(
+            "K11_needs_attention",
+            "PAP actions needing attention (red, or amber past its due date)",
+            c["needs_attention"],
+            total,
+            c["needs_attention"],
             "count",
             "down",
         ),
@@ -638,12 +889,20 @@ def k1_timeliness(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFr
 
 
 def k2_refusal_rate(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
-    """K2: refusal-to-assess rate.
+    """K2: assessment decisions that were refusals, and decisions made within 6 weeks.
 
-    Definition: of requests with an assessment decision (``decision`` not empty) whose
-    ``decision_date`` falls in the quarter, the % with ``decision == "refuse"``.
-    Source: SEN2 requests (decided not to assess); board strategic outcome 3 ("reduction in unsuccessful
-    EHC plan assessment referrals"). National: DfE SEN2 requests, refused / (assessed + refused).
+    ``K2`` (the board's operational measure): of requests with an assessment decision
+    (``decision`` not empty) whose ``decision_date`` falls in the quarter, the % with
+    ``decision == "refuse"``. National on the same basis: DfE SEN2 ``requests.csv``, decided not
+    to assess / (decided to assess + decided not to assess), 2023 on. It is not the DfE's
+    published ``request_not_assess_pc`` (requests not assessed / requests received in the year),
+    which the benchmark shows as "Requests not assessed".
+
+    ``K2_decided_within_6_weeks_pct``: of the same decisions, the % made within 6 weeks (42 days)
+    of the request (SEND Regulations 2014 reg. 5; the DfE's ``request_outcome_six_weeks_pc``,
+    National from ``requests.csv``).
+    Source: SEN2 requests; board strategic outcome 3 ("reduction in unsuccessful EHC plan
+    assessment referrals").
     """
     return _assemble(_k2, tables, quarter, config)
 
@@ -683,12 +942,18 @@ def k5_placement_mix(tables: Tables, quarter: Quarter, config: Config) -> pd.Dat
 
 
 def k6_annual_reviews(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
-    """K6: annual reviews on time.
+    """K6: annual reviews on time, those pending, and the backlog.
 
-    Definition: of reviews whose ``due_date`` falls in the quarter, the % whose meeting was held
-    by the due date (``meeting_date <= due_date``) and whose decision was notified within 4 weeks
-    of the meeting (``decision_date <= meeting_date + 28 days``). A review not yet held counts in
-    the denominator, not the numerator. Source: SEND Code of Practice 9.176-9.185 (reg. 20).
+    ``K6``: of reviews whose ``due_date`` falls in the quarter, less those pending, the % whose
+    meeting was held by the due date (``meeting_date <= due_date``) and whose decision was
+    notified within 4 weeks of the meeting (``decision_date <= meeting_date + 28 days``). A review
+    not held by its due date counts in the denominator, not the numerator.
+    ``K6_pending`` / ``K6_pending_pct``: reviews due in the quarter whose meeting was held by the
+    due date, with no decision recorded and the 28-day decision window still open on the day the
+    data run to (:func:`review_as_of`): neither on time nor late yet, so out of K6's denominator.
+    ``K6_backlog`` and ``K6_backlog_age_<group>``: reviews overdue at quarter end (due before the
+    last day, no meeting held by then) of people with a plan in force that day, by school-year age
+    group (:func:`review_backlog`). Source: SEND Code of Practice 9.176-9.185 (reg. 18-20).
     """
     return _assemble(_k6, tables, quarter, config)
 
@@ -706,13 +971,17 @@ def k7_health_waits(tables: Tables, quarter: Quarter, config: Config) -> pd.Data
 
 
 def k8_suspensions(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
-    """K8: suspensions per 100 pupils by SEN status, and the EHCP : no-SEN ratio.
+    """K8: suspensions per 100 pupils by SEN status, and the EHCP : no-SEN ratio, over three windows.
 
-    Definition: suspensions (``kind == "suspension"``) starting in the quarter, per 100 pupils of
+    Definition: suspensions (``kind == "suspension"``) starting in the window, per 100 pupils of
     the same SEN status on roll at the latest January census on or before the quarter's end
-    (summed over phases). A quarterly rate, not annualised. The ratio divides the EHCP rate by the
-    no-SEN rate (its numerator and denominator columns hold the two suspension counts).
-    Source: DfE suspensions and permanent exclusions statistics; board strategic outcome 3.
+    (summed over phases). Windows: the quarter (``K8_<status>_per_100``, not annualised: it
+    follows the school terms), the academic year to date (``_ytd``: 1 September to the quarter's
+    last day) and the last 12 months (``_12m``: the year ending on the quarter's last day, an annual
+    rate comparable with the DfE's). The ratio divides the EHCP rate by the no-SEN rate (its
+    numerator and denominator columns hold the two suspension counts). National (``_12m`` rows):
+    DfE, "Suspensions and permanent exclusions in England", England, the latest academic year in
+    the comparators file. Source: board strategic outcome 3.
     """
     return _assemble(_k8, tables, quarter, config)
 
@@ -721,10 +990,14 @@ def k9_preparing_for_adulthood(tables: Tables, quarter: Quarter, config: Config)
     """K9: preparing for adulthood.
 
     Definition: at the latest ``transitions`` census on or before the quarter's end,
-    ``K9_transition_plan_pct`` = % of young people aged 14+ with a plan who have a transition
-    plan; ``K9_neet_pct`` = % of 16-17 year olds with a plan whose activity is ``neet``, of those
-    whose activity is known (DfE NEET convention: ``unknown`` is excluded from the denominator).
-    Source: board strategic outcome 8; DfE NEET and participation statistics.
+    ``K9_transition_plan_pct`` = % of young people with a plan in Year 9 or above (school-year age
+    13+, :func:`school_year_age` from ``ehcp_plans.birth_month``; without a birth month, age 14+ at
+    the census) who have a transition plan (SEND Code of Practice 8.9: from Year 9).
+    The NEET rows take the 16-17 year olds by academic age (Years 12-13; age at the census when
+    the birth month is unknown) known to the authority, whatever their activity:
+    ``K9_neet_pct`` = % whose activity is ``neet``, ``K9_not_known_pct`` = % ``unknown``, and the
+    DfE's headline ``K9_neet_or_not_known_pct`` = both.
+    Source: board strategic outcome 8; DfE "NEET and participation: local authority figures".
     """
     return _assemble(_k9, tables, quarter, config)
 
@@ -745,9 +1018,10 @@ def k10_high_needs_spend(tables: Tables, quarter: Quarter, config: Config) -> pd
 def k11_pap_progress(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
     """K11: Priority Action Plan progress (see :mod:`sendlib.models.pap`).
 
-    Definition: actions by BRAG at quarter end (``K11_grey`` .. ``K11_blue``), moved up / down
-    the BRAG scale since last quarter, and overdue (due before the quarter's last day and not
-    green or blue). Counts; denominator = actions rated. Source: the Priority Action Plan update, May 2024 (``docs/sources.md``).
+    Definition: actions by BRAG at quarter end (``K11_grey`` .. ``K11_blue``), started since last
+    quarter (grey -> any rating), moved up / down the BRAG scale (started actions are not "up"),
+    deteriorated (down, or grey -> red), overdue (due before the quarter's last day and not green
+    or blue) and needing attention (red, or amber and overdue). Counts; denominator = actions rated. Source: the Priority Action Plan update, May 2024 (``docs/sources.md``).
     """
     return _assemble(_k11, tables, quarter, config)
 
@@ -757,24 +1031,29 @@ HEADLINE_KPIS = [
     "K1",
     "K1_all",
     "K2",
+    "K2_decided_within_6_weeks_pct",
     "K3",
     "K4",
     "K4_rate_per_10k",
     "K5_mainstream_pct",
     "K5_inmss_pct",
     "K6",
+    "K6_pending",
+    "K6_backlog",
     "K7_neurodevelopmental_median_weeks",
     "K7_neurodevelopmental_pct_within_18_weeks",
     "K7_integrated_therapies_median_weeks",
     "K7_integrated_therapies_pct_within_18_weeks",
-    "K8_ehcp_per_100",
-    "K8_ratio_ehcp_to_none",
+    "K8_ehcp_per_100_12m",
+    "K8_ratio_ehcp_to_none_12m",
     "K9_transition_plan_pct",
     "K9_neet_pct",
+    "K9_neet_or_not_known_pct",
     "K10_variance_gbp",
     "K10_variance_pct",
     "K11_red",
     "K11_overdue",
+    "K11_needs_attention",
 ]
 
 #: KPI family -> its function, in the dashboard's order.
@@ -902,3 +1181,21 @@ def wait_distribution(
     out = out.rename("referrals").reset_index()
     out["band"] = pd.Categorical(out["band"], categories=labels, ordered=True)
     return out
+
+
+def suspension_windows(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The K8 rows of a KPI table (:func:`compute_kpis`, suppressed or not) as one row per SEN
+    status and the ratio: the rate in the quarter, the academic year to date and the last 12
+    months, with England's annual rate (``_12m`` comparator) and its year. Values are taken as
+    they are in ``kpis`` (a suppressed value stays blank)."""
+    rows = []
+    look = kpis.set_index("kpi")
+    for status, label in [*SEN_STATUS.items(), ("ratio", "Ratio, EHC plan to no SEN")]:
+        base = "K8_ratio_ehcp_to_none" if status == "ratio" else f"K8_{status}_per_100"
+        row: dict[str, Any] = {"pupils": label, "unit": "ratio" if status == "ratio" else "per 100"}
+        for suffix, words in K8_WINDOWS.items():
+            row[words] = look["value"].get(base + suffix, math.nan)
+        row["England (academic year)"] = look["national_value"].get(base + "_12m", math.nan)
+        row["England year"] = look["national_year"].get(base + "_12m", pd.NA)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -9,10 +9,14 @@ Refinements (also in ``docs/kpis.md``):
 
 - an action's rating "at quarter end" is its latest rating given at or before that quarter (so an
   action not re-rated in a quarter keeps its last rating rather than vanishing);
-- movement compares that rating with the rating at the end of the previous quarter by position in
-  ``BRAG_ORDER``: ``up``, ``down``, ``same``, or ``new`` (no rating last quarter);
+- movement compares that rating with the rating at the end of the previous quarter: ``started``
+  (grey, not started, last quarter and any other rating now: starting is not "moving up" the
+  scale), otherwise by position in ``BRAG_ORDER``: ``up``, ``down``, ``same``; ``new`` when the
+  action had no rating last quarter;
+- deteriorated: moved down, or started as red (grey -> red: started and already delayed);
 - overdue: a due date strictly before the quarter's last day and a rating that is neither green
-  nor blue (actions with no due date, "TBC" or "ongoing", are never overdue).
+  nor blue (actions with no due date, "TBC" or "ongoing", are never overdue);
+- needs attention: rated red, or rated amber and overdue (amber past its due date).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from sendlib.core.schema import BRAG_ORDER
 
 #: Ratings that count as delivered for the overdue rule.
 DELIVERED = ("green", "blue")
-MOVEMENTS = ("up", "same", "down", "new")
+MOVEMENTS = ("started", "up", "same", "down", "new")
+#: The "not started" rating: leaving it is ``started``, not a move up the scale.
+NOT_STARTED = "grey"
 
 
 def _quarter_index(labels: pd.Series) -> pd.Series:
@@ -70,8 +76,9 @@ def action_status(pap: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     -------
     DataFrame
         One row per action: ``ref``, ``priority_area``, ``objective``, ``theme``, ``project``,
-        ``due``, ``brag``, ``previous_brag``, ``movement`` (up / down / same / new),
-        ``is_overdue`` (bool), ``comment``.
+        ``due``, ``brag``, ``previous_brag``, ``movement`` (started / up / same / down / new),
+        ``deteriorated`` (moved down, or grey -> red), ``is_overdue`` (bool), ``needs_attention``
+        (red, or amber and overdue), ``comment``.
     """
     now = ratings_at(pap, quarter)
     before = ratings_at(pap, quarter.previous)[["ref", "brag"]].rename(columns={"brag": "previous_brag"})
@@ -79,11 +86,20 @@ def action_status(pap: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     rank = {b: i for i, b in enumerate(BRAG_ORDER)}
     r_now = out["brag"].map(rank).astype(float)
     r_before = out["previous_brag"].map(rank).astype(float)
+    started = (out["previous_brag"] == NOT_STARTED).fillna(False).to_numpy(bool) & (out["brag"] != NOT_STARTED).fillna(
+        False
+    ).to_numpy(bool)
     out["movement"] = np.select(
-        [r_before.isna(), r_now > r_before, r_now < r_before], ["new", "up", "down"], default="same"
+        [r_before.isna(), started, r_now > r_before, r_now < r_before], ["new", "started", "up", "down"], default="same"
+    )
+    red = (out["brag"] == "red").fillna(False).to_numpy(bool)
+    out["deteriorated"] = (out["movement"] == "down").to_numpy(bool) | (
+        (out["movement"] == "started").to_numpy(bool) & red
     )
     due = pd.to_datetime(out["due"])
     out["is_overdue"] = ((due < quarter.end) & ~out["brag"].isin(DELIVERED)).fillna(False).astype(bool)
+    amber = (out["brag"] == "amber").fillna(False).to_numpy(bool)
+    out["needs_attention"] = red | (amber & out["is_overdue"].to_numpy(bool))
     cols = [
         "ref",
         "priority_area",
@@ -94,7 +110,9 @@ def action_status(pap: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
         "brag",
         "previous_brag",
         "movement",
+        "deteriorated",
         "is_overdue",
+        "needs_attention",
         "comment",
     ]
     return out[cols].sort_values(["priority_area", "ref"]).reset_index(drop=True)
@@ -118,13 +136,26 @@ def brag_by_area(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def movement_summary(status: pd.DataFrame) -> pd.DataFrame:
-    """Actions by movement since last quarter (up, same, down, new) per priority area and ``All``."""
+    """Actions by movement since last quarter (started, up, same, down, new) per priority area and
+    ``All``, with ``deteriorated`` (down, or grey -> red) as a last column."""
     table = pd.crosstab(status["priority_area"].astype(str), status["movement"])
     table = table.reindex(columns=list(MOVEMENTS), fill_value=0)
+    table["deteriorated"] = (
+        status.groupby(status["priority_area"].astype(str))["deteriorated"].sum().reindex(table.index, fill_value=0)
+    )
     table.loc["All"] = table.sum()
     table.index.name = "priority_area"
     table.columns.name = None
     return table.reset_index()
+
+
+def attention_actions(status: pd.DataFrame) -> pd.DataFrame:
+    """Actions needing attention: rated red, or amber and past their due date (``needs_attention``),
+    with why (``reason``) and their progress comments."""
+    cols = ["ref", "priority_area", "objective", "due", "brag", "previous_brag", "movement", "comment"]
+    out = status.loc[status["needs_attention"], cols].reset_index(drop=True)
+    out.insert(5, "reason", np.where(out["brag"] == "red", "red", "amber past its due date"))
+    return out
 
 
 def red_actions(status: pd.DataFrame) -> pd.DataFrame:
@@ -140,12 +171,21 @@ def overdue_actions(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def progress_counts(pap: pd.DataFrame, quarter: Quarter) -> dict[str, int]:
-    """The K11 counts: actions per BRAG, moved up, moved down, overdue, and the total.
+    """The K11 counts: actions per BRAG, started, moved up, moved down, deteriorated, overdue,
+    needing attention, and the total.
 
     The counts of :func:`action_status`'s table (same rules), counted on arrays: the KPI history
     asks for them for every quarter it shows.
     """
-    counts = dict.fromkeys(BRAG_ORDER, 0) | {"moved_up": 0, "moved_down": 0, "overdue": 0, "total": 0}
+    counts = dict.fromkeys(BRAG_ORDER, 0) | {
+        "started": 0,
+        "moved_up": 0,
+        "moved_down": 0,
+        "deteriorated": 0,
+        "overdue": 0,
+        "needs_attention": 0,
+        "total": 0,
+    }
     if len(pap) == 0:
         return counts
     qi = _quarter_index(pap["quarter"]).to_numpy()
@@ -164,11 +204,19 @@ def progress_counts(pap: pd.DataFrame, quarter: Quarter) -> dict[str, int]:
     r_now = brag_rank[rows]
     prev_rows = before[now >= 0]
     r_before = np.where(prev_rows >= 0, brag_rank[np.maximum(prev_rows, 0)], np.nan)
-    counts["moved_up"] = int((r_now > r_before).sum())  # NaN (no rating last quarter) compares False
+    grey = rank[NOT_STARTED]
+    started = (r_before == grey) & ~np.isnan(r_now) & (r_now != grey)  # no rating (NaN) is not started
+    counts["started"] = int(started.sum())
+    counts["moved_up"] = int(((r_now > r_before) & ~started).sum())
     counts["moved_down"] = int((r_now < r_before).sum())
+    red = np.array([x == "red" for x in now_brag], dtype=bool)
+    counts["deteriorated"] = int(((r_now < r_before) | (started & red)).sum())
     due = pd.to_datetime(pap["due"]).to_numpy()[rows]
     delivered = np.array([x in DELIVERED for x in now_brag], dtype=bool)
-    counts["overdue"] = int(((due < np.datetime64(quarter.end)) & ~delivered).sum())  # NaT compares False
+    overdue = (due < np.datetime64(quarter.end)) & ~delivered  # NaT compares False
+    counts["overdue"] = int(overdue.sum())
+    amber = np.array([x == "amber" for x in now_brag], dtype=bool)
+    counts["needs_attention"] = int((red | (amber & overdue)).sum())
     counts["total"] = int(len(rows))
     return counts
 

@@ -355,6 +355,101 @@ def test_k6_reviews_on_time(cfg):
     assert k6["previous_value"] == pytest.approx(100.0)
 
 
+def test_k6_a_meeting_on_the_last_day_with_no_decision_yet_is_pending(cfg):
+    # Q2 ends 30 September 2025; the data hold nothing later, so the reviews are seen as at that day
+    ar = frame(
+        "annual_reviews",
+        [
+            dict(person_id="a", due_date="2025-09-30", meeting_date="2025-09-30"),  # window to 28 Oct: pending
+            dict(person_id="b", due_date="2025-09-10", meeting_date="2025-09-05"),  # window to 3 Oct: pending
+            dict(person_id="c", due_date="2025-08-01", meeting_date="2025-07-20"),  # window closed 17 Aug: late
+            dict(person_id="d", due_date="2025-09-20", meeting_date="2025-09-25"),  # meeting late: late, not pending
+            dict(
+                person_id="e", due_date="2025-07-10", meeting_date="2025-07-10", decision_date="2025-07-20"
+            ),  # on time
+        ],
+    )
+    out = kpi.k6_annual_reviews(tables(annual_reviews=ar), Q, cfg)
+    k6, pending, share = one(out, "K6"), one(out, "K6_pending"), one(out, "K6_pending_pct")
+    # 5 due, 2 pending: K6 = 1 on time of the 3 decided or late
+    assert (k6["numerator"], k6["denominator"], k6["value"]) == (1, 3, pytest.approx(100 / 3))
+    assert (pending["value"], pending["denominator"]) == (2, 5)
+    assert share["value"] == pytest.approx(40.0)
+
+
+def test_k6_pending_is_judged_at_the_extract_when_the_data_run_later(cfg):
+    # a decision recorded on 20 October 2025 shows the data run to then: review "a" (meeting 30 Sep,
+    # window open to 28 Oct) is still pending; review "b" (meeting 5 Sep, window closed 3 Oct,
+    # no decision) is late; review "c" was decided on 20 Oct, day 20 of its window: on time
+    ar = frame(
+        "annual_reviews",
+        [
+            dict(person_id="a", due_date="2025-09-30", meeting_date="2025-09-30"),
+            dict(person_id="b", due_date="2025-09-10", meeting_date="2025-09-05"),
+            dict(person_id="c", due_date="2025-09-30", meeting_date="2025-09-30", decision_date="2025-10-20"),
+        ],
+    )
+    out = kpi.k6_annual_reviews(tables(annual_reviews=ar), Q, cfg)
+    assert (one(out, "K6")["numerator"], one(out, "K6")["denominator"]) == (1, 2)
+    assert one(out, "K6_pending")["value"] == 1
+
+
+def test_k6_backlog_counts_reviews_overdue_at_quarter_end_by_age_group(cfg):
+    plans = frame(
+        "ehcp_plans",
+        [
+            dict(person_id="p1", birth_month="2015-03", sex="M", primary_need="ASD", plan_start_date="2020-01-01"),
+            dict(person_id="p2", birth_month="2010-10", sex="F", primary_need="ASD", plan_start_date="2020-01-01"),
+            dict(
+                person_id="p3",
+                birth_month="2010-10",
+                sex="F",
+                primary_need="ASD",
+                plan_start_date="2020-01-01",
+                plan_end_date="2025-08-01",
+            ),
+        ],
+    )
+    ar = frame(
+        "annual_reviews",
+        [
+            dict(person_id="p1", due_date="2025-03-01"),  # overdue 213 days: 6-12 months
+            dict(person_id="p1", due_date="2025-09-01", meeting_date="2025-10-05"),  # held after quarter end
+            dict(person_id="p2", due_date="2025-09-29"),  # overdue 1 day
+            dict(person_id="p2", due_date="2025-09-30"),  # due on the last day: not overdue yet
+            dict(person_id="p2", due_date="2025-06-01", meeting_date="2025-09-01"),  # held late, by quarter end
+            dict(person_id="p3", due_date="2025-06-01"),  # plan ceased: no review to hold
+        ],
+    )
+    t = tables(annual_reviews=ar, ehcp_plans=plans)
+    out = kpi.k6_annual_reviews(t, Q, cfg)
+    # school-year age at 30 Sep 2025 (age on 31 Aug 2025): p1 10 -> 5-10; p2 14 -> 11-15
+    assert one(out, "K6_backlog")["value"] == 3
+    assert one(out, "K6_backlog_age_5_10")["value"] == 2
+    assert one(out, "K6_backlog_age_11_15")["value"] == 1
+    assert one(out, "K6_backlog_age_16_19")["value"] == 0
+    by_age = kpi.review_backlog_table(t, Q, by="age_group").set_index("age_group")["overdue_reviews"]
+    assert by_age.to_dict() == {"under 5": 0, "5-10": 2, "11-15": 1, "16-19": 0, "20-25": 0}
+    by_months = kpi.review_backlog_table(t, Q, by="months_overdue").set_index("months_overdue")["overdue_reviews"]
+    assert by_months.to_dict() == {"0-3": 2, "3-6": 0, "6-12": 1, "12+": 0}
+
+
+def test_k2_decisions_within_6_weeks(cfg):
+    rows = [
+        dict(request_id="a", request_date="2025-06-01", decision_date="2025-07-13", decision="assess"),  # day 42
+        dict(request_id="b", request_date="2025-06-01", decision_date="2025-07-14", decision="refuse"),  # day 43
+        dict(request_id="c", request_date="2025-08-01", decision_date="2025-08-20", decision="refuse"),  # day 19
+        dict(request_id="d", request_date="2025-09-01"),  # no decision: not counted
+    ]
+    out = kpi.k2_refusal_rate(
+        tables(ehcp_requests=_requests([{**r, "exception": False, "outcome": "open"} for r in rows])), Q, cfg
+    )
+    six = one(out, "K2_decided_within_6_weeks_pct")
+    assert (six["numerator"], six["denominator"], six["value"]) == (2, 3, pytest.approx(200 / 3))
+    assert six["better"] == "up"
+    assert one(out, "K2")["name"] != six["name"]
+
+
 def test_k7_health_waits_per_group_including_waits_still_open(cfg):
     hw = frame(
         "health_waits",
@@ -438,30 +533,120 @@ def test_k8_suspension_rates_use_the_latest_january_census(cfg):
     assert one(out, "K8_ratio_ehcp_to_none")["value"] == pytest.approx(10.0)
 
 
+def test_k8_rates_over_the_academic_year_to_date_and_the_last_12_months(cfg):
+    # quarter 2025-26Q3 (October-December 2025): academic year from 1 September 2025; the last 12
+    # months from 1 January 2025. Pupils at the January 2025 census: 100 with a plan, 1,000 no SEN.
+    q3 = Quarter.parse("2025-26Q3")
+    sp = frame(
+        "school_population",
+        [
+            dict(census_date="2025-01-16", phase="secondary", sen_status="ehcp", pupils=100),
+            dict(census_date="2025-01-16", phase="secondary", sen_status="none", pupils=1000),
+        ],
+    )
+    events = [
+        ("ehcp", "2024-12-31"),  # before the 12 months
+        ("ehcp", "2025-01-01"),  # 12 months only
+        ("ehcp", "2025-08-31"),  # 12 months only
+        ("ehcp", "2025-09-01"),  # year to date and 12 months
+        ("ehcp", "2025-10-15"),  # quarter, year to date, 12 months
+        ("none", "2025-03-01"),
+        ("none", "2025-11-01"),
+    ]
+    ex = frame(
+        "exclusions",
+        [
+            dict(event_id=str(i), person_id=str(i), sen_status=st, kind="suspension", start_date=d, days=1.0)
+            for i, (st, d) in enumerate(events)
+        ],
+    )
+    out = kpi.k8_suspensions(tables(exclusions=ex, school_population=sp), q3, cfg)
+    assert one(out, "K8_ehcp_per_100")["value"] == pytest.approx(1.0)  # 1 / 100
+    assert one(out, "K8_ehcp_per_100_ytd")["value"] == pytest.approx(2.0)  # 2 / 100
+    assert one(out, "K8_ehcp_per_100_12m")["value"] == pytest.approx(4.0)  # 4 / 100
+    assert one(out, "K8_none_per_100_12m")["value"] == pytest.approx(0.2)  # 2 / 1000
+    assert one(out, "K8_ratio_ehcp_to_none_12m")["value"] == pytest.approx(20.0)
+    assert one(out, "K8_ratio_ehcp_to_none_ytd")["value"] == pytest.approx(20.0)  # 2.0 / 0.1
+
+
+def test_k8_annual_rates_carry_englands_published_rate(cfg):
+    comps = kpi.load_national_comparators(cfg)
+    out = kpi.k8_suspensions(tables(national_comparators=comps), Q, cfg)
+    row = one(out, "K8_ehcp_per_100_12m")
+    # DfE 2021/22 (academic year ending 2022): 17.63 suspensions per 100 pupils with an EHC plan
+    assert (row["national_value"], row["national_year"]) == (17.63, 2022)
+    assert one(out, "K8_ratio_ehcp_to_none_12m")["national_value"] == pytest.approx(3.76)
+    assert math.isnan(one(out, "K8_ehcp_per_100")["national_value"])  # a quarter is not an annual rate
+
+
 def test_k9_preparing_for_adulthood(cfg):
+    # census 16 January 2025: school-year age = age on 31 August 2024. Birth months are given for
+    # every person but "nb" (no plan row: age at the census is used instead).
     rows = [
-        (14, True, "education"),
-        (15, False, "education"),
-        (16, True, "neet"),
-        (17, True, "education"),
-        (17, False, "unknown"),
-        (18, True, "neet"),
-        (25, True, "employment"),
+        # id, age at census, birth month, transition plan, activity
+        ("y9", 13, "2011-03", True, "education"),  # Year 9 (13 on 31 Aug 2024), aged 13: counts
+        ("y9b", 14, "2010-10", False, "education"),  # Year 9 too (13 on 31 Aug 2024, 14 in October)
+        ("y8", 13, "2011-10", True, "education"),  # Year 8 (12 on 31 Aug 2024): not due yet
+        ("a15", 15, "2009-06", True, "education"),
+        ("a16", 16, "2008-05", True, "neet"),  # academic age 16
+        ("a17", 17, "2007-04", True, "education"),  # academic age 17
+        ("u17", 17, "2007-12", False, "unknown"),  # 16 on 31 Aug 2024: academic age 16
+        ("a18", 18, "2006-11", True, "neet"),  # 17 on 31 Aug 2024: academic age 17, in the NEET cohort
+        ("o18", 18, "2006-03", True, "neet"),  # 18 on 31 Aug 2024: academic age 18, not in it
+        ("nb", 16, None, False, "unknown"),  # no birth month: age 16 at the census, in the cohort
     ]
     tr = frame(
         "transitions",
         [
-            dict(person_id=str(i), census_date="2025-01-16", age=a, has_transition_plan=t, activity=act)
-            for i, (a, t, act) in enumerate(rows)
+            dict(person_id=i, census_date="2025-01-16", age=a, has_transition_plan=t, activity=act)
+            for i, a, _, t, act in rows
         ]
         + [dict(person_id="z", census_date="2026-01-15", age=16, has_transition_plan=False, activity="neet")],
     )
-    out = kpi.k9_preparing_for_adulthood(tables(transitions=tr), Q, cfg)
-    # 5 of 7 aged 14+ have a transition plan; 16-17 with activity known: the 16 (neet), one 17 (education)
+    plans = frame(
+        "ehcp_plans",
+        [
+            dict(person_id=i, birth_month=b, sex="M", primary_need="ASD", plan_start_date="2020-01-01", locality="x")
+            for i, _, b, _, _ in rows
+            if b is not None
+        ],
+    )
+    out = kpi.k9_preparing_for_adulthood(tables(transitions=tr, ehcp_plans=plans), Q, cfg)
+    # Year 9+: everyone but y8 = 9 young people; with a plan: y9, a15, a16, a17, a18, o18 = 6
     tp = one(out, "K9_transition_plan_pct")
-    assert (tp["numerator"], tp["denominator"]) == (5, 7) and tp["value"] == pytest.approx(500 / 7)
+    assert (tp["numerator"], tp["denominator"]) == (6, 9) and tp["value"] == pytest.approx(600 / 9)
+    # 16-17 cohort: a16, a17, u17, a18, nb = 5; NEET a16, a18 = 2; not known u17, nb = 2
     neet = one(out, "K9_neet_pct")
-    assert (neet["numerator"], neet["denominator"], neet["value"]) == (1, 2, pytest.approx(50.0))
+    assert (neet["numerator"], neet["denominator"], neet["value"]) == (2, 5, pytest.approx(40.0))
+    unknown = one(out, "K9_not_known_pct")
+    assert (unknown["numerator"], unknown["denominator"], unknown["value"]) == (2, 5, pytest.approx(40.0))
+    both = one(out, "K9_neet_or_not_known_pct")
+    assert (both["numerator"], both["denominator"], both["value"]) == (4, 5, pytest.approx(80.0))
+
+
+def test_k9_a_year9_pupil_aged_13_counts(cfg):
+    # one young person, born March 2012: 13 on 31 August 2025, so Year 9 in 2025-26, and still 13
+    # at the January 2026 census. Quarter 2025-26Q4 (to 31 March 2026) reads that census.
+    tr = frame(
+        "transitions",
+        [dict(person_id="p", census_date="2026-01-15", age=13, has_transition_plan=True, activity="education")],
+    )
+    plans = frame(
+        "ehcp_plans",
+        [dict(person_id="p", birth_month="2012-03", sex="F", primary_need="SLD", plan_start_date="2020-01-01")],
+    )
+    out = kpi.k9_preparing_for_adulthood(tables(transitions=tr, ehcp_plans=plans), Quarter.parse("2025-26Q4"), cfg)
+    tp = one(out, "K9_transition_plan_pct")
+    assert (tp["numerator"], tp["denominator"], tp["value"]) == (1, 1, pytest.approx(100.0))
+
+
+def test_school_year_age_from_birth_month():
+    day = pd.Timestamp("2026-01-15")  # academic year 2025-26: age on 31 August 2025
+    got = kpi.school_year_age(pd.Series(["2012-08", "2012-09", "2011-09", None]), day)
+    assert got.iloc[:3].tolist() == [13.0, 12.0, 13.0] and math.isnan(got.iloc[3])
+    # the first day of an academic year takes the new 31 August
+    assert kpi.school_year_age(pd.Series(["2012-03"]), pd.Timestamp("2025-09-01")).iloc[0] == 13.0
+    assert kpi.school_year_age(pd.Series(["2012-03"]), pd.Timestamp("2025-08-31")).iloc[0] == 12.0
 
 
 def test_k10_variance_and_average_costs(cfg):
@@ -566,9 +751,12 @@ def test_k11_pap_progress(cfg):
         "K11_amber": 1,
         "K11_green": 1,
         "K11_blue": 1,
+        "K11_started": 0,
         "K11_moved_up": 2,
         "K11_moved_down": 1,
+        "K11_deteriorated": 1,
         "K11_overdue": 2,
+        "K11_needs_attention": 2,  # 2B:3 and 4C1 red; 5B1 amber but no due date
     }
     assert out["rag"].isna().all()  # no targets for K11 in the config
 
@@ -703,6 +891,7 @@ def test_kpis_command_prints_every_kpi_for_the_latest_quarter(shipped_data_dir):
     families = set(out["kpi"].str.extract(r"^(K\d+)")[0])
     assert families == {f"K{i}" for i in range(1, 12)}
     assert "person_id" not in out.columns
+    assert {"K6_pending", "K6_pending_pct", "K6_backlog", "K2_decided_within_6_weeks_pct"} <= set(out["kpi"])
 
 
 # ----- narrative and charts --------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_brag_by_area_counts_with_totals():
 def test_movement_summary_and_red_and_overdue_lists():
     status = pap.action_status(pap_frame(), Q)
     m = pap.movement_summary(status).set_index("priority_area")
-    assert m.loc["All"].to_dict() == {"up": 2, "same": 2, "down": 1, "new": 1}
+    assert m.loc["All"].to_dict() == {"started": 0, "up": 2, "same": 2, "down": 1, "new": 1, "deteriorated": 1}
     red = pap.red_actions(status)
     assert list(red["ref"]) == ["2B:3", "4C1"]
     assert list(red["comment"]) == ["comment 2B:3", "comment 4C1"]
@@ -85,9 +85,56 @@ def test_progress_counts_match_k11():
         "amber": 1,
         "green": 1,
         "blue": 1,
+        "started": 0,
         "moved_up": 2,
         "moved_down": 1,
+        "deteriorated": 1,
         "overdue": 2,
+        "needs_attention": 2,
         "total": 6,
     }
     assert isinstance(pap.ratings_at(pap_frame(), Q), pd.DataFrame)
+
+
+def _started_frame():
+    """Five actions, grey at the end of 2025-26Q1, re-rated in Q2 (worked by hand below).
+
+    | ref | Q1   | Q2    | due        | movement | deteriorated | needs attention at 30 Sep 2025 |
+    |-----|------|-------|------------|----------|--------------|--------------------------------|
+    | 1.1 | grey | red   | 2025-12-31 | started  | yes          | yes (red)                      |
+    | 1.2 | grey | amber | 2025-08-31 | started  | no           | yes (amber, due before 30 Sep) |
+    | 1.3 | grey | green | 2025-08-31 | started  | no           | no                             |
+    | 1.4 | grey | grey  | 2025-08-31 | same     | no           | no (grey)                      |
+    | 2.1 | amber| amber | 2025-09-30 | same     | no           | no (due on the last day)       |
+    """
+    rows = [
+        ("1.1", "grey", "red", "2025-12-31"),
+        ("1.2", "grey", "amber", "2025-08-31"),
+        ("1.3", "grey", "green", "2025-08-31"),
+        ("1.4", "grey", "grey", "2025-08-31"),
+        ("2.1", "amber", "amber", "2025-09-30"),
+    ]
+    recs = []
+    for ref, b1, b2, due in rows:
+        for q, b in (("2025-26Q1", b1), ("2025-26Q2", b2)):
+            recs.append(dict(ref=ref, objective="o", theme="t", project="p", quarter=q, brag=b, due=due, comment="c"))
+    from test_kpi import frame
+
+    return frame("pap_actions", recs)
+
+
+def test_grey_to_anything_is_started_and_grey_to_red_is_a_deterioration():
+    s = pap.action_status(_started_frame(), Q).set_index("ref")
+    assert s["movement"].to_dict() == {
+        "1.1": "started",
+        "1.2": "started",
+        "1.3": "started",
+        "1.4": "same",
+        "2.1": "same",
+    }
+    assert s.index[s["deteriorated"]].tolist() == ["1.1"]
+    assert s.index[s["needs_attention"]].tolist() == ["1.1", "1.2"]
+    att = pap.attention_actions(s.reset_index())
+    assert att[["ref", "reason"]].values.tolist() == [["1.1", "red"], ["1.2", "amber past its due date"]]
+    c = pap.progress_counts(_started_frame(), Q)
+    assert (c["started"], c["moved_up"], c["moved_down"], c["deteriorated"], c["needs_attention"]) == (3, 0, 0, 1, 2)

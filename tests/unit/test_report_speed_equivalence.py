@@ -149,9 +149,12 @@ def test_compare_scenarios_with_base_result_identical(by):
 def _ref_progress_counts(pap, quarter):
     status = action_status(pap, quarter)
     counts = {b: int((status["brag"] == b).sum()) for b in BRAG_ORDER}
+    counts["started"] = int((status["movement"] == "started").sum())
     counts["moved_up"] = int((status["movement"] == "up").sum())
     counts["moved_down"] = int((status["movement"] == "down").sum())
+    counts["deteriorated"] = int(status["deteriorated"].sum())
     counts["overdue"] = int(status["is_overdue"].sum())
+    counts["needs_attention"] = int(status["needs_attention"].sum())
     counts["total"] = int(len(status))
     return counts
 

@@ -447,7 +447,13 @@ def test_transitions(t: dict[str, pd.DataFrame]) -> None:
     assert tr["plan_start_date"].notna().all()
     assert (tr["plan_start_date"] <= tr["census_date"]).all()
     assert (tr["plan_end_date"].isna() | (tr["plan_end_date"] > tr["census_date"])).all()
-    assert tr["age"].between(14, 25).all()
+    assert tr["age"].between(13, 25).all()
+    # from Year 9: school-year age (age on 31 August before the census) 13 or more
+    aug31 = tr["census_date"].dt.year - 1
+    by, bm = tr["birth_month"].str.slice(0, 4).astype(int), tr["birth_month"].str.slice(5, 7).astype(int)
+    school_year_age = aug31 - by - (bm > 8).astype(int)
+    assert (school_year_age >= 13).all() and (school_year_age == 13).any()
+    assert (tr.loc[tr["age"] == 13, "has_transition_plan"].notna()).all()
     assert (_age(tr["birth_month"], tr["census_date"]) == tr["age"]).all()
     censuses = {pd.Timestamp(c) for c in tr["census_date"].unique()}
     assert censuses == {third_thursday_of_january(y) for y in range(2019, EXTRACT.year + 1)}

@@ -5,9 +5,10 @@ meeting whether to keep, amend or cease it (SEND Code of Practice 2015, chapter 
 EHC plan"). Reviews here fall due 12 months after the plan was issued, then 12 months after the
 last meeting; the share of meetings on time follows ``annual_reviews.on_time_share`` by year.
 
-At each January census, every young person aged 14-25 with a plan in force gets a transition
-plan flag (share rising by year and age) and an activity read from their placement that day
-(docs/synthetic-county.md, "What is generated").
+At each January census, every young person with a plan in force from Year 9 (school-year age 13,
+the year in which they turn 14) to age 25 gets a transition plan flag (share rising by year and
+age) and an activity read from their placement that day (docs/synthetic-county.md, "What is
+generated").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sendlib.data.synth.calendar import NA, _add_months, _add_months_arr, _age, _to_dates, _ymd
+from sendlib.data.synth.calendar import NA, _academic_age, _add_months, _add_months_arr, _age, _to_dates, _ymd
 from sendlib.data.synth.sampling import STREAMS, _by_year, _rng
 from sendlib.data.synth.state import County
 
@@ -92,46 +93,55 @@ def _first_due(c: County) -> np.ndarray:
 
 
 def transitions(c: County) -> None:
-    """Build the ``transitions`` table: plan holders aged 14-25 at each January census.
+    """Build the ``transitions`` table: plan holders from Year 9 (school-year age 13) to age 25 at
+    each January census.
 
-    January-born 14-year-olds are left out (their age at the census depends on the day of birth)."""
+    Young people aged 14-25 at the census (January-born 14-year-olds aside) draw from the
+    ``transitions`` stream; the rest of Year 9 (13-year-olds born February-August, and January-born
+    14-year-olds, whose age is read as on the 1st of their birth month) draw from a sub-stream of
+    it, so adding them left the older rows' draws unchanged."""
     T = c.params["transitions"]
     r = _rng(c.seed, STREAMS["transitions"])
+    r9 = np.random.default_rng([int(c.seed), int(STREAMS["transitions"]), 9])
     pl, sp = c.plan, c.spells
     frames = []
     for year, day in c.censuses:
         at = c.in_force_on(day)
-        i = at["plans"]
-        bm = pl["bm"][i]
-        age = _age(bm, np.full(len(i), day))
-        jan_born = bm % 12 == 0
-        ok = (age >= 14) & (age <= 25) & ~(jan_born & (age == 14))
-        i, age = i[ok], age[ok]
-        s = at["spell_of"][i]
-        setting = np.where(s >= 0, sp["setting"][np.maximum(s, 0)], "other")
-        p_tp = np.minimum(
-            _by_year(T["transition_plan_share"], np.full(len(i), year)) + float(T["age_boost"]) * (age - 14), 0.98
-        )
-        has_tp = r.random(len(i)) < p_tp
-        act = np.full(len(i), "education", dtype=object)
-        act[setting == "neet"] = "neet"
-        op = setting == "other_post16"
-        emp = r.random(len(i)) < float(T["other_post16_employment_share"])
-        act[op & emp] = "employment"
-        act[op & ~emp] = "training"
-        unk = (r.random(len(i)) < float(T["unknown_share"])) & (age >= 16) & (setting != "neet")
-        act[unk] = "unknown"
-        act[(setting == "other") & (age >= 16)] = "unknown"
-        frames.append(
-            pd.DataFrame(
-                {
-                    "person_id": c.person_ids[pl["pidx"][i]],
-                    "census_date": pd.Timestamp(np.datetime64(int(day), "D")),
-                    "age": age,
-                    "has_transition_plan": has_tp,
-                    "activity": act,
-                }
-            )
-        )
+        i_all = at["plans"]
+        bm_all = pl["bm"][i_all]
+        age_all = _age(bm_all, np.full(len(i_all), day))
+        jan_born = bm_all % 12 == 0
+        older = (age_all >= 14) & (age_all <= 25) & ~(jan_born & (age_all == 14))
+        year9 = (_academic_age(bm_all, np.full(len(i_all), year - 1)) == 13) & ~older
+        for keep, rng in ((older, r), (year9, r9)):
+            frames.append(_transition_rows(c, T, rng, year, day, at, i_all[keep], age_all[keep], pl, sp))
     df = pd.concat(frames, ignore_index=True)
     c.tables["transitions"] = df.sort_values(["census_date", "person_id"], kind="stable").reset_index(drop=True)
+
+
+def _transition_rows(c, T, r, year, day, at, i, age, pl, sp) -> pd.DataFrame:
+    """The census rows of plan holders ``i`` (ages ``age``), drawing from ``r``."""
+    s = at["spell_of"][i]
+    setting = np.where(s >= 0, sp["setting"][np.maximum(s, 0)], "other")
+    p_tp = np.minimum(
+        _by_year(T["transition_plan_share"], np.full(len(i), year)) + float(T["age_boost"]) * (age - 14), 0.98
+    )
+    has_tp = r.random(len(i)) < p_tp
+    act = np.full(len(i), "education", dtype=object)
+    act[setting == "neet"] = "neet"
+    op = setting == "other_post16"
+    emp = r.random(len(i)) < float(T["other_post16_employment_share"])
+    act[op & emp] = "employment"
+    act[op & ~emp] = "training"
+    unk = (r.random(len(i)) < float(T["unknown_share"])) & (age >= 16) & (setting != "neet")
+    act[unk] = "unknown"
+    act[(setting == "other") & (age >= 16)] = "unknown"
+    return pd.DataFrame(
+        {
+            "person_id": c.person_ids[pl["pidx"][i]],
+            "census_date": pd.Timestamp(np.datetime64(int(day), "D")),
+            "age": age,
+            "has_transition_plan": has_tp,
+            "activity": act,
+        }
+    )
