@@ -21,7 +21,9 @@ Derived rows (England, ``geographic_level == National``):
   ``request_outcome_six_weeks`` and the decisions within plus after 6 weeks as numerator and
   denominator (2023 on);
 * ``K5_*``: placement mix at the January census, ``<columns> / ehcplans`` (``caseload.csv``),
-  mapping in :data:`K5_COLUMNS`.
+  mapping in :data:`K5_COLUMNS`;
+* ``K12``: the SEND Tribunal appeal rate as published in "SEND Tribunals and appeal rate"
+  (appeals registered / total appealable decisions, calendar year).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ K5_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 #: The KPIs whose England rows this module derives (all other rows of the file are kept).
-SEN2_KPIS = ("K1", "K2", "K2_decided_within_6_weeks_pct", *K5_COLUMNS)
+SEN2_KPIS = ("K1", "K2", "K2_decided_within_6_weeks_pct", *K5_COLUMNS, "K12")
 
 
 def _england(name: str, dfe_dir: str | Path, measures: Sequence[str]) -> pd.DataFrame:
@@ -197,8 +199,36 @@ def sen2_comparators(dfe_dir: str | Path) -> pd.DataFrame:
                     src + f" (caseload.csv: {' + '.join(cols)} / ehcplans)",
                 )
             )
+    rows += _appeal_rate_rows(dfe_dir)
     out = pd.DataFrame(rows, columns=COLUMNS)
     return out.sort_values(["kpi", "year"]).reset_index(drop=True)
+
+
+def _appeal_rate_rows(dfe_dir: str | Path) -> list[dict]:
+    """``K12``: England's SEND Tribunal appeal rate per calendar year, from the DfE / MoJ table
+    "SEND Tribunals and appeal rate" shipped with the release (:mod:`sendlib.data.tribunals`)."""
+    from sendlib.data.tribunals import read_appeal_rate
+
+    rate = read_appeal_rate(dfe_dir=dfe_dir)
+    eng = rate[rate["geographic_level"] == LEVEL_NATIONAL].sort_values("year")
+    source = (
+        "DfE / MoJ, SEND Tribunals and appeal rate 2014-2024 (published with the DfE Education, health and care "
+        "plans 2025 release), England; OGL v3.0"
+    )
+    return [
+        _row(
+            "K12",
+            r["year"],
+            f"{int(r['year'])}-12-31",
+            r["appeal_rate_pct"],
+            _int_or_nan(r["appeals_registered"]),
+            _int_or_nan(r["appealable_decisions"]),
+            "Appeals registered to the SEND Tribunal as a share of total appealable decisions, calendar year",
+            source,
+        )
+        for _, r in eng.iterrows()
+        if pd.notna(r["appeal_rate_pct"])
+    ]
 
 
 def _census_days(dfe_dir: str | Path) -> dict[int, str]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sendlib.core.errors import UsageError
+from sendlib.core.errors import DataError, UsageError
 from sendlib.data.dfe import (
     LEVEL_LA,
     LEVEL_NATIONAL,
@@ -98,6 +98,14 @@ INDICATORS: tuple[Indicator, ...] = (
         "up",
         "% of requests decided",
     ),
+    Indicator(
+        "appeal_rate_pct",
+        "SEND Tribunal appeal rate (appeals registered, % of appealable decisions; DfE / MoJ)",
+        "%",
+        "calendar",
+        "down",
+        "% of appealable decisions",
+    ),
     Indicator("special_pct", "EHC plans in special schools", "%", "january", "context", "% of EHC plans"),
     Indicator(
         "inmss_pct",
@@ -131,8 +139,13 @@ def add_growth(caseload: pd.DataFrame, column: str = "ehc_plans") -> pd.DataFram
     return out.drop(columns="_prev")
 
 
-def combine_indicators(caseload: pd.DataFrame, activity: pd.DataFrame, mix: pd.DataFrame) -> pd.DataFrame:
-    """Join the three series into one frame: a row per geography x year, a column per indicator.
+def combine_indicators(
+    caseload: pd.DataFrame, activity: pd.DataFrame, mix: pd.DataFrame, appeals: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Join the series into one frame: a row per geography x year, a column per indicator.
+
+    ``appeals`` (optional) is :func:`sendlib.data.tribunals.read_appeal_rate`: the published
+    appeal rate, joined by authority code (England by level) and calendar year; regions have none.
 
     January-census indicators and calendar-year indicators share the ``year`` column (census year
     or calendar year respectively, see :data:`INDICATORS`); ``reason`` joins the series' reasons.
@@ -149,7 +162,24 @@ def combine_indicators(caseload: pd.DataFrame, activity: pd.DataFrame, mix: pd.D
         sep = np.where((joined != "") & (nxt != ""), "; ", "")
         joined = joined + sep + nxt
     out["reason"] = joined
-    return out.drop(columns=["r1", "r2", "r3"]).sort_values(KEYS[4:] + KEYS[:1]).reset_index(drop=True)
+    out = out.drop(columns=["r1", "r2", "r3"])
+    ap = _appeal_keys(appeals, out)
+    out = out.merge(ap, on=KEYS, how="outer") if ap is not None else out.assign(appeal_rate_pct=np.nan)
+    out["reason"] = out["reason"].fillna("")
+    return out.sort_values(KEYS[4:] + KEYS[:1]).reset_index(drop=True)
+
+
+def _appeal_keys(appeals: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The published appeal rate keyed like ``frame`` (:data:`KEYS`): authorities by their code,
+    England by level; authorities ``frame`` does not know (ceased councils) are left out."""
+    if appeals is None or appeals.empty:
+        return None
+    geo = frame[KEYS[:5]].drop_duplicates(["geographic_level", "old_la_code"])
+    ap = appeals[["geographic_level", "old_la_code", "year", "appeal_rate_pct"]].copy()
+    ap["old_la_code"] = ap["old_la_code"].astype("string").fillna("").astype(str)
+    ap = ap.merge(geo.astype({"old_la_code": str}), on=["geographic_level", "old_la_code"], how="inner")
+    ap["year"] = ap["year"].astype(frame["year"].dtype)
+    return ap[KEYS + ["appeal_rate_pct"]]
 
 
 def indicator_frame(dfe_dir: str | Path | None = None) -> pd.DataFrame:
@@ -162,7 +192,13 @@ def indicator_frame(dfe_dir: str | Path | None = None) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _indicator_frame_cached(folder: str, stamp: int) -> pd.DataFrame:
     """Cached per folder and newest file time (a changed file gives a fresh read)."""
-    return combine_indicators(caseload_series(folder), activity_series(folder), placement_mix(folder))
+    from sendlib.data.tribunals import read_appeal_rate
+
+    try:
+        appeals = read_appeal_rate(dfe_dir=folder)
+    except DataError:  # a folder without the appeal-rate table: the other indicators still work
+        appeals = None
+    return combine_indicators(caseload_series(folder), activity_series(folder), placement_mix(folder), appeals)
 
 
 def rank_authorities(frame: pd.DataFrame, indicators: list[str] | None = None) -> pd.DataFrame:

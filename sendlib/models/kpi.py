@@ -1,4 +1,4 @@
-"""The board's strategic KPIs (K1-K11), their RAG ratings and the national comparators.
+"""The board's strategic KPIs (K1-K13), their RAG ratings and the national comparators.
 
 Every KPI is one pure function ``(tables, quarter, config) -> DataFrame`` returning the tidy KPI
 shape, one row per variant (:data:`COLUMNS`):
@@ -43,6 +43,7 @@ from sendlib.core.quarters import Quarter
 from sendlib.core.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
 from sendlib.models.pap import progress_counts
 from sendlib.models.projection import AGE_GROUPS, age_group_of
+from sendlib.models.statutory import phase_transfer_timeliness, transfer_year_as_at, tribunal_appeal_rate
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -793,6 +794,114 @@ def _k11(t: Tables, q: Quarter) -> list[dict]:
     return rows
 
 
+def _k12(t: Tables, q: Quarter) -> list[dict]:
+    """SEND Tribunal appeals over the 12 months to the quarter end (:mod:`sendlib.models.statutory`)."""
+    start = (q.end - pd.DateOffset(years=1)) + pd.Timedelta(days=1)
+    a = tribunal_appeal_rate(t, start, q.end)
+    o = a["outcomes"]
+    rows = [
+        _row(
+            "K12",
+            "Appeals registered to the SEND Tribunal, % of appealable decisions (last 12 months)",
+            a["appeals_registered"],
+            a["appealable_decisions"],
+            a["appeal_rate_pct"],
+            "%",
+            "down",
+        ),
+        _row(
+            "K12_appeals_registered",
+            "Appeals registered to the SEND Tribunal (last 12 months)",
+            a["appeals_registered"],
+            float("nan"),
+            a["appeals_registered"],
+            "count",
+            "down",
+        ),
+        _row(
+            "K12_in_family_favour_pct",
+            "Appeals decided by the tribunal in the family's favour, % of those decided (last 12 months)",
+            o["upheld"],
+            a["decided"],
+            a["in_family_favour_pct"],
+            "%",
+            "down",
+        ),
+    ]
+    for outcome in ("upheld", "conceded", "withdrawn", "dismissed", "struck_out"):
+        rows.append(
+            _row(
+                f"K12_{outcome}",
+                f"Tribunal appeals ended in the last 12 months: {outcome.replace('_', ' ')}",
+                o[outcome],
+                a["outcomes_total"],
+                o[outcome],
+                "count",
+                "context",
+            )
+        )
+    rows.append(
+        _row(
+            "K12_pending",
+            "Tribunal appeals registered and not yet ended at the quarter end",
+            a["pending_at_end"],
+            float("nan"),
+            a["pending_at_end"],
+            "count",
+            "context",
+        )
+    )
+    return rows
+
+
+def _k13(t: Tables, q: Quarter) -> list[dict]:
+    """Phase transfers of the latest transfer year whose deadline has passed by the quarter end."""
+    year = transfer_year_as_at(q.end)
+    p = phase_transfer_timeliness(t, year, as_at=q.end)
+    school = [v for k, v in p["by_point"].items() if k != "into_post16"]
+    s_due = sum(v["due"] for v in school)
+    s_on = sum(v["finalised_by_deadline"] for v in school)
+    post16 = p["by_point"].get("into_post16", {"due": 0, "finalised_by_deadline": 0})
+    return [
+        _row(
+            "K13",
+            f"Phase transfers due in {year} with the amended plan finalised by the statutory deadline, %",
+            p["finalised_by_deadline"],
+            p["due"],
+            p["on_time_pct"],
+            "%",
+            "up",
+        ),
+        _row(
+            "K13_school_pct",
+            f"School phase transfers due in {year} finalised by 15 February, %",
+            s_on,
+            s_due,
+            _pct(s_on, s_due),
+            "%",
+            "up",
+        ),
+        _row(
+            "K13_post16_pct",
+            f"Transfers into post-16 due in {year} finalised by 31 March, %",
+            post16["finalised_by_deadline"],
+            post16["due"],
+            _pct(post16["finalised_by_deadline"], post16["due"]),
+            "%",
+            "up",
+        ),
+        _row(
+            "K13_not_finalised",
+            f"Phase transfers due in {year} with no amended plan finalised at the quarter end",
+            p["not_finalised"],
+            p["due"],
+            p["not_finalised"],
+            "count",
+            "down",
+        ),
+    ]
+
+
 # ----- national comparators --------------------------------------------------------------------
 
 
@@ -1026,6 +1135,33 @@ def k11_pap_progress(tables: Tables, quarter: Quarter, config: Config) -> pd.Dat
     return _assemble(_k11, tables, quarter, config)
 
 
+def k12_tribunal_appeals(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K12: SEND Tribunal appeal rate, last 12 months to the quarter end.
+
+    Definition: appeals registered to the SEND Tribunal in the 12 months to the quarter end as a
+    share of the authority's appealable decisions in the same months, counted as the DfE / MoJ
+    "SEND Tribunals and appeal rate" counts them (requests refused, assessments without a plan,
+    plans in force at the period end, plans ceased because needs are met;
+    :func:`sendlib.models.statutory.appealable_decisions`); with the appeals that ended in the
+    period by outcome (upheld in the family's favour, conceded, withdrawn, dismissed, struck out),
+    the share of tribunal decisions in the family's favour, and appeals pending. England: the
+    published appeal rate for the latest calendar year. Source: ``tribunal_appeals``.
+    """
+    return _assemble(_k12, tables, quarter, config)
+
+
+def k13_phase_transfers(tables: Tables, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """K13: phase transfers finalised by the statutory deadline.
+
+    Definition: of the children with a plan due to move phase in the latest transfer year whose
+    15 February deadline has passed by the quarter end, the share whose amended plan was
+    finalised by the deadline (15 February for school phase transfers, 31 March for moves into
+    post-16: SEND Regulations 2014 reg. 18; SEND Code of Practice 9.179); split school / post-16,
+    and those not finalised at the quarter end. Source: ``phase_transfers``.
+    """
+    return _assemble(_k13, tables, quarter, config)
+
+
 #: The dashboard's headline variants (tiles and trend charts), in board order.
 HEADLINE_KPIS = [
     "K1",
@@ -1054,6 +1190,8 @@ HEADLINE_KPIS = [
     "K11_red",
     "K11_overdue",
     "K11_needs_attention",
+    "K12",
+    "K13",
 ]
 
 #: KPI family -> its function, in the dashboard's order.
@@ -1069,6 +1207,8 @@ KPI_FUNCTIONS: dict[str, Callable[[Tables, Quarter, Config], pd.DataFrame]] = {
     "K9": k9_preparing_for_adulthood,
     "K10": k10_high_needs_spend,
     "K11": k11_pap_progress,
+    "K12": k12_tribunal_appeals,
+    "K13": k13_phase_transfers,
 }
 _CORES = {
     "K1": _k1,
@@ -1082,11 +1222,13 @@ _CORES = {
     "K9": _k9,
     "K10": _k10,
     "K11": _k11,
+    "K12": _k12,
+    "K13": _k13,
 }
 
 
 def compute_kpis(tables: Tables, quarter: Quarter, config: Config, *, with_previous: bool = True) -> pd.DataFrame:
-    """Every KPI (K1-K11) for the quarter in the tidy shape (:data:`COLUMNS`), in dashboard order.
+    """Every KPI (K1-K13) for the quarter in the tidy shape (:data:`COLUMNS`), in dashboard order.
 
     Parameters
     ----------

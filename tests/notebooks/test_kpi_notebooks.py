@@ -87,4 +87,4 @@ def test_notebook_runs_for_each_recent_quarter(name, quarter, tmp_path):
     if name == "02_kpi_dashboard":
         kpis = pd.read_csv(tables / "02_kpi_dashboard__kpis.csv", dtype=str)
         assert set(kpis["period"]) == {quarter}
-        assert set(kpis["kpi"].str.extract(r"^(K\d+)")[0]) == {f"K{i}" for i in range(1, 12)}
+        assert set(kpis["kpi"].str.extract(r"^(K\d+)")[0]) == {f"K{i}" for i in range(1, 14)}

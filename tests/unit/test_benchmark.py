@@ -118,3 +118,17 @@ def test_charts_have_titles_and_alt_text():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_cli_benchmark_carries_the_published_appeal_rate_and_6_week_measure(capsys):
+    import io
+
+    assert main(["benchmark", "--la", "931", "--format", "csv"]) == 0
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"old_la_code": str})
+    appeal = out[out["indicator"] == "appeal_rate_pct"].set_index("year")
+    assert list(appeal.index) == list(range(2014, 2025))
+    # as published in "SEND Tribunals and appeal rate 2014-2024" (DfE / MoJ)
+    assert appeal.loc[[2022, 2023, 2024], "la_value"].tolist() == [4.5, 5.1, 5.1]
+    assert appeal.loc[2024, "england_value"] == 3.2
+    six = out[out["indicator"] == "decided_within_6_weeks_pct"].set_index("year")
+    assert six.loc[2024, "la_value"] == 95.5 and six.loc[2024, "england_value"] == 84.8

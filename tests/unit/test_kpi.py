@@ -770,7 +770,7 @@ def test_compute_kpis_has_every_family_and_national_comparators(cfg):
     out = kpi.compute_kpis(t, Q, cfg)
     assert list(out.columns) == kpi.COLUMNS
     families = set(out["kpi"].str.extract(r"^(K\d+)")[0])
-    assert families == {f"K{i}" for i in range(1, 12)}
+    assert families == {f"K{i}" for i in range(1, 14)}
     assert not out["kpi"].duplicated().any()
     k1 = one(out, "K1")
     # the latest England figure for a period ended by 30 Sep 2025 is calendar 2024: 46.4%
@@ -889,7 +889,12 @@ def test_kpis_command_prints_every_kpi_for_the_latest_quarter(shipped_data_dir):
     out = pd.read_csv(io.StringIO(buf.getvalue()), dtype=str)
     assert {"kpi", "name", "value", "rag", "national_value"} <= set(out.columns)
     families = set(out["kpi"].str.extract(r"^(K\d+)")[0])
-    assert families == {f"K{i}" for i in range(1, 12)}
+    assert families == {f"K{i}" for i in range(1, 14)}
+    # the rows issue 19 names: tribunal appeals and phase transfers with their variants, K6's
+    # pending reviews and the decision to assess within 6 weeks
+    for row in ("K12", "K12_in_family_favour_pct", "K12_pending", "K13", "K13_school_pct", "K13_post16_pct"):
+        assert row in set(out["kpi"]), row
+    assert {"K6_pending", "K2_decided_within_6_weeks_pct"} <= set(out["kpi"])
     assert "person_id" not in out.columns
     assert {"K6_pending", "K6_pending_pct", "K6_backlog", "K2_decided_within_6_weeks_pct"} <= set(out["kpi"])
 
@@ -959,3 +964,29 @@ def test_charts_have_titles_and_alt_text(cfg):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# ----- K12 / K13: wired from sendlib.models.statutory ---------------------------------------------
+
+
+def test_k12_k13_rows_are_the_statutory_measures(cfg, shipped_data_dir):
+    from sendlib.data.loaders import load_tables
+    from sendlib.models import statutory
+
+    t = load_tables(cfg)
+    q = Quarter.parse("2026-27Q2")
+    out = kpi.compute_kpis(t, q, cfg, with_previous=False)
+    a = statutory.tribunal_appeal_rate(t, "2025-10-01", "2026-09-30")
+    k12 = one(out, "K12")
+    assert (k12["numerator"], k12["denominator"]) == (a["appeals_registered"], a["appealable_decisions"])
+    assert k12["value"] == pytest.approx(a["appeal_rate_pct"])
+    assert one(out, "K12_pending")["value"] == a["pending_at_end"]
+    # England's published rate (DfE / MoJ appeal-rate table) is the comparator, with its year
+    assert k12["national_value"] == pytest.approx(3.2) and int(k12["national_year"]) == 2024
+    p = statutory.phase_transfer_timeliness(t, 2026, as_at=q.end)
+    k13 = one(out, "K13")
+    assert (k13["numerator"], k13["denominator"]) == (p["finalised_by_deadline"], p["due"])
+    school = one(out, "K13_school_pct")
+    post16 = one(out, "K13_post16_pct")
+    assert school["denominator"] + post16["denominator"] == p["due"]
+    assert school["numerator"] + post16["numerator"] == p["finalised_by_deadline"]
