@@ -190,6 +190,9 @@ TRANSFER_POINT = {
 #: Month and day of the reg. 18(1) deadline by transfer point, in the calendar year of the transfer:
 #: 31 March for secondary to post-16, 15 February for every other transfer.
 TRANSFER_DEADLINE = {k: ((3, 31) if k == "into_post16" else (2, 15)) for k in TRANSFER_POINT}
+#: The statutory time limit for issuing a final EHC plan: 20 weeks from the request (SEND
+#: Regulations 2014, reg. 13(2)), in days: a plan issued on day 140 is in time.
+TWENTY_WEEKS_DAYS = 140
 
 
 # ----- declarations ---------------------------------------------------------------------------

@@ -40,7 +40,14 @@ import pyarrow.compute as pc
 
 from sendlib.core.config import Config, KpiTarget
 from sendlib.core.quarters import Quarter
-from sendlib.core.schema import BRAG_ORDER, HEALTH_SERVICE_GROUP, MAINSTREAM_SETTINGS, SEN_STATUS, SETTING_TYPE
+from sendlib.core.schema import (
+    BRAG_ORDER,
+    HEALTH_SERVICE_GROUP,
+    MAINSTREAM_SETTINGS,
+    SEN_STATUS,
+    SETTING_TYPE,
+    TWENTY_WEEKS_DAYS,
+)
 from sendlib.models.pap import progress_counts
 from sendlib.models.projection import AGE_GROUPS, age_group_of
 from sendlib.models.statutory import phase_transfer_timeliness, transfer_year_as_at, tribunal_appeal_rate
@@ -69,7 +76,6 @@ _CORE = ["kpi", "name", "numerator", "denominator", "value", "unit", "better"]
 
 #: File of England comparators, in the config's ``reference_dir``.
 COMPARATORS_FILE = "national_comparators.csv"
-TWENTY_WEEKS_DAYS = 140
 EIGHTEEN_WEEKS_DAYS = 126
 REVIEW_DECISION_DAYS = 28
 SIX_WEEKS_DAYS = 42

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.core.quarters import third_thursday_of_january
+from sendlib.core.schema import TWENTY_WEEKS_DAYS
 from sendlib.data import dfe
 
 #: SEN2 establishment groups -> (canonical setting types, DfE caseload.csv indicators).
@@ -102,7 +103,7 @@ def synthetic_activity(tables: Mapping[str, pd.DataFrame], year: int) -> dict[st
     issued = issued_on.dt.year == year
     ex = req["exception"].astype(bool)
     days = (issued_on - pd.to_datetime(req["request_date"])).dt.days
-    within = issued & ~ex & (days <= 140)
+    within = issued & ~ex & (days <= TWENTY_WEEKS_DAYS)
     n_issued = int(issued.sum())
     n_ex = int((issued & ~ex).sum())
     return {
