@@ -27,7 +27,10 @@ Modules:
 * :mod:`~sendlib.data.synth.schools`: school rolls at each census and exclusions;
 * :mod:`~sendlib.data.synth.health`: health service waits;
 * :mod:`~sendlib.data.synth.finance`: high needs budget monitoring and DSG income;
-* :mod:`~sendlib.data.synth.pap`: the Priority Action Plan's BRAG history.
+* :mod:`~sendlib.data.synth.pap`: the Priority Action Plan's BRAG history;
+* :mod:`~sendlib.data.synth.statutory`: SEND Tribunal appeals and phase transfers (the last steps);
+* :mod:`~sendlib.data.synth.calibration`: not a step: the generated county beside the published
+  record of the county it is modelled on (``sendlib synth --calibration``).
 """
 
 from __future__ import annotations
