@@ -97,7 +97,7 @@ class PersonSettings(_Section):
 class AggregateSection(AggregateSettings, _Section):
     """The ``aggregate`` section: the suite's default method, its evidence, and the methods' parameters."""
 
-    default_method: Literal[METHODS] = "mean_growth"  # type: ignore[valid-type]
+    default_method: Literal[(*METHODS, "weighted")] = "mean_growth"  # type: ignore[valid-type]
     source: str = ""
 
     def settings(self) -> AggregateSettings:
