@@ -502,3 +502,24 @@ def forecast_published(
     return out[
         ["old_la_code", "la_name", "kind", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95", "method"]
     ]
+
+
+def headline(result: BacktestResult, method: str, horizon: int = 1) -> dict[str, float | int | str]:
+    """The plain-words summary of ``method`` at ``horizon`` on the reported cases: the median over
+    authorities of each authority's mean absolute percentage error ("within X% for half of
+    authorities"), the share of forecasts within 5%, the origins and the number of authorities."""
+    s = result.settings
+    c = in_origins(result.cases, s.report_origins if s is not None else None)
+    c = c[(c["method"] == method) & (c["horizon"] == horizon)]
+    ape = (c["forecast"] - c["actual"]).abs() / c["actual"] * 100
+    by_la = ape.groupby(c["old_la_code"]).mean()
+    return {
+        "method": method,
+        "horizon": horizon,
+        "first_origin": int(c["origin"].min()),
+        "last_origin": int(c["origin"].max()),
+        "n_origins": int(c["origin"].nunique()),
+        "n_authorities": int(by_la.size),
+        "median_authority_mape": float(by_la.median()),
+        "share_within_5pct": float((ape <= 5).mean() * 100),
+    }
