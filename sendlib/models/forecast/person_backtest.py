@@ -114,3 +114,11 @@ def backtest_person(
     common = person_cases[["origin", "horizon"]].merge(agg[["origin", "horizon"]].drop_duplicates())
     cases = cases.merge(common, on=["origin", "horizon"])
     return BacktestResult(cases=cases, summary=summarise(cases), settings=agg_settings)
+
+
+def published_table(result: BacktestResult) -> pd.DataFrame:
+    """The method x horizon table for a report: sorted, rounded, one authority so no ``n_series``,
+    and ``n`` named ``forecasts_scored`` (forecasts, not children: the small-count rule does not
+    apply, and the name says so)."""
+    t = result.summary.sort_values(["horizon", "mape"]).drop(columns="n_series")
+    return t.rename(columns={"n": "forecasts_scored"}).round(2).reset_index(drop=True)
