@@ -164,6 +164,10 @@ def test_cli_forecast_and_backtest_published(capsys):
     assert len(out) == 4 and set(out["year"]) == {2026, 2027}
     assert (out["lower_80"] <= out["median"]).all() and (out["median"] <= out["upper_80"]).all()
     assert main(["forecast", "--dfe-dir", d, "--la", "999"]) == 2
+    assert main(["forecast", "--dfe-dir", d, "--la", "931", "--method", "select"]) == 2
+    capsys.readouterr()
+    assert main(["forecast", "--dfe-dir", d, "--la", "931", "--horizon", "1", "--method", "panel"]) == 0
+    assert "panel" in capsys.readouterr().out
     assert main(["backtest", "--dfe-dir", d, "--la", "931", "202", "--format", "csv"]) == 0
     bt = pd.read_csv(StringIO(capsys.readouterr().out))
     assert {"method", "horizon", "mape", "mase", "bias", "coverage_80", "coverage_95", "n_series"} <= set(bt.columns)

@@ -437,6 +437,10 @@ def forecast_published(
     from sendlib.models.forecast.dfe_series import requests_wide, to_wide
 
     s = settings or BacktestSettings()
+    if method not in METHODS and method != "weighted":
+        from sendlib.core.errors import UsageError
+
+        raise UsageError(f"unknown forecast method '{method}'; expected one of {[*METHODS, 'weighted']}")
     all_codes, years, stock, new = to_wide(series)
     req = requests_wide(series)
     bt = run_backtest(
