@@ -284,7 +284,8 @@ def test_run_backtest_identical(seed, methods):
     codes = [f"{800 + i}" for i in range(n)]
     got = run_backtest(stock, list(range(2010, 2010 + T)), codes, new, s)
     cases, summary = _ref_run_backtest(stock, list(range(2010, 2010 + T)), codes, new, s)
-    pd.testing.assert_frame_equal(got.cases, cases, check_exact=True)
+    # ``vol`` (the authority's volatility, for scaled intervals) is newer than this reference
+    pd.testing.assert_frame_equal(got.cases.drop(columns="vol"), cases, check_exact=True)
     pd.testing.assert_frame_equal(got.summary, summary, check_exact=True)
 
 

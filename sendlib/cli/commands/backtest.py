@@ -1,7 +1,9 @@
 """``sendlib backtest``: rolling-origin backtest of the aggregate forecast methods.
 
 On the DfE published series (default; all current authorities, or ``--la``) or on the yearly
-totals of the authority's own case data (``--data-dir``). One row per method x horizon: ``mape``,
+totals of the authority's own case data (``--data-dir``). The table is over the scenario file's
+``report_origins`` (out of sample: the default method is chosen on ``selection_origins``, with
+errors ending before them); with ``--data-dir`` every origin. One row per method x horizon: ``mape``,
 ``mase``, ``bias`` (percent; positive = over-forecast), ``coverage_80``, ``coverage_95``
 (percent of actuals inside the intervals), ``n`` (forecasts scored), ``n_series``, ``n_origins``.
 """
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 "new_plans": float("nan"),
             }
         )
-        settings = sc.backtest.model_copy(update={"min_errors": 5})
+        # the county's own few censuses: every origin is reported, nothing is selected on them
+        settings = sc.backtest.model_copy(update={"min_errors": 5, "selection_origins": None, "report_origins": None})
         result = backtest_published(series, settings, current_only=False)
     else:
         from sendlib.models.forecast.dfe_series import published_series
@@ -71,10 +74,24 @@ def run(args: argparse.Namespace) -> int:
     num = ["mape", "mase", "bias", "coverage_80", "coverage_95"]
     out[num] = out[num].round(2)
     if args.format == "table":
-        print(
-            f"Rolling-origin backtest: {int(out['n_series'].max())} series, origins "
-            f"{int(result.cases['origin'].min())}-{int(result.cases['origin'].max())}; "
-            f"metrics in percent except mase; scenario default method: {sc.default_method}"
+        rs = result.settings
+        reported = out["n_origins"].max() if len(out) else 0
+        origins = (
+            f"origins {rs.report_origins[0]}-{rs.report_origins[1]} (out of sample)"
+            if rs is not None and rs.report_origins
+            else f"origins {int(result.cases['origin'].min())}-{int(result.cases['origin'].max())}"
         )
+        print(
+            f"Rolling-origin backtest: {int(out['n_series'].max())} series, {origins}, up to {reported} "
+            f"origins a horizon; metrics in percent except mase; scenario default method: {sc.default_method}"
+        )
+        if result.selection is not None and len(result.selection):
+            from sendlib.models.forecast.backtest import choose_default
+
+            print(
+                f"Chosen on origins {rs.selection_origins[0]}-{rs.selection_origins[1]} with targets up to "
+                f"{rs.report_origins[0] if rs.report_origins else 'the latest'}: {choose_default(result)} "
+                f"(lowest mean MAPE over horizons 1-{rs.default_horizons})"
+            )
     print_frame(out, args.format)
     return 0

@@ -39,7 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--scenario", metavar="F", default=None, help="forecast scenario YAML (default: config/scenarios/forecast.yaml)"
     )
     parser.add_argument(
-        "--method", default=None, help="aggregate method for published data (default: the scenario's default_method)"
+        "--method",
+        default=None,
+        help="aggregate method for published data: naive_growth, mean_growth, no_change, damped_ets, flow, panel, "
+        "ensemble or weighted (default: the scenario's default_method)",
     )
     add_format(parser)
 

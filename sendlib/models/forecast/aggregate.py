@@ -22,6 +22,10 @@ Methods (``name``: definition)
                   years, and ``c`` the mean implied exit rate ``(S_t + N_t - S_{t+1}) / S_t`` over
                   the last ``k`` years (exits include ceased plans and net moves between
                   authorities). Falls back to ``mean_growth`` where new plans are not published.
+``panel``         pooled OLS across authorities of each horizon's yearly log growth on own recent
+                  growth, England's growth, new plans and exits as a share of the caseload and the
+                  requests trend, with each authority's mean residual shrunk toward the pool (see
+                  :func:`panel`).
 ``ensemble``      geometric mean of the ``members`` forecasts (default mean_growth, damped_ets,
                   flow).
 
@@ -31,6 +35,7 @@ evidence in ``config/scenarios/forecast.yaml``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
@@ -39,7 +44,7 @@ from pydantic import AfterValidator
 
 from sendlib.core.settings import SettingsModel
 
-METHODS = ("naive_growth", "mean_growth", "no_change", "damped_ets", "flow", "ensemble")
+METHODS = ("naive_growth", "mean_growth", "no_change", "damped_ets", "flow", "panel", "ensemble")
 
 
 def _base_method(name: str) -> str:
@@ -60,6 +65,12 @@ class AggregateSettings(SettingsModel):
     ets_backend: Literal["numpy", "statsmodels"] = "numpy"
     #: ensemble members (geometric mean)
     members: tuple[Annotated[str, AfterValidator(_base_method)], ...] = ("mean_growth", "damped_ets", "flow")
+    #: panel model: base years of training pairs, shrinkage pseudo-count, minimum pairs, features
+    panel_window: int = 6
+    panel_kappa: float = 5.0
+    panel_min_obs: int = 100
+    panel_min_bases: int = 3
+    panel_features: tuple[str, ...] = ("g1", "gk", "g_eng", "new_share", "exit_rate", "req_growth")
 
 
 def latest_run(y: np.ndarray) -> np.ndarray:
@@ -249,7 +260,12 @@ def flow(y: np.ndarray, new: np.ndarray | None, horizon: int, k: int = 3, fallba
 
 
 def forecast(
-    method: str, y: np.ndarray, horizon: int, new: np.ndarray | None = None, settings: AggregateSettings | None = None
+    method: str,
+    y: np.ndarray,
+    horizon: int,
+    new: np.ndarray | None = None,
+    settings: AggregateSettings | None = None,
+    requests: np.ndarray | None = None,
 ) -> np.ndarray:
     """Point forecasts ``(n_rows, horizon)`` of ``method`` from histories ``y`` (rows = series).
 
@@ -263,7 +279,9 @@ def forecast(
     horizon : int
         Years ahead.
     new : ndarray, optional
-        ``(n_series, n_years)`` new plans issued in each column's calendar year (for ``flow``).
+        ``(n_series, n_years)`` new plans issued in each column's calendar year (``flow``, ``panel``).
+    requests : ndarray, optional
+        Requests for assessment received in each column's calendar year (``panel``).
     """
     s = settings or AggregateSettings()
     y = np.atleast_2d(np.asarray(y, float))
@@ -277,11 +295,163 @@ def forecast(
         return damped_ets(y, horizon, s)
     if method == "flow":
         return flow(y, None if new is None else np.atleast_2d(new), horizon, s.flow_k, s.k)
+    if method == "panel":
+        return panel(y, horizon, None if new is None else np.atleast_2d(new), requests, s)
     if method == "ensemble":
-        return ensemble([forecast(m, y, horizon, new, s) for m in s.members])
+        return ensemble([forecast(m, y, horizon, new, s, requests) for m in s.members])
     raise ValueError(f"unknown aggregate method '{method}'; expected one of {METHODS}")
 
 
 def ensemble(members: Sequence[np.ndarray]) -> np.ndarray:
     """The ``ensemble`` forecast from its members' forecasts: their geometric mean."""
     return np.exp(np.mean([np.log(f) for f in members], axis=0))
+
+
+# ----- pooled (panel) model --------------------------------------------------------------------
+
+
+def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = num / den
+    r[~np.isfinite(r)] = np.nan
+    return r
+
+
+def panel_features(y: np.ndarray, new: np.ndarray | None, requests: np.ndarray | None, k: int) -> dict[str, np.ndarray]:
+    """Features of every (row, base column) pair, each ``(n_rows, n_years)`` (NaN where unknown).
+
+    At base column ``b`` (a January census) only what was published by then is used: the stock
+    up to ``b``, and new plans and requests of calendar years up to ``b - 1``.
+
+    ``g1``        own log growth ``b-1 -> b``
+    ``gk``        own mean log growth over the last ``k`` years
+    ``g_eng``     England's log growth ``b-1 -> b`` (sum over rows published at both censuses)
+    ``new_share`` new plans issued in calendar ``b-1`` / stock at census ``b-1``
+    ``exit_rate`` implied exits in ``b-1`` (``S_{b-1} + N_{b-1} - S_b``) / ``S_{b-1}``
+    ``req_growth`` log growth of requests, calendar ``b-2 -> b-1``
+    """
+    n, T = y.shape
+    lg = np.full((n, T), np.nan)
+    lg[:, 1:] = _log_growth(y)
+    gk = np.full((n, T), np.nan)
+    for b in range(1, T):
+        lo = max(1, b - k + 1)
+        tail = lg[:, lo : b + 1]
+        cnt = (~np.isnan(tail)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gk[:, b] = np.where(cnt > 0, np.nansum(tail, axis=1) / np.maximum(cnt, 1), np.nan)
+    both = ~np.isnan(y[:, 1:]) & ~np.isnan(y[:, :-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eng = np.log(np.where(both, y[:, 1:], 0).sum(axis=0) / np.where(both, y[:, :-1], 0).sum(axis=0))
+    g_eng = np.full((n, T), np.nan)
+    g_eng[:, 1:] = np.where(np.isfinite(eng), eng, np.nan)[None, :]
+    out = {"g1": lg, "gk": gk, "g_eng": g_eng}
+    new_share = np.full((n, T), np.nan)
+    exit_rate = np.full((n, T), np.nan)
+    if new is not None:
+        nw = np.asarray(new, float)
+        new_share[:, 1:] = _share(nw[:, :-1], y[:, :-1])
+        exit_rate[:, 1:] = _share(y[:, :-1] + nw[:, :-1] - y[:, 1:], y[:, :-1])
+    out["new_share"], out["exit_rate"] = new_share, exit_rate
+    req_growth = np.full((n, T), np.nan)
+    if requests is not None:
+        rq = np.asarray(requests, float)
+        req_growth[:, 2:] = _log_growth(rq)[:, :-1]
+    out["req_growth"] = req_growth
+    return out
+
+
+def panel(
+    y: np.ndarray,
+    horizon: int,
+    new: np.ndarray | None = None,
+    requests: np.ndarray | None = None,
+    settings: AggregateSettings | None = None,
+) -> np.ndarray:
+    """Pooled (panel) model across the rows: each horizon's mean yearly log growth regressed by OLS
+    (statsmodels) on the features of :func:`panel_features`, fitted on every row's pairs whose
+    outcome is already known at the origin (the last column), within the latest
+    ``settings.panel_window`` base years. Flow features (new plans, exits, requests) are used where
+    published and replaced by their pooled mean plus a missing indicator where not, so the years
+    before 2016 still count. Each row's mean residual is shrunk toward the pooled fit by
+    ``n / (n + panel_kappa)`` and added to its prediction. Rows or horizons with fewer than
+    ``panel_min_obs`` training pairs use :func:`mean_growth`.
+    """
+    from statsmodels.regression.linear_model import OLS
+
+    s = settings or AggregateSettings()
+    y = latest_run(y)
+    n, T = y.shape
+    fb = mean_growth(y, horizon, s.k)
+    if T < 3:
+        return fb
+    feats = panel_features(y, new, requests, s.k)
+    names = list(s.panel_features)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly = np.log(y)
+    out = fb.copy()
+    for h in range(1, horizon + 1):
+        # training pairs: base column b with outcome b + h <= T - 1 (already published)
+        bases = [b for b in range(1, T - h) if b >= T - h - s.panel_window]
+        if len(bases) < s.panel_min_bases:
+            continue
+        Xs, ys, rows = [], [], []
+        for b in bases:
+            target = (ly[:, b + h] - ly[:, b]) / h
+            Xs.append(np.column_stack([feats[f][:, b] for f in names]))
+            ys.append(target)
+            rows.append(np.arange(n))
+        X, yy, rr = np.vstack(Xs), np.concatenate(ys), np.concatenate(rows)
+        Xp = np.column_stack([feats[f][:, T - 1] for f in names])
+        X, Xp, keep_cols = _fill_missing(X, Xp, names)
+        ok = np.isfinite(yy) & np.isfinite(X).all(axis=1)
+        if ok.sum() < s.panel_min_obs:
+            continue
+        with warnings.catch_warnings():  # pinv copes with collinear indicators; say nothing
+            warnings.simplefilter("ignore")
+            fit = OLS(yy[ok], _with_constant(X[ok])).fit()
+        # no extrapolation beyond the growth seen in training
+        lo, hi = np.quantile(yy[ok], [0.01, 0.99])
+        resid = np.zeros(n)
+        cnt = np.zeros(n)
+        np.add.at(resid, rr[ok], fit.resid)
+        np.add.at(cnt, rr[ok], 1.0)
+        shrunk = resid / (cnt + s.panel_kappa)
+        pred = np.clip(_with_constant(Xp) @ fit.params + shrunk, lo, hi)
+        fc = y[:, -1] * np.exp(pred * h)
+        good = np.isfinite(fc) & (fc > 0)
+        out[:, h - 1] = np.where(good, fc, fb[:, h - 1])
+    return out
+
+
+def _with_constant(X: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(len(X)), X])
+
+
+def _fill_missing(X: np.ndarray, Xp: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Core growth features must be present; flow features missing -> pooled mean + indicator.
+    Columns with no observed value at all are dropped."""
+    cols, pcols, kept = [], [], []
+    for j, name in enumerate(names):
+        x, xp = X[:, j], Xp[:, j]
+        miss, pmiss = np.isnan(x), np.isnan(xp)
+        if name in CORE_PANEL_FEATURES:
+            cols.append(x)
+            pcols.append(xp)
+            kept.append(name)
+            continue
+        if miss.all():
+            continue
+        mu = float(np.nanmean(x))
+        cols.append(np.where(miss, mu, x))
+        pcols.append(np.where(pmiss, mu, xp))
+        kept.append(name)
+        if miss.any() and not miss.all():
+            cols.append(miss.astype(float))
+            pcols.append(pmiss.astype(float))
+            kept.append(f"{name}_missing")
+    return np.column_stack(cols), np.column_stack(pcols), kept
+
+
+#: features a pair must have (the stock's own growth and England's)
+CORE_PANEL_FEATURES = ("g1", "gk", "g_eng")

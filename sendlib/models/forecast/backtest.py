@@ -27,23 +27,28 @@ scenario file), starting from ``fallback`` when nothing has been observed yet.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, Field
 
 from sendlib.core.settings import SettingsModel
-from sendlib.models.forecast.aggregate import METHODS, AggregateSettings, ensemble, forecast, latest_run
+from sendlib.models.forecast.aggregate import METHODS, AggregateSettings, _log_growth, ensemble, forecast, latest_run
 
 INTERVALS = (0.8, 0.95)
 
 
+#: methods made inside the backtest from the others' past errors
+RULES = ("select", "weighted")
+
+
 def _backtest_method(name: str) -> str:
-    if name not in METHODS and name != "select":
-        raise ValueError(f"'{name}' is not one of {[*METHODS, 'select']}")
+    if name not in METHODS and name not in RULES:
+        raise ValueError(f"'{name}' is not one of {[*METHODS, *RULES]}")
     return name
 
 
@@ -60,6 +65,24 @@ class BacktestSection(SettingsModel):
     select_candidates: tuple[BacktestMethod, ...] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble")
     select_fallback: BacktestMethod = "ensemble"
     min_errors: int = 50
+    #: origins (first, last) on which the default method is chosen; only errors whose target year
+    #: is at most the first reported origin are used, so the reported origins stay out of sample
+    selection_origins: tuple[int, int] | None = None
+    #: origins (first, last) reported as out of sample (None: every origin)
+    report_origins: tuple[int, int] | None = None
+    #: empirical intervals: ``pooled`` = percentiles of past log errors as they are; ``volatility`` =
+    #: percentiles of past log errors divided by the authority's volatility (standard deviation of
+    #: its yearly log growth over the training run), multiplied back by its own volatility
+    interval_scale: Literal["pooled", "volatility"] = "pooled"
+    #: only past errors whose target year is within this many years of the origin (None: all)
+    interval_window: int | None = None
+    #: floor on the volatility (log points a year), so a smooth series' interval is not zero
+    interval_vol_floor: float = 0.01
+    #: ``weighted``: weights proportional to (past MAPE at the horizon) ** -power
+    weight_power: float = 2.0
+    #: methods the default is chosen from, by mean MAPE over horizons 1..default_horizons
+    default_candidates: tuple[BacktestMethod, ...] = ("naive_growth", "mean_growth", "damped_ets", "flow", "ensemble")
+    default_horizons: int = 3
 
 
 class BacktestSettings(BacktestSection):
@@ -75,7 +98,11 @@ class BacktestResult:
     """Every scored case and the method x horizon table."""
 
     cases: pd.DataFrame
+    #: the method x horizon table on the reported origins (all origins when none are configured)
     summary: pd.DataFrame
+    #: the same table on the selection cases (None when no selection origins are configured)
+    selection: pd.DataFrame | None = None
+    settings: BacktestSettings | None = None
 
 
 def _interval_bounds(log_err: np.ndarray) -> dict[str, float]:
@@ -93,6 +120,7 @@ def run_backtest(
     codes: Sequence[str],
     new: np.ndarray | None = None,
     settings: BacktestSettings | None = None,
+    requests: np.ndarray | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest over arrays (rows = authorities, columns = consecutive years).
 
@@ -105,7 +133,9 @@ def run_backtest(
     codes : sequence of str
         Authority code of each row.
     new : ndarray, optional
-        New plans issued in each column's calendar year (for the ``flow`` method).
+        New plans issued in each column's calendar year (``flow``, ``panel``).
+    requests : ndarray, optional
+        Requests received in each column's calendar year (``panel``).
     """
     s = settings or BacktestSettings()
     stock = np.asarray(stock, float)
@@ -113,7 +143,7 @@ def run_backtest(
     codes = np.asarray(codes, dtype=object)
     H = int(s.horizons)
     base = [
-        m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m != "select"
+        m for m in dict.fromkeys(list(s.methods) + list(s.select_candidates) + [s.select_fallback]) if m not in RULES
     ]
     # the cases, one block per origin x horizon x method, as columns joined once at the end
     blocks: dict[str, list[np.ndarray]] = {c: [] for c in _CASE_COLUMNS}
@@ -128,13 +158,22 @@ def run_backtest(
         steps = np.abs(np.diff(hist, axis=1))
         n_steps = (~np.isnan(steps)).sum(axis=1)
         scale = np.where(n_steps > 0, np.nansum(steps, axis=1) / np.maximum(n_steps, 1), np.nan)
+        vol = volatility(hist, s.interval_vol_floor)
         nh = new[:, : j + 1] if new is not None else None
+        rh = requests[:, : j + 1] if requests is not None else None
         fc: dict[str, np.ndarray] = {}
         for m in base:  # the ensemble from its members' forecasts when they are made here anyway
             if m == "ensemble" and all(k in fc for k in s.aggregate.members):
                 fc[m] = ensemble([fc[k] for k in s.aggregate.members])
             else:
-                fc[m] = forecast(m, hist[ok_origin], H, None if nh is None else nh[ok_origin], s.aggregate)
+                fc[m] = forecast(
+                    m,
+                    hist[ok_origin],
+                    H,
+                    None if nh is None else nh[ok_origin],
+                    s.aggregate,
+                    None if rh is None else rh[ok_origin],
+                )
         for h in range(1, H + 1):
             if j + h >= len(years):
                 break
@@ -154,17 +193,66 @@ def run_backtest(
                 blocks["forecast"].append(fc[m][keep, h - 1])
                 blocks["actual"].append(actual[keep])
                 blocks["scale"].append(scale[ok_origin][keep])
+                blocks["vol"].append(vol[ok_origin][keep])
     if not blocks["method"]:
         raise ValueError("no backtest cases: every series is shorter than three censuses")
     cases = pd.DataFrame({c: np.concatenate(v) for c, v in blocks.items()})
     cases = _add_select(cases, s)
-    cases = _add_intervals(cases, s.min_errors)
-    cases = cases[cases["method"].isin(list(s.methods) + (["select"] if "select" in s.methods else []))]
-    return BacktestResult(cases=cases.reset_index(drop=True), summary=summarise(cases))
+    cases = _add_weighted(cases, s)
+    cases = _add_intervals(cases, s)
+    cases = cases[cases["method"].isin(list(s.methods))].reset_index(drop=True)
+    return BacktestResult(
+        cases=cases,
+        summary=summarise(in_origins(cases, s.report_origins)),
+        selection=summarise(selection_cases(cases, s)) if s.selection_origins else None,
+        settings=s,
+    )
+
+
+def in_origins(cases: pd.DataFrame, origins: tuple[int, int] | None) -> pd.DataFrame:
+    """The cases whose origin is in ``origins`` (first, last; None: all)."""
+    if origins is None:
+        return cases
+    return cases[cases["origin"].between(origins[0], origins[1])]
+
+
+def selection_cases(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
+    """Cases the default method is chosen on: origins in ``selection_origins`` whose target year is
+    at most the first reported origin (so nothing reported as out of sample was seen)."""
+    c = in_origins(cases, s.selection_origins)
+    if s.report_origins is not None:
+        c = c[c["target_year"] <= s.report_origins[0]]
+    return c
+
+
+def choose_default(result: BacktestResult, candidates: Sequence[str] | None = None, horizons: int | None = None) -> str:
+    """The candidate with the lowest mean MAPE over horizons ``1..horizons`` on the selection cases
+    (defaults: the settings' ``default_candidates`` and ``default_horizons``)."""
+    s = result.settings or BacktestSettings()
+    candidates = s.default_candidates if candidates is None else candidates
+    horizons = s.default_horizons if horizons is None else horizons
+    t = result.selection if result.selection is not None else result.summary
+    t = t[t["method"].isin(list(candidates)) & (t["horizon"] <= horizons)]
+    return str(t.groupby("method")["mape"].mean().idxmin())
+
+
+def volatility(hist: np.ndarray, floor: float) -> np.ndarray:
+    """Per row: standard deviation of yearly log growth over its run (at least 2 growths; else the
+    median of the rows that have one), floored at ``floor``."""
+    g = _log_growth(hist) if hist.shape[1] > 1 else np.full((hist.shape[0], 0), np.nan)
+    cnt = (~np.isnan(g)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sd = np.where(cnt >= 2, np.nanstd(g, axis=1, ddof=1) if g.shape[1] else np.nan, np.nan)
+    if np.isfinite(sd).any():
+        sd = np.where(np.isfinite(sd), sd, np.nanmedian(sd))
+    else:
+        sd = np.full(hist.shape[0], floor)
+    return np.maximum(sd, floor)
 
 
 #: Columns of the backtest's cases, in order.
-_CASE_COLUMNS = ("method", "old_la_code", "origin", "horizon", "target_year", "forecast", "actual", "scale")
+_CASE_COLUMNS = ("method", "old_la_code", "origin", "horizon", "target_year", "forecast", "actual", "scale", "vol")
 
 
 def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
@@ -194,10 +282,64 @@ def _add_select(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
     return pd.concat([cases, picks], ignore_index=True)
 
 
-def _add_intervals(cases: pd.DataFrame, min_errors: int) -> pd.DataFrame:
+def _add_weighted(cases: pd.DataFrame, s: BacktestSettings) -> pd.DataFrame:
+    """Append ``weighted``: at each origin and horizon the geometric mean of the candidates'
+    forecasts weighted by (their MAPE at that horizon over errors already observable) ** -power;
+    equal weights before any error is observable."""
+    if "weighted" not in s.methods:
+        return cases
+    cands = weighted_candidates(s)
+    keyed = dict(cases.groupby(["method", "origin", "horizon"]).indices.items())
+    fc_all = cases["forecast"].to_numpy(float)
+    parts = []
+    for origin, h in (
+        cases.loc[cases["method"] == cands[0], ["origin", "horizon"]].drop_duplicates().itertuples(index=False)
+    ):
+        w = combination_weights(cases, cands, int(h), int(origin), s.weight_power)
+        idx = [keyed[(m, origin, h)] for m in cands]
+        logs = np.vstack([np.log(fc_all[i]) for i in idx])
+        block = cases.iloc[idx[0]].copy()
+        block["forecast"] = np.exp((w[:, None] * logs).sum(axis=0))
+        block["method"] = "weighted"
+        parts.append(block)
+    return pd.concat([cases, *parts], ignore_index=True)
+
+
+def weighted_candidates(s: BacktestSettings) -> list[str]:
+    """The methods ``weighted`` combines: the selection candidates that are forecasting methods."""
+    return [m for m in s.select_candidates if m not in RULES]
+
+
+def combination_weights(cases: pd.DataFrame, cands: Sequence[str], h: int, origin: int, power: float) -> np.ndarray:
+    """Weights of ``cands`` at horizon ``h`` and ``origin``: (MAPE over the errors whose target year
+    is at most ``origin``) ** -power, normalised; equal weights when nothing is observable yet."""
+    c = cases[cases["method"].isin(list(cands)) & (cases["horizon"] == h) & (cases["target_year"] <= origin)]
+    ape = ((c["forecast"] - c["actual"]).abs() / c["actual"]).groupby(c["method"]).mean()
+    w = np.array([float(ape.get(m, np.nan)) for m in cands])
+    with np.errstate(divide="ignore"):
+        w = np.where(np.isfinite(w) & (w > 0), w**-power, np.nan)
+    w = np.ones(len(cands)) if not np.isfinite(w).any() else np.nan_to_num(w)
+    return w / w.sum()
+
+
+def _past(tgt: np.ndarray, o: int, window: int | None) -> np.ndarray:
+    past = tgt <= o
+    if window is not None:
+        past &= tgt > o - window
+    return past
+
+
+def _add_intervals(cases: pd.DataFrame, s: BacktestSettings | int) -> pd.DataFrame:
+    """Empirical interval bounds for every case from past errors only (``s``: the settings, or
+    just ``min_errors`` for pooled intervals over all past years)."""
+    if isinstance(s, int):
+        s = BacktestSettings(min_errors=s)
+    min_errors = s.min_errors
     cases = cases.reset_index(drop=True).copy()
     fc = cases["forecast"].to_numpy(float)
-    log_err = np.log(cases["actual"].to_numpy(float) / fc)
+    scaled = s.interval_scale == "volatility"
+    vol = cases["vol"].to_numpy(float) if scaled else np.ones(len(cases))
+    log_err = np.log(cases["actual"].to_numpy(float) / fc) / vol
     origin = cases["origin"].to_numpy()
     target = cases["target_year"].to_numpy()
     bounds = {
@@ -206,13 +348,13 @@ def _add_intervals(cases: pd.DataFrame, min_errors: int) -> pd.DataFrame:
     for _, idx in cases.groupby(["method", "horizon"]).indices.items():
         le, org, tgt = log_err[idx], origin[idx], target[idx]
         for o in np.unique(org):
-            past = np.isfinite(le) & (tgt <= o)
+            past = np.isfinite(le) & _past(tgt, o, s.interval_window)
             if past.sum() < min_errors:
                 continue
             b = _interval_bounds(le[past])
             at = idx[org == o]
             for k, v in b.items():
-                bounds[k][at] = fc[at] * np.exp(v)
+                bounds[k][at] = fc[at] * np.exp(v * vol[at])
     for k, v in bounds.items():
         cases[k] = v
     return cases
@@ -257,7 +399,7 @@ def backtest_published(
     ``current_only`` keeps authorities published at the latest census (the 153 that exist now);
     ``codes`` restricts to some authorities.
     """
-    from sendlib.models.forecast.dfe_series import to_wide
+    from sendlib.models.forecast.dfe_series import requests_wide, to_wide
 
     df = series
     if current_only:
@@ -267,7 +409,7 @@ def backtest_published(
     if codes is not None:
         df = df[df["old_la_code"].isin([str(c) for c in codes])]
     all_codes, years, stock, new = to_wide(df)
-    return run_backtest(stock, years, list(all_codes), new, settings)
+    return run_backtest(stock, years, list(all_codes), new, settings, requests_wide(df))
 
 
 def forecast_published(
@@ -292,13 +434,39 @@ def forecast_published(
         ``upper_80``, ``lower_95``, ``upper_95``, ``method``; plus the history as rows with
         ``kind`` = ``actual`` (``median`` = the published count) before the ``forecast`` rows.
     """
-    from sendlib.models.forecast.dfe_series import to_wide
+    from sendlib.models.forecast.dfe_series import requests_wide, to_wide
 
     s = settings or BacktestSettings()
-    bt = run_backtest(*_wide_args(series), settings=s.model_copy(update={"methods": (method,), "horizons": horizon}))
-    errs = bt.cases
+    if method not in METHODS and method != "weighted":
+        from sendlib.core.errors import UsageError
+
+        raise UsageError(f"unknown forecast method '{method}'; expected one of {[*METHODS, 'weighted']}")
     all_codes, years, stock, new = to_wide(series)
-    fc = forecast(method, stock, horizon, new, s.aggregate)
+    req = requests_wide(series)
+    bt = run_backtest(
+        stock,
+        years,
+        list(all_codes),
+        new,
+        s.model_copy(update={"methods": (method,), "horizons": horizon}),
+        req,
+    )
+    errs = bt.cases
+    if method == "weighted":
+        cands = weighted_candidates(s)
+        full = run_backtest(
+            stock, years, list(all_codes), new, s.model_copy(update={"methods": tuple(cands), "horizons": horizon}), req
+        ).cases
+        member = {m: forecast(m, stock, horizon, new, s.aggregate, req) for m in cands}
+        fc = np.empty((len(all_codes), horizon))
+        for h in range(1, horizon + 1):
+            w = combination_weights(full, cands, h, int(years[-1]), s.weight_power)
+            fc[:, h - 1] = np.exp(sum(wi * np.log(member[m][:, h - 1]) for wi, m in zip(w, cands)))
+    else:
+        fc = forecast(method, stock, horizon, new, s.aggregate, req)
+    scaled = s.interval_scale == "volatility"
+    vol = volatility(latest_run(stock), s.interval_vol_floor) if scaled else np.ones(len(all_codes))
+    last_year = int(years[-1])
     names = series.dropna(subset=["la_name"]).groupby("old_la_code")["la_name"].last()
     want = list(all_codes) if codes is None else [str(c) for c in codes]
     unknown = [c for c in want if c not in set(all_codes)]
@@ -310,7 +478,8 @@ def forecast_published(
     pos = {c: i for i, c in enumerate(all_codes)}
     bounds = {}
     for h in range(1, horizon + 1):
-        le = np.log(errs.loc[errs["horizon"] == h, "actual"] / errs.loc[errs["horizon"] == h, "forecast"]).to_numpy()
+        e = errs[(errs["horizon"] == h) & _past(errs["target_year"].to_numpy(), last_year, s.interval_window)]
+        le = (np.log(e["actual"] / e["forecast"]) / (e["vol"] if scaled else 1.0)).to_numpy()
         le = le[np.isfinite(le)]
         bounds[h] = _interval_bounds(le) if len(le) >= s.min_errors else None
     for c in want:
@@ -329,8 +498,8 @@ def forecast_published(
             for lv in INTERVALS:
                 pct = int(round(lv * 100))
                 b = bounds[h]
-                row[f"lower_{pct}"] = fc[i, h - 1] * np.exp(b[f"lower_{pct}"]) if b else np.nan
-                row[f"upper_{pct}"] = fc[i, h - 1] * np.exp(b[f"upper_{pct}"]) if b else np.nan
+                row[f"lower_{pct}"] = fc[i, h - 1] * np.exp(b[f"lower_{pct}"] * vol[i]) if b else np.nan
+                row[f"upper_{pct}"] = fc[i, h - 1] * np.exp(b[f"upper_{pct}"] * vol[i]) if b else np.nan
             rows.append(row)
     out = pd.DataFrame(rows)
     out["method"] = method
@@ -339,8 +508,22 @@ def forecast_published(
     ]
 
 
-def _wide_args(series: pd.DataFrame) -> tuple:
-    from sendlib.models.forecast.dfe_series import to_wide
-
-    codes, years, stock, new = to_wide(series)
-    return stock, years, list(codes), new
+def headline(result: BacktestResult, method: str, horizon: int = 1) -> dict[str, float | int | str]:
+    """The plain-words summary of ``method`` at ``horizon`` on the reported cases: the median over
+    authorities of each authority's mean absolute percentage error ("within X% for half of
+    authorities"), the share of forecasts within 5%, the origins and the number of authorities."""
+    s = result.settings
+    c = in_origins(result.cases, s.report_origins if s is not None else None)
+    c = c[(c["method"] == method) & (c["horizon"] == horizon)]
+    ape = (c["forecast"] - c["actual"]).abs() / c["actual"] * 100
+    by_la = ape.groupby(c["old_la_code"]).mean()
+    return {
+        "method": method,
+        "horizon": horizon,
+        "first_origin": int(c["origin"].min()),
+        "last_origin": int(c["origin"].max()),
+        "n_origins": int(c["origin"].nunique()),
+        "n_authorities": int(by_la.size),
+        "median_authority_mape": float(by_la.median()),
+        "share_within_5pct": float((ape <= 5).mean() * 100),
+    }

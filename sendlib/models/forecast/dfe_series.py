@@ -82,7 +82,8 @@ def published_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     -------
     DataFrame
         ``old_la_code``, ``la_name``, ``year``, ``ehc_plans`` (January census of ``year``) and
-        ``new_plans`` (issued in calendar ``year``; NaN where not published), one row per
+        ``new_plans`` (issued in calendar ``year``; NaN where not published), ``requests``
+        (requests for an EHC needs assessment received in calendar ``year``, 2016 on), one row per
         authority x year, sorted.
     """
     d = resolve_dfe_dir(dfe_dir)
@@ -92,7 +93,7 @@ def published_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     stock = stock[stock["geographic_level"] == dfe.LEVEL_LA]
     out = stock[["old_la_code", "la_name", "year", "ehc_plans"]].copy()
     act = dfe.activity_series(d)
-    act = act[act["geographic_level"] == dfe.LEVEL_LA][["old_la_code", "year", "new_plans"]]
+    act = act[act["geographic_level"] == dfe.LEVEL_LA][["old_la_code", "year", "new_plans", "requests"]]
     act = act[act["year"] >= NEW_PLANS_COMPLETE_FROM]
     out = out.merge(act, on=["old_la_code", "year"], how="outer")
     old = _new_plans_2022_age_file(d)
@@ -108,7 +109,8 @@ def published_series(dfe_dir: str | Path | None = None) -> pd.DataFrame:
     out["new_plans"] = pd.to_numeric(out["new_plans"], errors="coerce").astype(float)
     out = out.sort_values(["old_la_code", "year"]).reset_index(drop=True)
     out["new_plans"] = implausible_new_plans_as_missing(out)
-    return out[["old_la_code", "la_name", "year", "ehc_plans", "new_plans"]]
+    out["requests"] = pd.to_numeric(out["requests"], errors="coerce").astype(float)
+    return out[["old_la_code", "la_name", "year", "ehc_plans", "new_plans", "requests"]]
 
 
 def implausible_new_plans_as_missing(series: pd.DataFrame) -> pd.Series:
@@ -126,6 +128,16 @@ def implausible_new_plans_as_missing(series: pd.DataFrame) -> pd.Series:
     next_stock = s.groupby("old_la_code")["ehc_plans"].shift(-1)
     too_many = new > next_stock
     return new.mask(repeated | too_many).reindex(series.index)
+
+
+def requests_wide(series: pd.DataFrame) -> np.ndarray | None:
+    """Requests received per calendar year, aligned with :func:`to_wide` (None without the column)."""
+    if "requests" not in series.columns:
+        return None
+    codes = pd.Index(sorted(series["old_la_code"].unique()))
+    years = np.arange(int(series["year"].min()), int(series["year"].max()) + 1)
+    r = series.pivot_table(index="old_la_code", columns="year", values="requests", aggfunc="first", dropna=False)
+    return r.reindex(index=codes, columns=years).to_numpy(float)
 
 
 def to_wide(series: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:

@@ -97,7 +97,7 @@ class PersonSettings(_Section):
 class AggregateSection(AggregateSettings, _Section):
     """The ``aggregate`` section: the suite's default method, its evidence, and the methods' parameters."""
 
-    default_method: Literal[METHODS] = "mean_growth"  # type: ignore[valid-type]
+    default_method: Literal[(*METHODS, "weighted")] = "mean_growth"  # type: ignore[valid-type]
     source: str = ""
 
     def settings(self) -> AggregateSettings:
@@ -107,6 +107,23 @@ class AggregateSection(AggregateSettings, _Section):
 
 class BacktestFileSection(BacktestSection, _Section):
     """The ``backtest`` section as written (an empty section is all defaults)."""
+
+
+class PersonBacktestSettings(_Section):
+    """``person_backtest``: rolling origins on the authority's own censuses for the person-level
+    model, against the aggregate methods on the yearly totals of the same data."""
+
+    #: years ahead scored
+    horizons: int = Field(3, ge=1)
+    #: simulations per origin (fewer than a forecast's: only the total's quantiles are needed)
+    sims: int = Field(200, ge=10)
+    #: censuses of history an origin needs (two give one transition to estimate from)
+    min_censuses: int = Field(2, ge=2)
+    #: aggregate methods scored on the same origins
+    methods: tuple[str, ...] = ("naive_growth", "mean_growth", "damped_ets", "weighted", "no_change")
+    #: past errors an aggregate method's empirical interval needs (one authority has few)
+    min_errors: int = Field(3, ge=1)
+    source: str = ""
 
 
 class SimulationSettings(_Section):
@@ -126,6 +143,7 @@ class ForecastScenarioFile(SettingsModel):
     backtest: BacktestFileSection = Field(default_factory=BacktestFileSection)
     person: PersonSettings = Field(default_factory=PersonSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    person_backtest: PersonBacktestSettings = Field(default_factory=PersonBacktestSettings)
 
     def scenario(self, path: Path | None, raw: Mapping[str, Any]) -> ForecastScenario:
         """The scenario the models use (``raw``: the mapping as read, kept for reuse keys)."""
@@ -139,6 +157,7 @@ class ForecastScenarioFile(SettingsModel):
             person=self.person,
             sims=self.simulation.sims,
             seed=self.simulation.seed,
+            person_backtest=self.person_backtest,
             raw=dict(raw),
         )
 
@@ -155,6 +174,7 @@ class ForecastScenario:
     person: PersonSettings
     sims: int
     seed: int
+    person_backtest: PersonBacktestSettings = field(default_factory=PersonBacktestSettings)
     #: the file's mapping as read (JSON-able; part of the projection's reuse key)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
