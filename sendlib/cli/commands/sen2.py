@@ -6,6 +6,9 @@ against the year's XSD (shipped in ``sendlib/resources/sen2/``) and the business
 naming the module, item and record position, never a value. Exit 0 when no error (queries alone are
 listed and exit 0), 3 when any error.
 
+``sendlib sen2 export --year YYYY --out FILE.xml`` writes the canonical tables as a return
+(:mod:`sendlib.data.sen2.exporter`).
+
 ``sendlib sen2 import FILE.xml --out-dir DIR`` writes the return as canonical tables
 (:mod:`sendlib.data.sen2.importer`), with pseudonymous person ids.
 """
@@ -38,7 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     i.add_argument("file", metavar="FILE.xml", help="the SEN2 XML return")
     i.add_argument("--out-dir", metavar="DIR", required=True, help="write <table>.csv files into DIR")
     i.add_argument("--strict", action="store_true", help="refuse the import when any rule fails (error or query)")
-    for p in (v, i):
+    e = sub.add_parser("export", help="write the canonical tables as a SEN2 return for a census year")
+    e.add_argument("--data-dir", metavar="DIR", default=None, help="read the canonical tables from DIR")
+    e.add_argument("--year", type=int, required=True, help="census year (reference date: third Thursday of January)")
+    e.add_argument("--out", metavar="FILE.xml", required=True, help="the return to write")
+    for p in (v, i, e):
         # the sub-parsers need --config too (the main parser adds it to `sen2` itself)
         p.add_argument("--config", metavar="F", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -46,7 +53,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.sen2_command == "validate":
         return _validate(args)
+    if args.sen2_command == "export":
+        return _export(args)
     return _import(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from sendlib.cli.commands.common import config_from_args
+    from sendlib.data.loaders import load_tables
+    from sendlib.data.sen2.exporter import export_return
+
+    cfg = config_from_args(args)
+    tables = load_tables(cfg, ["ehcp_requests", "ehcp_plans", "placements"])
+    counts = export_return(tables, args.year, args.out, la_code=cfg.dfe_code)
+    print(f"SEN2 return {args.year} written to {args.out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
 
 
 def _html(frame, title: str, summary: str) -> str:

@@ -327,4 +327,7 @@ def validate_return(ret: Sen2Return) -> tuple[list[Finding], int]:
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     cols = ["rule_id", "severity", "module", "item", "person_pos", "record", "line", "message"]
-    return pd.DataFrame([f.to_dict() for f in findings], columns=cols)
+    frame = pd.DataFrame([f.to_dict() for f in findings], columns=cols)
+    for c in ("person_pos", "line"):
+        frame[c] = frame[c].astype("Int64")
+    return frame
