@@ -272,3 +272,22 @@ def test_not_well_formed_is_a_data_error(tmp_path):
 def test_schema_year_nearest():
     assert schema_path(2025)[1] == 2025 and schema_path(2026)[1] == 2026
     assert schema_path(2024)[1] == 2025 and schema_path(2030)[1] == 2026
+
+
+def test_schema_messages_never_echo_a_value(tmp_path, capsys):
+    """A malformed date of birth, a name where a code belongs and an unknown element holding a name:
+    the XSD findings name the item and the position, not the value."""
+    text = _swap(
+        VALID, "<PersonBirthDate>2015-03-04</PersonBirthDate>", "<PersonBirthDate>2015-13-04</PersonBirthDate>"
+    )
+    text = _swap(text, "<Sex>M</Sex>", "<Sex>Secondfirst</Sex>")
+    text = _swap(
+        text, "<Forename>Madeupfirst</Forename>", "<Forename>Madeupfirst</Forename><Nickname>Madeupfamily</Nickname>"
+    )
+    path = _write(tmp_path, text)
+    findings, _ = validate_return(parse_return(path))
+    assert {f.item for f in findings if f.rule_id == "SEN2-XSD"} >= {"PersonBirthDate", "Sex", "Person"}
+    assert main(["sen2", "validate", str(path), "--format", "json"]) == 3
+    out = capsys.readouterr().out
+    for value in (*PERSONAL, "2015-13-04"):
+        assert value not in out, value

@@ -301,7 +301,7 @@ def structure_findings(errors: list[StructureError], year_used: int) -> list[Fin
     out = []
     for e in errors:
         where = f"person {e.person_pos}" if e.person_pos else "header"
-        item = e.path.rsplit("/", 1)[-1] if e.path else ""
+        item = re.sub(r"\[\d+\]$", "", e.path.rsplit("/", 1)[-1]) if e.path else ""
         out.append(
             Finding(
                 STRUCTURE_RULE,
