@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "rolling-origin backtest of the forecast methods",
     "sufficiency": "specialist place demand against capacity and the pipeline",
     "scenarios": "high needs block and DSG deficit scenarios",
+    "sen2": "check (validate) or import a DfE SEN2 person-level XML return",
     "report": "run the quarterly report pack (validate, notebooks, HTML, tables, manifest)",
 }
 

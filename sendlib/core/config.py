@@ -103,6 +103,13 @@ class ReportSettings(SettingsModel):
     small_count_check: Literal["fail", "warn"] = "fail"
 
 
+class Sen2Settings(SettingsModel):
+    """``sen2:``: importing a DfE SEN2 XML return (``sendlib sen2 import``)."""
+
+    #: environment variable holding the key of the pseudonymous person ids (never the key itself)
+    pseudonym_key_env: str = "SENDLIB_PSEUDONYM_KEY"
+
+
 class ConfigFile(SettingsModel):
     """The run's configuration file as written (paths not yet resolved)."""
 
@@ -112,8 +119,9 @@ class ConfigFile(SettingsModel):
     kpi_targets: dict[str, KpiTarget] = Field(default_factory=dict)
     suppression: SuppressionSettings = Field(default_factory=SuppressionSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    sen2: Sen2Settings = Field(default_factory=Sen2Settings)
 
-    @field_validator("tables", "kpi_targets", "report", "suppression", "paths", mode="before")
+    @field_validator("tables", "kpi_targets", "report", "suppression", "paths", "sen2", mode="before")
     @classmethod
     def _empty_section_is_default(cls, value: Any) -> Any:
         return {} if value is None else value
@@ -160,6 +168,7 @@ class Config:
     suppression_threshold: int = 5
     min_denominator: int = 10
     report: ReportSettings = field(default_factory=ReportSettings)
+    sen2: Sen2Settings = field(default_factory=Sen2Settings)
 
     def table_source(self, table: str) -> TableSource:
         """Source of ``table``: configured, or ``<data_dir>/<table>.csv``."""
@@ -270,5 +279,6 @@ def load_config(path: str | Path | None = None) -> Config:
         suppression_threshold=settings.suppression.threshold,
         min_denominator=settings.suppression.min_denominator,
         report=settings.report,
+        sen2=settings.sen2,
         **folders,
     )
