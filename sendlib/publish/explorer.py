@@ -53,7 +53,7 @@ from sendlib.models.projection import PlacementProjection
 DEFAULT_NAME = "explored"
 #: assumption levers (name -> widget label)
 ASSUMPTION_LEVERS = {
-    "placement_growth_adjustment_pct": "Demand growth adjustment (% a year)",
+    "placement_growth_adjustment_pct": "Demand growth adj. (% a year)",
     "unit_cost_inflation_pct": "Unit-cost inflation (% a year)",
     "block_transfer_pct": "Schools block transfer (%)",
     "hnb_allocation_growth_pct": "Allocation growth (% a year)",
@@ -305,7 +305,11 @@ class Explorer:
             body["mitigations"] = mitigations
         if has_local and not local_on:
             ref = self.sf.scenarios[self.compare_to].sufficiency_scenario
-            body["sufficiency_scenario"] = None if ref is None else ref.model_dump()
+            body["sufficiency_scenario"] = (
+                None
+                if ref is None
+                else {**ref.model_dump(), "file": str((self.scenario_path.parent / ref.file).resolve())}
+            )
         return body
 
     def scenario_file(self, levers: Levers, name: str = DEFAULT_NAME, base: Mapping[str, Any] | None = None) -> dict:
@@ -428,7 +432,8 @@ class Explorer:
             scenarios=[fig.compare_to, fig.scenario],
         )
         buf = io.BytesIO()
-        chart.figure.savefig(buf, format="png", dpi=72, bbox_inches="tight")
+        chart.figure.set_size_inches(8, 4.5)
+        chart.figure.savefig(buf, format="png", dpi=80, bbox_inches="tight")
         plt.close(chart.figure)
         return buf.getvalue()
 
@@ -443,10 +448,10 @@ class Explorer:
         return (
             '<div class="dsg-explorer-figures">'
             f"<p>Cumulative DSG balance at the end of the statutory override ({ov_date}): "
-            f'<b class="dsg-override" data-gbp="{fig.override_gbp}">{_pounds(fig.override_gbp)}</b> '
+            f'<b class="dsg-override" style="white-space:nowrap" data-gbp="{fig.override_gbp}">{_pounds(fig.override_gbp)}</b> '
             f"({fig.compare_to}: {_pounds(fig.compare_override_gbp)})</p>"
             f"<p>Year 5 ({fig.year5}): "
-            f'<b class="dsg-year5" data-gbp="{fig.year5_gbp}">{_pounds(fig.year5_gbp)}</b> '
+            f'<b class="dsg-year5" style="white-space:nowrap" data-gbp="{fig.year5_gbp}">{_pounds(fig.year5_gbp)}</b> '
             f"({fig.compare_to}: {_pounds(fig.compare_year5_gbp)})</p>"
             f"<p>Invest to save: {_pounds(fig.investment_gbp)} invested, {pay}.</p>"
             f'<p style="color:#666">computed in {fig.seconds:.2f} s; {self.draws} Monte Carlo draws</p>'
@@ -459,8 +464,8 @@ class Explorer:
 
         lv = self.levers()
         years = self.years[1:] or self.years
-        style = {"description_width": "260px"}
-        layout = w.Layout(width="560px")
+        style = {"description_width": "210px"}
+        layout = w.Layout(width="480px")
 
         def slider(label: str, value: float, lo: float, hi: float, step: float) -> Any:
             return w.FloatSlider(
@@ -509,8 +514,19 @@ class Explorer:
         for mname, (on, start) in lv.mitigations.items():
             opts = list(dict.fromkeys([*years, start]))
             mit_controls[mname] = (
-                w.Checkbox(value=on, description=f"Mitigation: {mname}", style=style, layout=w.Layout(width="360px")),
-                w.Dropdown(options=opts, value=start, description="from", layout=w.Layout(width="200px")),
+                w.Checkbox(
+                    value=on,
+                    description=f"Mitigation {mname}",
+                    indent=False,
+                    layout=w.Layout(width="290px", margin="0 0 0 20px"),
+                ),
+                w.Dropdown(
+                    options=opts,
+                    value=start,
+                    description="from",
+                    style={"description_width": "40px"},
+                    layout=w.Layout(width="170px"),
+                ),
             )
         name_box = w.Text(value=DEFAULT_NAME, description="Scenario name", style=style, layout=layout)
         path_box = w.Text(value=str(save_path), description="Scenario file", style=style, layout=layout)
@@ -565,9 +581,11 @@ class Explorer:
                 name_box,
                 path_box,
                 save_button,
-            ]
+            ],
+            layout=w.Layout(width="500px"),
         )
-        return w.VBox([w.HBox([left, w.VBox([image, figures])]), status])
+        right = w.VBox([image, figures], layout=w.Layout(width="660px"))
+        return w.VBox([w.HBox([left, right], layout=w.Layout(flex_flow="row wrap")), status])
 
 
 def _debounce(fn: Callable[[], None], wait_s: float) -> Callable[[], None]:
