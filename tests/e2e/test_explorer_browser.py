@@ -282,6 +282,7 @@ def test_explorer_runs_in_jupyterlab_and_matches_sendlib_scenarios(lab, browser,
     explored = cli[cli["scenario"] == "explored"]
     expected = int(explored["cumulative_balance_gbp"].iloc[-1])
     assert float(readout) == INMSS_STEPS and f"change_pct: {float(INMSS_STEPS)}" in saved.read_text()
+    after = wait_for(lambda: year5_on_page(dt) == str(expected) and expected, 15, f"the year-5 figure {expected}")
     assert int(after) == expected, (before, after, expected)
     assert int(after) < int(before)  # dearer INMSS places: a deeper deficit
 

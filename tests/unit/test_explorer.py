@@ -117,3 +117,25 @@ def test_debounce_without_a_running_loop_calls_at_once():
     calls = []
     ex_mod._debounce(lambda: calls.append(1), 0.2)()
     assert calls == [1]
+
+
+def test_the_controls_update_the_figures_and_save(explorer, tmp_path):
+    """Outside a kernel the widgets work without a front end, and updates run at once."""
+    import ipywidgets as w
+
+    ui = explorer.ui(save_path=tmp_path / "saved.yaml")
+
+    def walk(widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    widgets = list(walk(ui))
+    inmss = next(x for x in widgets if "dsg-inmss-price-pct" in x._dom_classes)
+    figures = next(x for x in widgets if "dsg-figures" in x._dom_classes)
+    before = figures.value
+    inmss.value = 5.0
+    expected = explorer.figures(replace(explorer.levers(), inmss_price_pct=5.0)).year5_gbp
+    assert figures.value != before and f'data-gbp="{expected}"' in figures.value
+    next(x for x in widgets if isinstance(x, w.Button) and x.description == "Save as scenario").click()
+    assert load_scenarios(tmp_path / "saved.yaml").scenarios["explored"].mitigations[-1].change_pct == 5.0
