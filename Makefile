@@ -10,6 +10,7 @@ STAMP := $(VENV)/.sendlib-installed
 QUARTER ?= latest
 CONFIG ?= config/default.yaml
 JOBS ?=
+LAB_ARGS ?=
 
 .PHONY: help install report test test-fast lint format lab validate kpis bench expectations synth notebooks-clean clean
 
@@ -43,9 +44,9 @@ format: $(STAMP) ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lab: $(STAMP) ## Open JupyterLab on the notebooks with a registered `sendlib` kernel
+lab: $(STAMP) ## Open JupyterLab on the notebooks (sendlib kernel, ipywidgets for 08_dsg_scenario_explorer); LAB_ARGS=... passed on
 	$(BIN)/python -m ipykernel install --sys-prefix --name sendlib --display-name "Python (sendlib)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 validate: $(STAMP) ## Run the data-quality gate on the configured data
 	$(BIN)/sendlib validate --config $(CONFIG)

@@ -39,12 +39,14 @@ def discover_notebooks(notebooks_dir: str | Path, only: Sequence[str] | None = N
 
     ``only`` selects by stem (``02_kpi_dashboard``) or by the part after the ``NN_`` prefix
     (``kpi_dashboard``); a name that matches nothing is a :class:`UsageError`.
-    Checkpoint folders and files starting with ``.`` or ``_`` are ignored.
+    Checkpoint folders and files starting with ``.`` or ``_`` are ignored, and so are notebooks
+    that are not part of the board pack (metadata ``"sendlib": {"board_pack": false}``, e.g. the
+    interactive DSG scenario explorer, :func:`in_board_pack`).
     """
     folder = Path(notebooks_dir)
     if not folder.is_dir():
         raise UsageError(f"notebooks folder not found: {folder}")
-    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith((".", "_")))
+    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith((".", "_")) and in_board_pack(p))
     if not only:
         if not found:
             raise UsageError(f"no notebooks (*.ipynb) in {folder}")
@@ -60,6 +62,21 @@ def discover_notebooks(notebooks_dir: str | Path, only: Sequence[str] | None = N
             )
         chosen += [p for p in hits if p not in chosen]
     return sorted(chosen)
+
+
+def in_board_pack(path: str | Path) -> bool:
+    """False for a notebook whose metadata says ``"sendlib": {"board_pack": false}`` (an
+    interactive notebook such as ``08_dsg_scenario_explorer``); True otherwise (also when the file
+    is not readable JSON: the run reports that)."""
+    import json
+
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return True
+    return not (
+        isinstance(meta, dict) and isinstance(meta.get("sendlib"), dict) and meta["sendlib"].get("board_pack") is False
+    )
 
 
 def short_name(stem: str) -> str:

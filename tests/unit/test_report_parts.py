@@ -125,3 +125,17 @@ def test_cli_refuses_bad_options_with_exit_2(tmp_path, capsys):
     assert "--jobs must be at least 1" in capsys.readouterr().err
     assert main(["report", "--notebooks-dir", str(tmp_path / "nowhere")]) == 2
     assert "notebooks folder not found" in capsys.readouterr().err
+
+
+def test_notebooks_outside_the_board_pack_are_not_run(tmp_path):
+    import nbformat
+
+    for stem in ("01_data_quality", "08_dsg_scenario_explorer"):
+        make_notebook(tmp_path, stem)
+    path = tmp_path / "08_dsg_scenario_explorer.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata["sendlib"] = {"board_pack": False}
+    nbformat.write(nb, str(path))
+    assert [p.stem for p in export.discover_notebooks(tmp_path)] == ["01_data_quality"]
+    assert not export.in_board_pack(REPO / "notebooks" / "08_dsg_scenario_explorer.ipynb")
+    assert export.in_board_pack(REPO / "notebooks" / "06_high_needs_dsg.ipynb")
