@@ -83,6 +83,7 @@ def main() -> int:
         f"aggregate: read DfE series {t_read:.2f} s; backtest {len(sc.backtest.methods)} methods x "
         f"{bt.summary['n_series'].max()} series, all origins, horizons 1-{sc.backtest.horizons}: median {t_bt:.2f} s wall, {CPU[4]:.2f} s CPU"
     )
+    print(f"  methods: {', '.join(sc.backtest.methods)} (target: the whole backtest under 30 s)")
     codes, yrs, stock, new = to_wide(series)
     sm = AggregateSettings(ets_backend="statsmodels")
     t_np, _ = _timed(lambda: forecast("damped_ets", stock, 3, settings=sc.aggregate), args.repeat)
