@@ -124,6 +124,11 @@ KEEP: dict[str, tuple[str, tuple[str, ...], str]] = {
         "totals",
     ),
     "sen2_age_caseload.csv": ("dfe_ehcp_2022_release", ("Total_st", "Total_ehc", "Total_all"), "totals"),
+    "sen2_age_new_plans.csv": (
+        "dfe_ehcp_2022_release",
+        ("Total_new_st", "Total_new_ehc", "Total_new_all"),
+        "totals",
+    ),
     "sen2_estab_caseload.csv": ("dfe_ehcp_2022_release", ("Total_st", "Total_ehc", "Total_all"), "estab"),
     "sen2_mi.csv": (
         "dfe_ehcp_2022_release",
