@@ -28,21 +28,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from chromium import CHROMIUM, HEADLESS_FLAGS
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "08_dsg_scenario_explorer.ipynb"
 TOKEN = "sendlib-explorer-test-token"
 INMSS_STEPS = 5  # ArrowRight presses on the INMSS price slider (step 1%): +5%
 DOCS_SHOT = REPO / "docs" / "images" / "dsg_explorer.png"
-
-CHROMIUM = next(
-    (
-        p
-        for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-        if p and Path(p).is_file()
-    ),
-    None,
-)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
 
@@ -174,15 +166,7 @@ def browser(tmp_path):
     proc = subprocess.Popen(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
+            *HEADLESS_FLAGS,
             "--remote-debugging-port=0",
             "--remote-allow-origins=*",
             "--window-size=1600,1000",

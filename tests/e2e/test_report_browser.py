@@ -9,39 +9,19 @@ test's temporary folder.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, HEADLESS_FLAGS
 from report_factory import build_project
 from test_report import run
 
 from sendlib.report import export
 
-CHROMIUM = next(
-    (
-        p
-        for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-        if p and Path(p).is_file()
-    ),
-    None,
-)
-
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--allow-file-access-from-files",
-]
+FLAGS = [*HEADLESS_FLAGS, "--allow-file-access-from-files"]
 
 
 def chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
