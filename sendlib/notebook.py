@@ -27,6 +27,7 @@ from sendlib.core.quarters import Quarter
 from sendlib.core.schema import TABLES
 from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.publish.disclosure import suppress_table
+from sendlib.publish.sanitise import neutralise_frame
 from sendlib.report import runcache
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class NotebookContext:
             self.tables_dir.mkdir(parents=True, exist_ok=True)
             stem = f"{self.notebook}__{name}" if self.notebook else name
             path = self.tables_dir / f"{stem}.csv"
-            safe.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+            neutralise_frame(safe).to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
             self.published.append(path)
         return safe
 
