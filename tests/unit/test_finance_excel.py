@@ -24,31 +24,60 @@ def results():
 def test_workbook_sheets_formats_and_no_formulas(tmp_path, results):
     path = write_workbook(results, tmp_path / "sub" / "dsg_scenarios.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames[:4] == ["Assumptions", "Reconciliation", "Balance history", "Comparison"]
-    assert {"yearly_unmitigated", "yearly_mitigated", "Invest to save", "Tornado", "DSG template placements"} <= set(
-        wb.sheetnames
-    )
+    assert wb.sheetnames[:5] == ["Summary", "Assumptions", "Reconciliation", "Balance history", "data_comparison"]
+    assert {
+        "data_yearly_unmitigated",
+        "data_yearly_mitigated",
+        "data_invest_to_save",
+        "data_probability",
+        "data_fan",
+        "data_tornado",
+        "data_template_placements",
+        "data_assumptions",
+    } <= set(wb.sheetnames)
     for ws in wb.worksheets:
-        assert ws.freeze_panes is not None, ws.title
+        assert ws.title == "Summary" or ws.freeze_panes is not None, ws.title
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate)
-    ws = wb["Comparison"]
+    # machine-readable sheets: the machine column names in row 1, frozen below, money as £
+    ws = wb["data_comparison"]
     header = [c.value for c in ws[1]]
+    assert header == list(results.comparison.columns)
     col = header.index("cumulative_balance_gbp") + 1
     assert ws.cell(row=2, column=col).number_format == "£#,##0"
     assert ws.freeze_panes == "A2"
-    # the assumptions sheet carries provenance
-    a = pd.DataFrame(list(wb["Assumptions"].values)[2:], columns=list(wb["Assumptions"].values)[1])
+    # the assumptions keep their provenance, machine-readable and on the human sheet
+    a = pd.DataFrame(list(wb["data_assumptions"].values)[1:], columns=list(wb["data_assumptions"].values)[0])
     assert a["source"].notna().all() and a["as_of"].notna().all()
+    rows = list(wb["Assumptions"].values)
+    header_at = next(i for i, r in enumerate(rows) if r[0] == "Scenario")
+    human = pd.DataFrame(rows[header_at + 1 :], columns=rows[header_at])
+    assert human["Source"].notna().all() and human["As of"].notna().all()
 
 
-def test_formula_like_text_is_stored_as_text(tmp_path, results):
+def test_formula_like_text_is_neutralised(tmp_path, results):
     results.assumptions.loc[0, "description"] = "=SUM(A1:A2)"
     path = write_workbook(results, tmp_path / "x.xlsx")
-    ws = load_workbook(path)["Assumptions"]
-    cells = [c for row in ws.iter_rows() for c in row if c.value == "=SUM(A1:A2)"]
-    assert cells and all(c.data_type == "s" for c in cells)
+    for name in ("Assumptions", "data_assumptions"):
+        ws = load_workbook(path)[name]
+        cells = [c for row in ws.iter_rows() for c in row if c.value == "'=SUM(A1:A2)"]
+        assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_read_comparison_reads_the_old_sheet_name_too(tmp_path, results):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Comparison"
+    ws.append(list(results.comparison.columns))
+    for rec in results.comparison.astype(object).itertuples(index=False):
+        ws.append(list(rec))
+    wb.save(tmp_path / "old.xlsx")
+    old = read_comparison(tmp_path / "old.xlsx")
+    new = read_comparison(write_workbook(results, tmp_path / "new.xlsx"))
+    pd.testing.assert_frame_equal(old, new)
 
 
 def test_comparison_sheet_equals_the_csv_output(tmp_path, monkeypatch, capsys):

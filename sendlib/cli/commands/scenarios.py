@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_frame(res.comparison, args.format)
     if args.excel:
-        path = write_workbook(res, args.excel)
+        from sendlib.data.loaders import SYNTHETIC_NOTICE, read_metadata
+
+        notice = SYNTHETIC_NOTICE if read_metadata(cfg.data_dir).synthetic else None
+        path = write_workbook(res, args.excel, notice=notice, base_dir=cfg.path.parent)
         print(f"wrote {path}", file=sys.stderr)
     return 0
