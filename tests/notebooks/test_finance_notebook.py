@@ -36,3 +36,14 @@ def test_notebook_writes_the_workbook_beside_the_tables(tmp_path):
     for g in published.groupby("scenario"):
         d = g[1]
         assert (d["cumulative_balance_gbp"] == d["opening_balance_gbp"] + d["in_year_balance_gbp"]).all()
+    # the finance officer's workbook opens on its Summary, with the synthetic-data banner (the
+    # shipped county), and shows no machine path
+    from openpyxl import load_workbook
+
+    from sendlib.data.loaders import SYNTHETIC_NOTICE
+
+    wb = load_workbook(book)
+    assert wb.active.title == "Summary" and wb["Summary"]["A1"].value == SYNTHETIC_NOTICE
+    texts = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [t for t in texts if str(REPO) in t or str(tmp_path) in t]
+    assert any("scenarios/dsg.yaml" in t for t in texts)
