@@ -276,3 +276,14 @@ def test_report_workbook_passes_the_notice_and_base_dir(tmp_path, config_dir, fi
     wb = load_workbook(p)
     assert wb["Summary"]["A1"].value == SYNTHETIC_NOTICE
     assert write_report_workbook(file_results, None) is None
+
+
+def test_an_override_outside_the_modelled_years_is_said_not_invented(tmp_path):
+    d = scenario_dict()
+    d["statutory_override"]["end_financial_year"] = "2024-25"  # ended before the base year
+    res = run_finance(parse_scenarios(d), projection(3), tables(), QUARTER, horizon=2, draws=50)
+    wb = load_workbook(write_workbook(res, tmp_path / "w.xlsx"))
+    header, rows = _summary_rows(wb["Summary"])
+    assert all(r[_col(header, "Balance at the end of the statutory override")].value is None for r in rows)
+    assert all(isinstance(r[_col(header, f"Balance in {res.year5}")].value, int) for r in rows)
+    assert "outside the modelled years" in wb["Summary"]["A2"].value
