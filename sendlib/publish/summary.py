@@ -506,16 +506,14 @@ def _dsg_changes(now: tuple[DsgPosition, ...] | None, before: tuple[DsgPosition,
             continue
         same_year = p.financial_year == q.financial_year
         diff = p.balance - q.balance
-        if round(diff) == 0:
-            move = "unchanged"
-        else:
-            move = f"{'better' if diff > 0 else 'worse'} by {_money(diff)}"
         year = "" if same_year else f" (then {q.financial_year}, now {p.financial_year})"
+        if round(diff) == 0:
+            lines.append(f"{what}, {_scenario(p.scenario)}: unchanged at {_balance(p.balance)}{year}.")
+            continue
+        move = f"{_money(diff)} {'better' if diff > 0 else 'worse'}"
         lines.append(
-            f"{what}, {_scenario(p.scenario)}: {_balance(p.balance)}, {move} than the previous pack's "
-            f"{_balance(q.balance)}{year}."
-            if move != "unchanged"
-            else f"{what}, {_scenario(p.scenario)}: unchanged at {_balance(p.balance)}{year}."
+            f"{what}, {_scenario(p.scenario)}: {_balance(p.balance)}, {move} than in the previous pack "
+            f"({_balance(q.balance)}{year})."
         )
     return lines
 

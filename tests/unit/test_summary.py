@@ -229,7 +229,7 @@ def test_changes_since_the_previous_pack():
     assert "RAG ratings changed: 20-week timeliness (excluding exceptions) is now red (was amber)." in changes
     assert "15,064 in January 2031, up 1,064 on the previous pack's 14,000 (January 2030)" in changes
     assert "runs out of places: now January 2028, was January 2029" in changes
-    assert "unmitigated: a deficit of £128.7m, worse by £8.7m than the previous pack's a deficit of £120.0m" in changes
+    assert "unmitigated: a deficit of £128.7m, £8.7m worse than in the previous pack (a deficit of £120.0m)." in changes
     assert "mitigated: unchanged at a deficit of £124.2m" in changes
     assert "DSG balance in the final year: not in the previous pack, so not compared." in changes
     assert "Tables new in this pack: 06_high_needs_dsg__comparison.csv" in changes
