@@ -36,18 +36,43 @@ class KpiTarget(SettingsModel):
 
 
 class AuthoritySettings(SettingsModel):
-    """``authority:``: who the pack is for."""
+    """``authority:``: who the pack is for, and which authority it is benchmarked against.
+
+    Two codes with two meanings (DfE three-digit ``old_la_code``s):
+
+    - ``dfe_code``: the authority's **own** code. A council's config sets it; it is written where
+      the authority's own figures are labelled (SEN2 return, forecast output) and is benchmarked.
+      None (absent) for the shipped synthetic county, which is no real authority.
+    - ``comparator_code``: a **different, real** authority whose published figures the
+      benchmarking section shows as a comparator (the synthetic county's is Oxfordshire, 931).
+      Absent: the authority's own code is benchmarked.
+
+    An older config with only ``dfe_code`` reads as before: that code is the authority's own and
+    is benchmarked. At least one of the two is required (the benchmarking section needs one).
+    """
 
     name: str
-    dfe_code: str
+    dfe_code: str | None = None
+    comparator_code: str | None = None
     region: str = ""
     #: locality code -> label, as used in the case data's ``locality`` columns
     localities: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("dfe_code", mode="before")
+    @field_validator("dfe_code", "comparator_code", mode="before")
     @classmethod
     def _code_as_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
         return str(value) if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _one_code_needed(self) -> AuthoritySettings:
+        if self.dfe_code is None and self.comparator_code is None:
+            raise ValueError(
+                "set dfe_code (the authority's own DfE code) or, for data that are no real authority's, "
+                "comparator_code (a real authority to benchmark against)"
+            )
+        return self
 
 
 class PathSettings(SettingsModel):
@@ -154,7 +179,8 @@ class Config:
 
     path: Path
     authority_name: str
-    dfe_code: str
+    #: the authority's own DfE code (``authority.dfe_code``); None when it has none (synthetic county)
+    dfe_code: str | None
     region: str
     localities: Mapping[str, str]
     data_dir: Path
@@ -169,6 +195,22 @@ class Config:
     min_denominator: int = 10
     report: ReportSettings = field(default_factory=ReportSettings)
     sen2: Sen2Settings = field(default_factory=Sen2Settings)
+    #: ``authority.comparator_code``: a different, real authority benchmarked instead of this one
+    comparator_code: str | None = None
+
+    @property
+    def benchmark_code(self) -> str:
+        """The DfE code the benchmarking section and ``sendlib benchmark`` compare: the comparator's
+        when one is configured, else the authority's own."""
+        code = self.comparator_code or self.dfe_code
+        if code is None:  # the settings model refuses a config with neither
+            raise ConfigError(f"{self.path}: authority: set dfe_code or comparator_code")
+        return code
+
+    @property
+    def benchmarks_comparator(self) -> bool:
+        """True when the benchmarked authority is not this one (a comparator, named as such)."""
+        return self.comparator_code is not None and self.comparator_code != self.dfe_code
 
     def table_source(self, table: str) -> TableSource:
         """Source of ``table``: configured, or ``<data_dir>/<table>.csv``."""
@@ -272,6 +314,7 @@ def load_config(path: str | Path | None = None) -> Config:
         path=cfg_path,
         authority_name=settings.authority.name,
         dfe_code=settings.authority.dfe_code,
+        comparator_code=settings.authority.comparator_code,
         region=settings.authority.region,
         localities=dict(settings.authority.localities),
         tables=tables,

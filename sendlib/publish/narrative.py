@@ -182,3 +182,19 @@ def _num(v: object) -> float:
         return math.nan if v is None or pd.isna(v) else float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return math.nan
+
+
+def benchmark_subject(authority_name: str, own_code: str | None, code: str, la_name: str) -> str:
+    """Who the benchmarking figures are about, in one sentence for the page.
+
+    When the benchmarked authority (``code``, ``la_name``: from the DfE files) is not the one the
+    pack is for (``own_code`` is None, as for the synthetic county, or differs), the sentence names
+    it as a comparator: ``"Synthetic County is compared with Oxfordshire (931), a real authority:
+    ..."``, so no circulated table reads as the pack's own authority's figures.
+    """
+    if own_code is not None and str(own_code) == str(code):
+        return f"{authority_name}'s own published figures (DfE code {code}) beside its region and England."
+    return (
+        f"{authority_name} is compared with {la_name} ({code}), a real authority: every figure in this "
+        f"section is {la_name}'s as the DfE publishes it, not {authority_name}'s."
+    )

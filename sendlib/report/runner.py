@@ -140,6 +140,7 @@ class _Run:
     t0: float
     timings: dict[str, float]
     version: str
+    synthetic: bool = False  # the data folder's metadata.yaml says synthetic: true (banner on every page)
 
     @property
     def label(self) -> str:
@@ -154,12 +155,15 @@ class _Run:
         return self.out_root / self.label
 
     def context(self) -> dict[str, Any]:
-        """What every page header shows."""
+        """What every page header shows (``synthetic_notice``: the banner text, empty for real data)."""
+        from sendlib.data.loaders import SYNTHETIC_NOTICE
+
         return {
             "authority": self.config.authority_name,
             "quarter": self.label,
             "quarter_label": getattr(self.quarter, "label", self.label),
             "generated": self.started,
+            "synthetic_notice": SYNTHETIC_NOTICE if self.synthetic else "",
         }
 
     def parameters(self) -> dict[str, Any]:
@@ -298,7 +302,7 @@ def run_report(
         output is in ``<output_dir>/failed-<quarter>-<timestamp>/`` (named in the message).
     """
     from sendlib import __version__
-    from sendlib.data.loaders import load_tables, resolve_quarter
+    from sendlib.data.loaders import load_tables, read_metadata, resolve_quarter
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -371,6 +375,7 @@ def run_report(
                     t0,
                     timings,
                     __version__,
+                    synthetic=read_metadata(config.data_dir).synthetic,
                 )
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet)
@@ -529,6 +534,7 @@ def _write_manifest_and_index(
         "sendlib_version": run.version,
         "quarter": run.label,
         "status": status,
+        "synthetic": run.synthetic,
         "started": run.started,
         "finished": _now(),
         "parameters": _manifest_parameters(config, run.label),
@@ -581,11 +587,46 @@ def _write_manifest_and_index(
                 "stylesheet": STYLESHEET,
                 "version": run.version,
                 "git_commit": manifest["git_commit"],
+                "summary_html": _summary_html(run, ordered),
             }
         ),
         encoding="utf-8",
     )
     return manifest
+
+
+def _summary_html(run: _Run, ordered: list[NotebookResult]) -> str:
+    """The executive summary for the top of the index (:mod:`sendlib.publish.summary`), from this
+    pack's published tables and, when ``<output_dir>/<previous quarter>/`` holds a pack, its
+    tables too. A summary that cannot be built gives a line saying so, never a failed run."""
+    from sendlib.publish import summary
+
+    try:
+        sections = {r.stem: summary.Section(r.title or r.stem, r.html, r.status) for r in ordered}
+        facts = summary.pack_facts(summary.read_tables(run.tmp / "tables"))
+        previous, previous_label = None, None
+        prev_q = getattr(run.quarter, "previous", None)
+        if prev_q is not None:
+            prev_tables = run.out_root / str(prev_q) / "tables"
+            if prev_tables.is_dir():
+                previous = summary.pack_facts(summary.read_tables(prev_tables))
+                previous_label = getattr(prev_q, "label", str(prev_q))
+        return summary.render_html(
+            summary.build_summary(
+                run.label,
+                facts,
+                sections,
+                threshold=run.config.suppression_threshold,
+                previous=previous,
+                previous_quarter=previous_label,
+            )
+        )
+    except Exception as exc:  # the pack's sections stand on their own; say the summary is missing
+        LOG.exception("the executive summary could not be built")
+        return (
+            '<section class="exec-summary"><h2>Summary for the board</h2><p>The summary could not be built '
+            f"in this run ({type(exc).__name__}); see the sections below.</p></section>"
+        )
 
 
 def _manifest_parameters(config: Config, qs: str) -> dict[str, Any]:

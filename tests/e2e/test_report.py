@@ -264,3 +264,38 @@ def test_end_to_end_on_the_shipped_data(tmp_path):
         if p.is_file() and not p.name.startswith(".")
     }
     assert set(manifest["inputs"]["sha256"]["data"]) == data_files
+
+    # the shipped county is synthetic: every page says so first, and the manifest records it
+    assert manifest["synthetic"] is True
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for page in [index] + [(out / f"{stem}.html").read_text(encoding="utf-8") for stem in notebooks]:
+        assert 'class="banner banner-synthetic"' in page
+    # the executive summary has a figure for each of its five lines (none says a table is missing)
+    assert "Summary for the board" in index and index.count('class="summary-item"') == 5
+    assert "summary-missing" not in index
+    _assert_931_only_as_the_comparator(out, notebooks)
+
+
+def _assert_931_only_as_the_comparator(out: Path, notebooks: list[str]) -> None:
+    """Oxfordshire's real DfE code (931) appears only as Oxfordshire's, never as the synthetic
+    county's own: in tables, every row coded 931 is named Oxfordshire, and no code column of a
+    table without authority names carries it; on pages, the benchmarking section names it as a
+    comparator and nothing labels the county with it."""
+    import pandas as pd
+
+    from sendlib.core.config import load_config
+
+    county = load_config().authority_name
+    for path in sorted((out / "tables").glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str)
+        for col in [c for c in frame.columns if "la_code" in c or c in ("lea", "la", "authority_code")]:
+            coded = frame[frame[col].astype(str).str.strip() == "931"]
+            if coded.empty:
+                continue
+            assert "la_name" in frame.columns, f"{path.name}: {col} 931 without the authority's name"
+            assert set(coded["la_name"]) == {"Oxfordshire"}, path.name
+    pages = {stem: (out / f"{stem}.html").read_text(encoding="utf-8") for stem in notebooks}
+    for stem, page in pages.items():
+        text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)
+        assert not re.search(rf"{county}\W{{0,3}}(DfE code )?931", text), stem
+    assert "compared with Oxfordshire (931), a real authority" in pages["07_benchmarking"]

@@ -19,7 +19,17 @@ def test_default_config_resolves_paths_from_its_own_folder(monkeypatch, tmp_path
     assert cfg.table_source("ehcp_plans").path == REPO / "data" / "raw" / "ehcp_plans.csv"
     assert cfg.suppression_threshold == 5 and cfg.min_denominator == 10
     assert cfg.kpi_targets["K1"].better == "up"
-    assert cfg.dfe_code == "931"
+    # the synthetic county has no DfE code of its own; Oxfordshire (931) is its comparator
+    assert cfg.dfe_code is None and cfg.comparator_code == "931"
+    assert cfg.benchmark_code == "931" and cfg.benchmarks_comparator
+
+
+def test_an_old_config_with_only_dfe_code_means_the_authority_own_code(tmp_path):
+    cfg = load_config(_write(tmp_path, "authority: {name: X, dfe_code: '123'}\n"))
+    assert cfg.dfe_code == "123" and cfg.comparator_code is None
+    assert cfg.benchmark_code == "123" and not cfg.benchmarks_comparator
+    both = load_config(_write(tmp_path, "authority: {name: X, dfe_code: '123', comparator_code: 931}\n"))
+    assert both.benchmark_code == "931" and both.benchmarks_comparator and both.dfe_code == "123"
 
 
 def _write(tmp_path, text):
@@ -49,7 +59,8 @@ def test_relative_paths_resolve_from_the_given_file(tmp_path):
     "text, key",
     [
         ("authority: {name: X, dfe_code: '1'}\nbogus: 1\n", "bogus"),
-        ("authority: {name: X}\n", "authority.dfe_code"),
+        ("authority: {name: X}\n", "authority: Value error, set dfe_code"),
+        ("authority: {name: X, dfe_code: ''}\n", "or, for data that are no real authority's, comparator_code"),
         ("authority: {name: X, dfe_code: '1'}\ntables: {nosuch: {}}\n", "nosuch"),
         ("authority: {name: X, dfe_code: '1'}\nkpi_targets: {K1: {target: 60, better: sideways}}\n", "K1.better"),
         ("authority: {name: X, dfe_code: '1'}\nkpi_targets: {K1: {target: sixty, better: up}}\n", "K1.target"),
@@ -104,7 +115,7 @@ def test_errors_name_the_file_the_key_and_the_rule(tmp_path, text, expected):
 def test_every_problem_is_reported_at_once(tmp_path):
     p = _write(tmp_path, "authority: {name: X}\nreport: {horizon_years: -1, jobz: 2}\n")
     message = str(pytest.raises(ConfigError, load_config, p).value)
-    assert "authority.dfe_code: is required" in message
+    assert "authority: Value error, set dfe_code" in message
     assert "report.horizon_years" in message and "report.jobz: unknown key" in message
 
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         tot = snaps.groupby("year").size()
         series = pd.DataFrame(
             {
-                "old_la_code": cfg.dfe_code,
+                "old_la_code": cfg.dfe_code or "county",
                 "la_name": cfg.authority_name,
                 "year": tot.index,
                 "ehc_plans": tot.to_numpy(float),

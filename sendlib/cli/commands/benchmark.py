@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--la",
         metavar="CODE",
         default=None,
-        help="DfE 3-digit authority code (old_la_code) or name (default: the config's dfe_code)",
+        help="DfE 3-digit authority code (old_la_code) or name (default: the config's comparator_code, else its dfe_code)",
     )
     parser.add_argument(
         "--dfe-dir",
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     dfe_dir = args.dfe_dir or default_dfe_dir(cfg)
-    la = args.la or cfg.dfe_code
+    la = args.la or cfg.benchmark_code
     table = benchmark(la, dfe_dir)
     if args.latest:
         table = latest(table)

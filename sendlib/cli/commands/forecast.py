@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
         method = args.method or sc.default_method
         series = published_series(args.dfe_dir)
-        codes = args.la or [cfg.dfe_code]
+        codes = args.la or [cfg.benchmark_code]
         if [c.lower() for c in codes] == ["all"]:
             latest = series.loc[series["ehc_plans"].notna(), "year"].max()
             codes = sorted(series.loc[(series["year"] == latest) & series["ehc_plans"].notna(), "old_la_code"].unique())
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     for col in ("age_group", "primary_need", "setting_type"):
         parts.append(proj.summary(by=[col]).rename(columns={col: "group"}).assign(breakdown=col))
     out = pd.concat(parts, ignore_index=True)
-    out.insert(0, "old_la_code", cfg.dfe_code)
+    # the authority's own code; blank for data that are no real authority's (the synthetic county)
+    out.insert(0, "old_la_code", cfg.dfe_code or "")
     out = out[["old_la_code", "breakdown", "group", "year", "median", "lower_80", "upper_80", "lower_95", "upper_95"]]
     if args.format == "table":
         print(
