@@ -16,7 +16,8 @@ for Power BI and Excel; a page shows the same frame as a board reads it, through
 - numbers with thousands separators and rounded for reading: counts as whole numbers,
   percentages to 1 decimal place, money in whole pounds, or in £ millions to 1 decimal place when
   a column reaches £1m (the header then says "(£m)"), chances (0-1) as percentages, years and
-  references without separators, dates as "31 Mar 2028", true/false as Yes/No;
+  references without separators, dates (and ISO dates written as text in a date column) as
+  "31 Mar 2028", true/false as Yes/No;
 - suppression symbols ("<5", "c") and any other text shown as they are (escaped for HTML); an
   empty cell for a missing value.
 
@@ -71,7 +72,7 @@ SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 # ----- how values are shown ----------------------------------------------------------------------
 
 #: kinds of column, each with its own rounding (see :func:`format_value`)
-KINDS = ("count", "number", "pct", "share", "gbp", "year", "text", "ratio")
+KINDS = ("count", "number", "pct", "share", "gbp", "year", "date", "text", "ratio")
 
 
 #: DSG template age bands (``sendlib.models.projection.AGE_GROUPS``) as printed: "11-15"
@@ -183,8 +184,8 @@ COLUMN_LABELS: dict[str, Label] = {
     "rules": _l("Rules checked", kind="count"),
     "passed": _l("Rules passed", kind="count"),
     "failed": _l("Rules failed", kind="count"),
-    "latest_date": _l("Latest event date", kind="text"),
-    "quarter_end": _l("Quarter end", kind="text"),
+    "latest_date": _l("Latest event date", kind="date"),
+    "quarter_end": _l("Quarter end", kind="date"),
     "days_after_quarter_end": _l("Latest event after quarter end", "days", "count"),
     "covers_quarter": _l("Covers the quarter", kind="text"),
     # KPIs (02)
@@ -214,7 +215,7 @@ COLUMN_LABELS: dict[str, Label] = {
     "objective": _l("Action", kind="text"),
     "theme": _l("Theme", kind="text"),
     "project": _l("Project", kind="text"),
-    "due": _l("Due", kind="text"),
+    "due": _l("Due", kind="date"),
     "brag": _l("BRAG", kind="text"),
     "previous_brag": _l("BRAG last quarter", kind="text"),
     "reason": _l("Reason", kind="text"),
@@ -270,8 +271,8 @@ COLUMN_LABELS: dict[str, Label] = {
     "occupancy_pct": _l("Occupancy", "%", "pct"),
     "over_places": _l("Over places", "children", "count"),
     "is_over_full": _l("Over full", kind="text"),
-    "open_date": _l("Opens", kind="text"),
-    "close_date": _l("Closes", kind="text"),
+    "open_date": _l("Opens", kind="date"),
+    "close_date": _l("Closes", kind="date"),
     "status": _l("Status", kind="text"),
     "counted": _l("Counted in places", kind="text"),
     "first_census_year": _l("First January census", kind="year"),
@@ -282,7 +283,7 @@ COLUMN_LABELS: dict[str, Label] = {
     "utilisation_pct": _l("Places used", "%", "pct"),
     # finance (06)
     "financial_year": _l("Financial year", kind="text"),
-    "date": _l("Date", kind="text"),
+    "date": _l("Date", kind="date"),
     "compared_with": _l("Compared with", kind="text"),
     "payback_year": _l("Payback year", kind="text"),
     "item": _l("Item", kind="text"),
@@ -294,7 +295,7 @@ COLUMN_LABELS: dict[str, Label] = {
     "high_value": _l("High value", kind="number"),
     "distribution": _l("Distribution", kind="text"),
     "start_year": _l("Start year", kind="text"),
-    "as_of": _l("As of", kind="text"),
+    "as_of": _l("As of", kind="date"),
     "probability_deficit_exceeds_pct": _l("Chance the deficit exceeds the threshold", "%", "pct"),
     "opening_balance_gbp": _l("Cumulative balance brought forward", "£", "gbp"),
     "income_gbp": _l("Income", "£", "gbp"),
@@ -464,6 +465,8 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+#: an ISO date written as text ("2028-03-31"), shown as a date in a date column
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: a number written as text ("53.675730110775426", "-3", "1e6"), as a CSV read back holds it
 _NUMERIC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
 
@@ -493,6 +496,10 @@ def format_value(value: Any, kind: str, *, millions: bool = False) -> str:
         return "Yes" if value else "No"
     if isinstance(value, pd.Timestamp | datetime | date | np.datetime64):
         return pd.Timestamp(value).strftime("%d %b %Y").lstrip("0")
+    if kind == "date" and isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return format_value(pd.Timestamp(value), kind)
+    if kind == "date":
+        return str(value)
     v = _number(value, text=kind != "text")
     if v is None:
         return str(value)

@@ -211,3 +211,9 @@ def test_format_value(value, kind, expected):
 def test_humanise():
     assert humanise("days_after_quarter_end") == "Days after quarter end"
     assert humanise("k9_neet_pct") == "K9 NEET %"
+
+
+def test_iso_dates_written_as_text_in_date_columns():
+    shown = board_frame(pd.DataFrame({"date": ["2028-03-31", "n/a"], "financial_year": ["2027-28", "2028-29"]}))
+    assert list(shown["Date"]) == ["31 Mar 2028", "n/a"]
+    assert list(shown["Financial year"]) == ["2027-28", "2028-29"]
