@@ -7,7 +7,8 @@ notebook="kpi_dashboard")`` then one ``sendlib`` call per section. In a report r
 as the report loaded and validated them, and costly shared results (``ctx.projection``) are
 computed once per run and shared between notebooks. ``ctx.publish`` is the only way a notebook
 writes a table: it refuses identifying columns, applies small-number suppression, and writes a
-deterministic CSV.
+deterministic, formula-safe CSV. ``ctx.show`` is the only way a notebook shows one on a page: a
+board table (:mod:`sendlib.publish.tables`), ``ctx.show(ctx.publish(df, "name"))``.
 
 This module is part of the report layer (it knows the run cache); the models it calls never
 import it.
@@ -28,9 +29,12 @@ from sendlib.core.schema import TABLES
 from sendlib.data.loaders import load_tables, resolve_quarter
 from sendlib.publish.disclosure import suppress_table
 from sendlib.publish.sanitise import neutralise_frame
+from sendlib.publish.tables import board_table
 from sendlib.report import runcache
 
 if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
     from sendlib.models import chain
     from sendlib.models.projection import PlacementProjection
 
@@ -119,6 +123,15 @@ class NotebookContext:
     def output_folder(self) -> Path | None:
         """The report folder (parent of ``tables_dir``) where workbooks go; None outside a report."""
         return self.tables_dir.parent if self.tables_dir is not None else None
+
+    def show(self, df: pd.DataFrame, **options: Any) -> Styler:
+        """The one way a notebook shows a table on a page: :func:`sendlib.publish.tables.board_table`
+        (plain-English headers with units, no index, rounded numbers, code names), with the
+        config's locality names. ``options`` are ``board_table``'s (``columns``, ``labels``,
+        ``kind``, ``codes``...). Show a published table as ``ctx.show(ctx.publish(df, "name"))``.
+        """
+        codes = {"locality": dict(self.config.localities), **(options.pop("codes", None) or {})}
+        return board_table(df, codes=codes, **options)
 
     def publish(
         self,

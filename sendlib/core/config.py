@@ -21,6 +21,10 @@ from sendlib.core.settings import SettingsModel, load_settings_file
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 
+#: how many folders above the config's folder a path may climb and still be shown relative to it
+#: (``../data/raw`` from ``config/``); further out, :meth:`Config.relative` shows the name alone
+MAX_LEVELS_UP = 2
+
 #: file extension of each file-based table format, for the default ``<table>.<ext>`` name
 TABLE_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "excel": "xlsx"}
 
@@ -244,6 +248,23 @@ class Config:
         """Resolve a path written in the config (or a scenario key) from the config's folder."""
         p = Path(value).expanduser()
         return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` as pages and machine-readable output show it: relative to the config file's
+        folder, with forward slashes on every system (``scenarios/dsg.yaml``, ``../data/raw``).
+
+        Never an absolute machine path: a path more than :data:`MAX_LEVELS_UP` folders above
+        the config's folder (a temporary folder, another drive) is shown by its name alone.
+        """
+        target = Path(path).expanduser()
+        target = target if target.is_absolute() else self.path.parent / target
+        try:
+            rel = Path(os.path.relpath(target.resolve(), self.path.parent.resolve()))
+        except ValueError:  # Windows: another drive has no relative path
+            return target.name
+        if rel.parts[: MAX_LEVELS_UP + 1].count("..") > MAX_LEVELS_UP:
+            return target.name
+        return rel.as_posix()
 
     def scenario_file(self, value: str | Path | None, kind: Literal["forecast", "sufficiency", "dsg"]) -> Path:
         """The scenario file of ``kind`` a run uses.

@@ -62,3 +62,15 @@ def test_data_model_doc_is_generated_from_the_schema():
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
     assert doc.read_text() == data_model_markdown(), "run: python -m sendlib.core.schema > docs/data-model.md"
+
+
+def test_csv_output_is_formula_safe_and_keeps_negative_numbers(capsys):
+    import io
+
+    import pandas as pd
+
+    from sendlib.cli.commands.common import print_frame
+
+    out = io.StringIO()
+    print_frame(pd.DataFrame({"name": ["=1+2", "+cmd", "ok"], "balance_gbp": [-10.5, 2.0, 0.0]}), "csv", out)
+    assert out.getvalue() == "name,balance_gbp\n'=1+2,-10.5\n'+cmd,2.0\nok,0.0\n"

@@ -142,3 +142,14 @@ def test_scenario_files_resolve_from_the_config_then_the_scenarios_folder(tmp_pa
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match="dsg scenario file not found"):
         cfg.scenario_file("", "dsg")
+
+
+def test_relative_paths_are_shown_from_the_config_folder_never_absolute(tmp_path):
+    cfg = load_config(_write(tmp_path / "project" / "config", "authority: {name: X, dfe_code: '1'}\n"))
+    folder = cfg.path.parent  # <tmp>/project/config/sub
+    assert cfg.relative(folder / "scenarios" / "dsg.yaml") == "scenarios/dsg.yaml"
+    assert cfg.relative("scenarios/dsg.yaml") == "scenarios/dsg.yaml"
+    assert cfg.relative(folder.parent.parent / "data" / "raw") == "../../data/raw"
+    far = tmp_path / "elsewhere" / "deep" / "x.yaml"
+    assert cfg.relative(far) == "x.yaml"  # three folders up: the name alone, no machine path
+    assert str(tmp_path) not in cfg.relative(far) and "\\" not in cfg.relative(folder / "a" / "b.yaml")

@@ -37,10 +37,16 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def print_frame(df: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:
-    """Print a frame as an aligned table, CSV (UTF-8, LF) or JSON records."""
+    """Print a frame as an aligned table, CSV (UTF-8, LF) or JSON records.
+
+    CSV is formula-safe (:func:`sendlib.publish.sanitise.neutralise_frame`): it is what a user
+    redirects to a file and opens in Excel.
+    """
     out = out or sys.stdout
     if fmt == "csv":
-        df.to_csv(out, index=False, lineterminator="\n")
+        from sendlib.publish.sanitise import neutralise_frame
+
+        neutralise_frame(df).to_csv(out, index=False, lineterminator="\n")
     elif fmt == "json":
         records = json.loads(df.to_json(orient="records", date_format="iso"))
         json.dump(records, out, indent=2)

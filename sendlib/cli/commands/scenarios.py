@@ -4,6 +4,7 @@ Validates the scenario file first (nothing is computed or written when it is bad
 demand (forecast -> sufficiency), prices it per scenario, and prints one row per scenario x
 financial year: income, expenditure, in-year and cumulative balance, with the 10th and 90th
 percentiles of the cumulative balance from the Monte Carlo. ``--format json`` prints an object:
+``scenario_file`` (relative to the config file's folder, :meth:`~sendlib.core.config.Config.relative`),
 ``comparison`` (those rows), ``base_unit_costs_gbp`` (setting type -> the council's cost per place
 a year in the base year) and ``statutory_override`` (its last financial year and each scenario's
 cumulative balance on 31 March of it). ``--excel`` also writes the workbook.
@@ -88,14 +89,14 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         from sendlib.models.finance import reconciliation_text
 
-        print(f"DSG scenarios, {quarter.label}; {args.draws} Monte Carlo draws; scenario file {sf.path}")
+        print(f"DSG scenarios, {quarter.label}; {args.draws} Monte Carlo draws; scenario file {cfg.relative(sf.path)}")
         print(reconciliation_text(res))
     if args.format == "json":
         records = json.loads(res.comparison.to_json(orient="records"))
         position = json.loads(res.override_position.to_json(orient="records"))
         payload = {
             "quarter": str(quarter),
-            "scenario_file": str(sf.path),
+            "scenario_file": cfg.relative(sf.path),
             "base_financial_year": res.base.labels[0],
             "base_unit_costs_gbp": res.base_unit_costs_gbp,
             "statutory_override": {"end_financial_year": res.override_end, "position": position},

@@ -92,6 +92,7 @@ def _validate(args: argparse.Namespace) -> int:
     from sendlib.core.errors import EXIT_DATA, EXIT_OK
     from sendlib.data.sen2.reader import parse_return
     from sendlib.data.sen2.rules import findings_frame, validate_return
+    from sendlib.publish.sanitise import neutralise_frame
 
     ret = parse_return(args.file)
     findings, used = validate_return(ret)
@@ -107,7 +108,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.output_dir:
         out = Path(args.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out / "sen2-validation.csv", index=False, lineterminator="\n")
+        neutralise_frame(frame).to_csv(out / "sen2-validation.csv", index=False, lineterminator="\n")
         (out / "sen2-validation.json").write_text(
             json.dumps({"summary": summary, "findings": [f.to_dict() for f in findings]}, indent=2) + "\n",
             encoding="utf-8",
