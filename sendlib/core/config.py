@@ -25,6 +25,32 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.yaml"
 #: (``../data/raw`` from ``config/``); further out, :meth:`Config.relative` shows the name alone
 MAX_LEVELS_UP = 2
 
+
+def display_path(path: str | Path, base_dir: str | Path | None) -> str:
+    """``path`` as an output shows it: relative to ``base_dir`` (the configuration file's folder),
+    with forward slashes on every system; never an absolute machine path.
+
+    A path more than :data:`MAX_LEVELS_UP` folders above ``base_dir`` (a temporary folder), on
+    another drive, or with no ``base_dir`` is shown by its name alone. Text that is not a file
+    path (``"<memory>"``) is returned as it is.
+    """
+    text = str(path)
+    if not text or text.startswith("<"):
+        return text
+    target = Path(text).expanduser()
+    if base_dir is None:
+        return target.name
+    base = Path(base_dir).expanduser().resolve()
+    target = target if target.is_absolute() else base / target
+    try:
+        rel = Path(os.path.relpath(target.resolve(), base))
+    except ValueError:  # Windows: another drive has no relative path
+        return target.name
+    if rel.parts[: MAX_LEVELS_UP + 1].count("..") > MAX_LEVELS_UP:
+        return target.name
+    return rel.as_posix()
+
+
 #: file extension of each file-based table format, for the default ``<table>.<ext>`` name
 TABLE_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "excel": "xlsx"}
 
@@ -251,20 +277,8 @@ class Config:
 
     def relative(self, path: str | Path) -> str:
         """``path`` as pages and machine-readable output show it: relative to the config file's
-        folder, with forward slashes on every system (``scenarios/dsg.yaml``, ``../data/raw``).
-
-        Never an absolute machine path: a path more than :data:`MAX_LEVELS_UP` folders above
-        the config's folder (a temporary folder, another drive) is shown by its name alone.
-        """
-        target = Path(path).expanduser()
-        target = target if target.is_absolute() else self.path.parent / target
-        try:
-            rel = Path(os.path.relpath(target.resolve(), self.path.parent.resolve()))
-        except ValueError:  # Windows: another drive has no relative path
-            return target.name
-        if rel.parts[: MAX_LEVELS_UP + 1].count("..") > MAX_LEVELS_UP:
-            return target.name
-        return rel.as_posix()
+        folder (:func:`display_path`), e.g. ``scenarios/dsg.yaml`` or ``../data/raw``."""
+        return display_path(path, self.path.parent)
 
     def scenario_file(self, value: str | Path | None, kind: Literal["forecast", "sufficiency", "dsg"]) -> Path:
         """The scenario file of ``kind`` a run uses.

@@ -27,7 +27,6 @@ every human sheet.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sendlib.core.config import display_path
 from sendlib.publish.sanitise import neutralise_text
 
 if TYPE_CHECKING:
@@ -122,31 +122,6 @@ def plain_header(column: str) -> str:
             text, unit = text[: -len(suffix)], u
     text = text.replace("_", " ").strip()
     return (text[:1].upper() + text[1:] + unit) if text else str(column)
-
-
-def display_path(path: str | Path, base_dir: str | Path | None) -> str:
-    """``path`` as shown in the workbook: relative to ``base_dir`` (the configuration file's
-    folder), with ``/`` separators; never absolute.
-
-    Outside ``base_dir``, a relative path with ``..``; with no ``base_dir`` (or on another drive),
-    the file name only. Text that is not a file path (``"<memory>"``) is returned as it is.
-    """
-    text = str(path)
-    if not text or text.startswith("<"):
-        return text
-    p = Path(text).expanduser()
-    if base_dir is None:
-        return p.name
-    base = Path(base_dir).expanduser().resolve()
-    full = (p if p.is_absolute() else base / p).resolve()
-    try:
-        return full.relative_to(base).as_posix()
-    except ValueError:
-        pass
-    try:
-        return Path(os.path.relpath(full, base)).as_posix()
-    except ValueError:  # another drive (Windows)
-        return full.name
 
 
 def _cell_value(v: object) -> object:
