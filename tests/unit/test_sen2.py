@@ -136,6 +136,31 @@ BROKEN: dict[str, callable] = {
     "SEN2-PL01": lambda x: _swap(x, "<PlacementDetail><URN>123456</URN>", "<PlacementDetail>"),
     "SEN2-PL02": lambda x: _swap(x, "<EntryDate>2024-09-02</EntryDate>", "<EntryDate>2024-09-02</EntryDate><LeavingDate>2024-09-01</LeavingDate>"),
     "SEN2-PL03": lambda x: _swap(x, "<EntryDate>2024-09-02</EntryDate>", "<EntryDate>2025-02-02</EntryDate>"),
+    # rules added with the move onto Great Expectations
+    "SEN2-P07": lambda x: _swap(x, f"<UPN>{UPN1}</UPN>", f"<UPN>{UPN1}</UPN><UPNunknown>UN1</UPNunknown>"),
+    "SEN2-R04": lambda x: _swap(x, "<RequestOutcomeDate>2024-04-10</RequestOutcomeDate>", "<RequestOutcomeDate>2025-02-01</RequestOutcomeDate>"),
+    "SEN2-R05": lambda x: _swap(x, "<ReceivedDate>2024-12-02</ReceivedDate>", ""),
+    "SEN2-R06": lambda x: _swap(
+        x,
+        "<RequestTribunal>0</RequestTribunal>\n      </Requests>",
+        "<RequestTribunal>0</RequestTribunal>\n      </Requests><Requests><ReceivedDate>2024-12-02</ReceivedDate><RequestOutcome>A</RequestOutcome></Requests>",
+    ),
+    "SEN2-A03": lambda x: _swap(
+        x, "<AssessmentOutcomeDate>2024-07-05</AssessmentOutcomeDate>", "<AssessmentOutcomeDate>2025-02-01</AssessmentOutcomeDate>"
+    ),
+    "SEN2-N05": lambda x: _swap(
+        x, "<PlacementRank>1</PlacementRank></PlanDetail>", "<PlacementRank>1</PlacementRank></PlanDetail><CeaseDate>2024-12-01</CeaseDate>"
+    ),
+    "SEN2-N06": lambda x: _swap(
+        x, "<PlacementRank>1</PlacementRank></PlanDetail>", "<PlacementRank>1</PlacementRank></PlanDetail><CeaseReason>1</CeaseReason>"
+    ),
+    "SEN2-N07": lambda x: _swap(
+        x,
+        "<PlacementRank>1</PlacementRank></PlanDetail>",
+        "<PlacementRank>1</PlacementRank></PlanDetail><PlanDetail><URN>654321</URN><PlacementRank>1</PlacementRank></PlanDetail>",
+    ),
+    "SEN2-AP03": lambda x: _swap(x, "<ReviewMeeting>2024-12-10</ReviewMeeting>", "<ReviewMeeting>2025-02-10</ReviewMeeting>"),
+    "SEN2-SN01": lambda x: _swap(x, "<SENtype>SLCN</SENtype>", "<SENtype>ASD</SENtype>"),
 }  # fmt: skip
 
 

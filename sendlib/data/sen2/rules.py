@@ -1,21 +1,32 @@
-"""Business rules of the SEN2 return, on the flattened modules (:mod:`sendlib.data.sen2.reader`).
+"""Business rules of the SEN2 return, on the flattened modules (:mod:`sendlib.data.sen2.reader`),
+run on Great Expectations, the input gate's engine (:mod:`sendlib.quality`).
 
 Each rule has an id, a severity (``error`` stops a submission, ``query`` must be explained, as the
-DfE's own validation distinguishes), the module and item it reads, and a function returning the
-rows (of that module's frame) that break it. Messages name the module, the item and the record's
-position (person, request, placement or need; and the line): never a name, UPN, ULN, postcode or
-date of birth.
+DfE's own validation distinguishes), the module and item it reports on and one or more GX
+expectations on that module's frame. :func:`sen2_suites` builds one GX ``ExpectationSuite`` per
+frame from :data:`RULES`, each expectation's ``meta`` carrying the rule id, severity, module and
+item; :func:`run_rules` validates the frames and turns the unexpected rows into :class:`Finding`
+objects. Messages name the module, the item and the record's position (person, request,
+placement or need; and the line): never a name, UPN, ULN, postcode or date of birth. GX runs with
+``exclude_unexpected_values`` and reports rows by the ``_row`` column only, so no value of the
+return is copied into a result.
 
-The rules are pure pandas functions: the issue asks for them as Great Expectations suites on the
-flattened modules; they keep the same id / severity / message structure so they can move onto the
-gate's engine later without changing their ids or their output.
+Where a rule is not one built-in expectation on the XML items (a UPN's check letter, duplicate
+persons, counts per plan, exactly one of three items, dates of two modules, the age at the
+reference date), :func:`derive_frames` first adds a helper column to the frame, in pandas:
+``date__<item>`` (the item as a date; not a date: empty), ``h__<name>`` (a value computed from
+several items or modules) or ``chk__<name>`` (True where the record passes, empty where the rule
+does not apply), and the rule is a built-in expectation on it. The reference date of the return is
+a suite parameter (``{"$PARAMETER": "reference_date"}``), so the suites do not depend on the data.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 
@@ -28,6 +39,11 @@ QUERY = "query"
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN = re.compile(r"[A-Z]\d{11}[0-9A-Z]")
 _ULN = re.compile(r"\d{10}")
+
+#: the row-number column GX reports unexpected rows by (0-based position in the module frame)
+ROW = "_row"
+#: the suite parameter holding the return's reference date
+REFERENCE = {"$PARAMETER": "reference_date"}
 
 
 def upn_check_letter(upn: str) -> str | None:
@@ -72,13 +88,24 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """One GX expectation of a rule: its class in ``great_expectations.expectations`` and arguments."""
+
+    type: str
+    kwargs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Rule:
+    """A business rule: what it reports (id, severity, module frame, item, text) and its
+    expectations on the frame (a record breaks the rule when any of them finds it unexpected)."""
+
     id: str
     severity: str
     frame: str  # the module frame it reports on
     item: str
     text: str  # what is wrong, without values
-    check: Callable[[dict[str, pd.DataFrame], Sen2Return], pd.DataFrame]
+    expectations: tuple[Expect, ...] = field(default=())
 
 
 def _date(df: pd.DataFrame, col: str) -> pd.Series:
@@ -101,185 +128,317 @@ def _record(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
-# -- the checks: each returns the offending rows of its frame -----------------------------------
+# -- helper columns (pure pandas) ------------------------------------------------------------------
 
 
-def _upn(t, ret):
-    p = t["person"]
-    upn = _col(p, "UPN")
-    bad = upn.notna() & upn.fillna("").map(lambda u: upn_problem(u) is not None).astype(bool)
-    return p[bad]
+def upn_valid(upn: pd.Series) -> pd.Series:
+    """True where the UPN has the right form and check letter, False where not, empty where no UPN."""
+    ok = upn.fillna("").map(lambda u: upn_problem(u) is None).astype("boolean")
+    return ok.mask(upn.isna())
 
 
-def _uln(t, ret):
-    p = t["person"]
-    uln = _col(p, "UniqueLearnerNumber")
-    return p[uln.notna() & ~uln.fillna("").str.fullmatch(_ULN.pattern).astype(bool)]
+def first_occurrence(keys: pd.DataFrame) -> pd.Series:
+    """True where no earlier row has the same keys, False for a repeat, empty where a key is missing."""
+    full = keys.notna().all(axis=1)
+    out = (~keys.duplicated(keep="first")).astype("boolean")
+    return out.mask(~full)
 
 
-def _no_identifier(t, ret):
-    p = t["person"]
-    return p[_col(p, "UPN").isna() & _col(p, "UniqueLearnerNumber").isna() & _col(p, "UPNunknown").isna()]
-
-
-def _age(t, ret):
-    p = t["person"]
-    ref = ret.reference_date
+def age_at(dob: pd.Series, ref: pd.Timestamp | None) -> pd.Series:
+    """Whole years from each date of birth to the reference date (empty without either)."""
     if ref is None:
-        return p.iloc[0:0]
-    dob = _date(p, "PersonBirthDate")
-    age = ref.year - dob.dt.year - ((dob.dt.month > ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day > ref.day)))
-    return p[dob.notna() & ((age < 0) | (age > 25))]
+        return pd.Series(pd.NA, index=dob.index, dtype="Int64")
+    later = (dob.dt.month > ref.month) | ((dob.dt.month == ref.month) & (dob.dt.day > ref.day))
+    return (ref.year - dob.dt.year - later.astype(int)).astype("Int64")
 
 
-def _dup_upn(t, ret):
-    p = t["person"]
-    upn = _col(p, "UPN").str.upper()
-    return p[upn.notna() & upn.duplicated(keep="first")]
+def provider_count(df: pd.DataFrame) -> pd.Series:
+    """How many of URN, UKPRN and SENSetting a placement gives."""
+    return sum(_col(df, c).notna().astype(int) for c in ("URN", "UKPRN", "SENSetting")).astype("Int64")
 
 
-def _dup_name_dob(t, ret):
-    p = t["person"]
-    k = pd.DataFrame(
-        {
-            "s": _col(p, "Surname").str.strip().str.upper(),
-            "f": _col(p, "Forename").str.strip().str.upper(),
-            "d": _col(p, "PersonBirthDate"),
-        }
+def count_per_plan(plans: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """For each plan row (``person_pos``, ``request_pos``), how many ``rows`` share its keys."""
+    keys = ["person_pos", "request_pos"]
+    if len(rows):
+        n = rows.groupby(keys).size().rename("n").reset_index()
+    else:
+        n = pd.DataFrame(columns=[*keys, "n"])
+    m = plans[keys].merge(n, on=keys, how="left")
+    return pd.Series(m["n"].fillna(0).astype("int64").to_numpy(), index=plans.index, dtype="Int64")
+
+
+def _from_request(frame: pd.DataFrame, other: pd.DataFrame, col: str) -> pd.Series:
+    """``other``'s date item ``col`` for each row of ``frame`` (same person and request)."""
+    keys = ["person_pos", "request_pos"]
+    src = other[keys].assign(v=_date(other, col)).drop_duplicates(keys)
+    m = frame[keys].merge(src, on=keys, how="left")
+    return pd.Series(m["v"].to_numpy(), index=frame.index, dtype="datetime64[ns]")
+
+
+#: the XML items read as dates, per frame (their ``date__`` columns)
+DATE_ITEMS: dict[str, tuple[str, ...]] = {
+    "person": ("PersonBirthDate",),
+    "request": ("ReceivedDate", "RequestOutcomeDate"),
+    "assessment": ("AssessmentOutcomeDate",),
+    "named_plan": ("StartDate", "CeaseDate"),
+    "active_plan": ("ReviewMeeting",),
+    "placement_detail": ("EntryDate", "LeavingDate"),
+}
+
+
+def derive_frames(tables: Mapping[str, pd.DataFrame], reference_date: pd.Timestamp | None) -> dict[str, pd.DataFrame]:
+    """Copies of the module frames with ``_row``, every item the rules read (empty where the
+    return has none), the ``date__`` columns and the helper columns the rules check."""
+    out: dict[str, pd.DataFrame] = {}
+    for frame in MODULE_LABEL:
+        df = tables.get(frame, pd.DataFrame()).copy().reset_index(drop=True)
+        df[ROW] = range(len(df))
+        for c in _ITEMS.get(frame, ()):
+            if c not in df.columns:
+                df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
+        for c in DATE_ITEMS.get(frame, ()):
+            df[f"date__{c}"] = _date(df, c)
+        out[frame] = df
+    p = out["person"]
+    p["chk__upn_valid"] = upn_valid(p["UPN"])
+    p["chk__upn_first"] = first_occurrence(pd.DataFrame({"u": p["UPN"].str.upper()}))
+    p["chk__name_dob_first"] = first_occurrence(
+        pd.DataFrame(
+            {
+                "s": p["Surname"].str.strip().str.upper(),
+                "f": p["Forename"].str.strip().str.upper(),
+                "d": p["PersonBirthDate"],
+            }
+        )
     )
-    return p[k.notna().all(axis=1) & k.duplicated(keep="first")]
+    p["h__identifier"] = p["UPN"].fillna(p["UniqueLearnerNumber"]).fillna(p["UPNunknown"])
+    p["h__age"] = age_at(p["date__PersonBirthDate"], reference_date)
+    r = out["request"]
+    r["chk__received_first"] = first_occurrence(r[["person_pos", "ReceivedDate"]])
+    a = out["assessment"]
+    a["h__request_ReceivedDate"] = _from_request(a, out["request"], "ReceivedDate")
+    n = out["named_plan"]
+    n["h__AssessmentOutcomeDate"] = _from_request(n, out["assessment"], "AssessmentOutcomeDate")
+    d = out["plan_detail"]
+    d["h__providers"] = provider_count(d)
+    d["chk__rank_first"] = first_occurrence(d[["person_pos", "request_pos", "PlacementRank"]])
+    pl = out["placement_detail"]
+    pl["h__providers"] = provider_count(pl)
+    ap = out["active_plan"]
+    need = out["sen_need"]
+    ap["h__placements"] = count_per_plan(ap, pl)
+    ap["h__rank1_needs"] = count_per_plan(ap, need[need["SENtypeRank"] == "1"])
+    need["chk__type_first"] = first_occurrence(need[["person_pos", "request_pos", "SENtype"]])
+    return out
 
 
-def _future_request(t, ret):
-    r = t["request"]
-    ref = ret.reference_date
-    if ref is None:
-        return r.iloc[0:0]
-    return r[_date(r, "ReceivedDate") > ref]
+# -- the rules ----------------------------------------------------------------------------------
 
 
-def _request_order(t, ret):
-    r = t["request"]
-    return r[_date(r, "RequestOutcomeDate") < _date(r, "ReceivedDate")]
+def _e(type_: str, **kwargs: Any) -> Expect:
+    return Expect(type_, kwargs)
 
 
-def _request_outcome_date(t, ret):
-    r = t["request"]
-    return r[_col(r, "RequestOutcome").isin(["Y", "N"]).fillna(False) & _col(r, "RequestOutcomeDate").isna()]
+def _true(col: str) -> Expect:
+    return _e("ExpectColumnValuesToBeInSet", column=col, value_set=[True])
 
 
-def _assessment_outcome_date(t, ret):
-    a = t["assessment"]
-    return a[_col(a, "AssessmentOutcome").isin(["Y", "N"]).fillna(False) & _col(a, "AssessmentOutcomeDate").isna()]
+def _not_after_reference(item: str) -> Expect:
+    return _e("ExpectColumnValuesToBeBetween", column=f"date__{item}", max_value=REFERENCE)
 
 
-def _assessment_order(t, ret):
-    a = t["assessment"].merge(
-        t["request"][["person_pos", "request_pos", *[c for c in ("ReceivedDate",) if c in t["request"]]]],
-        on=["person_pos", "request_pos"],
-        how="left",
+def _on_or_after(later: str, earlier: str) -> Expect:
+    return _e(
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        column_A=later,
+        column_B=earlier,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
     )
-    bad = _date(a, "AssessmentOutcomeDate") < _date(a, "ReceivedDate")
-    return t["assessment"][bad.to_numpy()]
 
 
-def _plan_order(t, ret):
-    n = t["named_plan"]
-    return n[_date(n, "CeaseDate") < _date(n, "StartDate")]
+def _required_when(item: str, when: str, values: list[str] | None = None) -> Expect:
+    """``item`` must be given where ``when`` is one of ``values`` (or, without values, is given)."""
+    from great_expectations.expectations.row_conditions import Column
+
+    cond = Column(when).is_in(values) if values else Column(when).is_not_null()
+    return _e("ExpectColumnValuesToNotBeNull", column=item, row_condition=cond)
 
 
-def _issue_order(t, ret):
-    n = t["named_plan"].merge(
-        t["assessment"][
-            ["person_pos", "request_pos", *[c for c in ("AssessmentOutcomeDate",) if c in t["assessment"]]]
-        ],
-        on=["person_pos", "request_pos"],
-        how="left",
-    )
-    bad = _date(n, "StartDate") < _date(n, "AssessmentOutcomeDate")
-    return t["named_plan"][bad.to_numpy()]
+def _rules() -> tuple[Rule, ...]:
+    from great_expectations.expectations.row_conditions import Column
+
+    return (
+        Rule("SEN2-P01", ERROR, "person", "UPN", "UPN format or check letter is not valid", (_true("chk__upn_valid"),)),
+        Rule("SEN2-P02", ERROR, "person", "UniqueLearnerNumber", "ULN is not 10 digits",
+             (_e("ExpectColumnValuesToMatchRegex", column="UniqueLearnerNumber", regex=r"^\d{10}$"),)),
+        Rule("SEN2-P03", QUERY, "person", "UPN/UniqueLearnerNumber/UPNunknown", "no UPN, ULN or UPNunknown reason",
+             (_e("ExpectColumnValuesToNotBeNull", column="h__identifier"),)),
+        Rule("SEN2-P04", ERROR, "person", "PersonBirthDate", "age at the reference date is outside 0-25",
+             (_e("ExpectColumnValuesToBeBetween", column="h__age", min_value=0, max_value=25),)),
+        Rule("SEN2-P05", ERROR, "person", "UPN", "the same UPN as an earlier person (duplicate person)", (_true("chk__upn_first"),)),
+        Rule("SEN2-P06", QUERY, "person", "Surname/Forename/PersonBirthDate", "the same name and date of birth as an earlier person (possible duplicate)",
+             (_true("chk__name_dob_first"),)),
+        Rule("SEN2-P07", QUERY, "person", "UPNunknown", "UPNunknown given although the person has a UPN or ULN",
+             (_e("ExpectColumnValuesToBeNull", column="UPN", row_condition=Column("UPNunknown").is_not_null()),
+              _e("ExpectColumnValuesToBeNull", column="UniqueLearnerNumber", row_condition=Column("UPNunknown").is_not_null()))),
+        Rule("SEN2-R01", ERROR, "request", "ReceivedDate", "request received after the reference date", (_not_after_reference("ReceivedDate"),)),
+        Rule("SEN2-R02", ERROR, "request", "RequestOutcomeDate", "request outcome date before the received date",
+             (_on_or_after("date__RequestOutcomeDate", "date__ReceivedDate"),)),
+        Rule("SEN2-R03", ERROR, "request", "RequestOutcomeDate", "request outcome Y or N needs a request outcome date",
+             (_required_when("RequestOutcomeDate", "RequestOutcome", ["Y", "N"]),)),
+        Rule("SEN2-R04", QUERY, "request", "RequestOutcomeDate", "request outcome date after the reference date",
+             (_not_after_reference("RequestOutcomeDate"),)),
+        Rule("SEN2-R05", ERROR, "request", "ReceivedDate", "a request needs its received date unless its outcome is H (historical)",
+             (_e("ExpectColumnValuesToNotBeNull", column="ReceivedDate", row_condition=Column("RequestOutcome") != "H"),)),
+        Rule("SEN2-R06", QUERY, "request", "ReceivedDate", "received on the same date as an earlier request of the person (possible duplicate)",
+             (_true("chk__received_first"),)),
+        Rule("SEN2-A01", ERROR, "assessment", "AssessmentOutcomeDate", "assessment outcome Y or N needs an assessment outcome date",
+             (_required_when("AssessmentOutcomeDate", "AssessmentOutcome", ["Y", "N"]),)),
+        Rule("SEN2-A02", ERROR, "assessment", "AssessmentOutcomeDate", "assessment outcome date before the request's received date",
+             (_on_or_after("date__AssessmentOutcomeDate", "h__request_ReceivedDate"),)),
+        Rule("SEN2-A03", QUERY, "assessment", "AssessmentOutcomeDate", "assessment outcome date after the reference date",
+             (_not_after_reference("AssessmentOutcomeDate"),)),
+        Rule("SEN2-N01", ERROR, "named_plan", "CeaseDate", "plan cease date before its start date", (_on_or_after("date__CeaseDate", "date__StartDate"),)),
+        Rule("SEN2-N02", QUERY, "named_plan", "StartDate", "plan start date before the assessment outcome (issue) date",
+             (_on_or_after("date__StartDate", "h__AssessmentOutcomeDate"),)),
+        Rule("SEN2-N03", ERROR, "plan_detail", "URN/UKPRN/SENSetting", "a named placement must give exactly one of URN, UKPRN or SENSetting",
+             (_e("ExpectColumnValuesToBeInSet", column="h__providers", value_set=[1]),)),
+        Rule("SEN2-N05", ERROR, "named_plan", "CeaseReason", "a plan cease date needs a cease reason", (_required_when("CeaseReason", "CeaseDate"),)),
+        Rule("SEN2-N06", ERROR, "named_plan", "CeaseDate", "a plan cease reason needs a cease date", (_required_when("CeaseDate", "CeaseReason"),)),
+        Rule("SEN2-N07", ERROR, "plan_detail", "PlacementRank", "the same PlacementRank as an earlier named placement of the plan", (_true("chk__rank_first"),)),
+        Rule("SEN2-AP01", ERROR, "active_plan", "PlacementDetail", "active plan without a placement",
+             (_e("ExpectColumnValuesToBeBetween", column="h__placements", min_value=1),)),
+        Rule("SEN2-AP02", ERROR, "active_plan", "SENneed/SENtypeRank", "active plan must have exactly one rank-1 SEN need",
+             (_e("ExpectColumnValuesToBeInSet", column="h__rank1_needs", value_set=[1]),)),
+        Rule("SEN2-AP03", QUERY, "active_plan", "ReviewMeeting", "annual review meeting after the reference date", (_not_after_reference("ReviewMeeting"),)),
+        Rule("SEN2-SN01", QUERY, "sen_need", "SENtype", "the same SEN type as an earlier need of the plan", (_true("chk__type_first"),)),
+        Rule("SEN2-PL01", ERROR, "placement_detail", "URN/UKPRN/SENSetting", "a placement must give exactly one of URN, UKPRN or SENSetting",
+             (_e("ExpectColumnValuesToBeInSet", column="h__providers", value_set=[1]),)),
+        Rule("SEN2-PL02", ERROR, "placement_detail", "LeavingDate", "placement leaving date before its entry date",
+             (_on_or_after("date__LeavingDate", "date__EntryDate"),)),
+        Rule("SEN2-PL03", QUERY, "placement_detail", "EntryDate/LeavingDate", "placement date after the reference date",
+             (_not_after_reference("EntryDate"), _not_after_reference("LeavingDate"))),
+        Rule("SEN2-N04", QUERY, "named_plan", "StartDate/CeaseDate", "plan date after the reference date",
+             (_not_after_reference("StartDate"), _not_after_reference("CeaseDate"))),
+    )  # fmt: skip
 
 
-def _one_provider(frame):
-    def check(t, ret):
-        d = t[frame]
-        n = sum(_col(d, c).notna().astype(int) for c in ("URN", "UKPRN", "SENSetting"))
-        return d[n != 1]
-
-    return check
-
-
-def _placement_order(t, ret):
-    d = t["placement_detail"]
-    return d[_date(d, "LeavingDate") < _date(d, "EntryDate")]
-
-
-def _plan_without_placement(t, ret):
-    a = t["active_plan"]
-    have = t["placement_detail"][["person_pos", "request_pos"]].drop_duplicates()
-    m = a.merge(have, on=["person_pos", "request_pos"], how="left", indicator=True)
-    return a[(m["_merge"] == "left_only").to_numpy()]
+#: the XML items the rules or helper columns read, per frame (added empty where the return has none)
+_ITEMS: dict[str, tuple[str, ...]] = {
+    "person": ("UPN", "UniqueLearnerNumber", "UPNunknown", "Surname", "Forename", "PersonBirthDate"),
+    "request": ("ReceivedDate", "RequestOutcome", "RequestOutcomeDate"),
+    "assessment": ("AssessmentOutcome", "AssessmentOutcomeDate"),
+    "named_plan": ("StartDate", "CeaseDate", "CeaseReason"),
+    "plan_detail": ("URN", "UKPRN", "SENSetting", "PlacementRank"),
+    "active_plan": ("ReviewMeeting",),
+    "placement_detail": ("URN", "UKPRN", "SENSetting", "EntryDate", "LeavingDate"),
+    "sen_need": ("SENtype", "SENtypeRank"),
+}
 
 
-def _rank1(t, ret):
-    a = t["active_plan"]
-    n = t["sen_need"]
-    ones = (
-        n[_col(n, "SENtypeRank") == "1"].groupby(["person_pos", "request_pos"]).size().rename("ones").reset_index()
-        if len(n)
-        else pd.DataFrame(columns=["person_pos", "request_pos", "ones"])
-    )
-    m = a.merge(ones, on=["person_pos", "request_pos"], how="left")
-    return a[(m["ones"].fillna(0) != 1).to_numpy()]
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[Rule, ...]:
+    """Every business rule, in report order (:data:`RULES`)."""
+    return _rules()
 
 
-def _future_dates(frame, cols):
-    def check(t, ret):
-        d = t[frame]
-        ref = ret.reference_date
-        if ref is None:
-            return d.iloc[0:0]
-        bad = pd.Series(False, index=d.index)
-        for c in cols:
-            bad |= (_date(d, c) > ref).fillna(False)
-        return d[bad]
+def __getattr__(name: str) -> Any:
+    # RULES holds GX row conditions: built on first use, so importing this module stays light
+    if name == "RULES":
+        return all_rules()
+    raise AttributeError(name)
 
-    return check
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("SEN2-P01", ERROR, "person", "UPN", "UPN format or check letter is not valid", _upn),
-    Rule("SEN2-P02", ERROR, "person", "UniqueLearnerNumber", "ULN is not 10 digits", _uln),
-    Rule("SEN2-P03", QUERY, "person", "UPN/UniqueLearnerNumber/UPNunknown", "no UPN, ULN or UPNunknown reason", _no_identifier),
-    Rule("SEN2-P04", ERROR, "person", "PersonBirthDate", "age at the reference date is outside 0-25", _age),
-    Rule("SEN2-P05", ERROR, "person", "UPN", "the same UPN as an earlier person (duplicate person)", _dup_upn),
-    Rule("SEN2-P06", QUERY, "person", "Surname/Forename/PersonBirthDate", "the same name and date of birth as an earlier person (possible duplicate)", _dup_name_dob),
-    Rule("SEN2-R01", ERROR, "request", "ReceivedDate", "request received after the reference date", _future_request),
-    Rule("SEN2-R02", ERROR, "request", "RequestOutcomeDate", "request outcome date before the received date", _request_order),
-    Rule("SEN2-R03", ERROR, "request", "RequestOutcomeDate", "request outcome Y or N needs a request outcome date", _request_outcome_date),
-    Rule("SEN2-A01", ERROR, "assessment", "AssessmentOutcomeDate", "assessment outcome Y or N needs an assessment outcome date", _assessment_outcome_date),
-    Rule("SEN2-A02", ERROR, "assessment", "AssessmentOutcomeDate", "assessment outcome date before the request's received date", _assessment_order),
-    Rule("SEN2-N01", ERROR, "named_plan", "CeaseDate", "plan cease date before its start date", _plan_order),
-    Rule("SEN2-N02", QUERY, "named_plan", "StartDate", "plan start date before the assessment outcome (issue) date", _issue_order),
-    Rule("SEN2-N03", ERROR, "plan_detail", "URN/UKPRN/SENSetting", "a named placement must give exactly one of URN, UKPRN or SENSetting", _one_provider("plan_detail")),
-    Rule("SEN2-AP01", ERROR, "active_plan", "PlacementDetail", "active plan without a placement", _plan_without_placement),
-    Rule("SEN2-AP02", ERROR, "active_plan", "SENneed/SENtypeRank", "active plan must have exactly one rank-1 SEN need", _rank1),
-    Rule("SEN2-PL01", ERROR, "placement_detail", "URN/UKPRN/SENSetting", "a placement must give exactly one of URN, UKPRN or SENSetting", _one_provider("placement_detail")),
-    Rule("SEN2-PL02", ERROR, "placement_detail", "LeavingDate", "placement leaving date before its entry date", _placement_order),
-    Rule("SEN2-PL03", QUERY, "placement_detail", "EntryDate/LeavingDate", "placement date after the reference date", _future_dates("placement_detail", ("EntryDate", "LeavingDate"))),
-    Rule("SEN2-N04", QUERY, "named_plan", "StartDate/CeaseDate", "plan date after the reference date", _future_dates("named_plan", ("StartDate", "CeaseDate"))),
-)  # fmt: skip
 
 STRUCTURE_RULE = "SEN2-XSD"
 
+#: GX result format: every unexpected row, by ``_row`` only, no values copied
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [ROW],
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+    "exclude_unexpected_values": True,
+}
 
-def run_rules(ret: Sen2Return, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
-    """Every rule's findings, in rule order then file order."""
+
+def sen2_suites(rules: tuple[Rule, ...] | None = None) -> dict[str, Any]:
+    """One GX ``ExpectationSuite`` per module frame (``sen2_<frame>``), from the rules; each
+    expectation's ``meta``: rule id, severity, module, item."""
+    from sendlib.quality.rules import import_gx
+
+    gx = import_gx()
+    rules = all_rules() if rules is None else rules
+    suites: dict[str, Any] = {}
+    for frame in MODULE_LABEL:
+        exps = []
+        for rule in (r for r in rules if r.frame == frame):
+            for ex in rule.expectations:
+                meta = {"rule_id": rule.id, "severity": rule.severity, "module": MODULE_LABEL[frame], "item": rule.item}
+                exps.append(getattr(gx.expectations, ex.type)(**dict(ex.kwargs), meta=meta, description=rule.text))
+        if exps:
+            suites[frame] = gx.ExpectationSuite(
+                name=f"sen2_{frame}", expectations=exps, meta={"module": MODULE_LABEL[frame]}
+            )
+    return suites
+
+
+def validate_frames(
+    frames: Mapping[str, pd.DataFrame], reference_date: pd.Timestamp | None, suites: Mapping[str, Any]
+) -> dict[str, list[dict]]:
+    """Run each frame's suite in one in-memory GX context: {frame: expectation results (JSON dicts)}."""
+    from sendlib.quality.rules import import_gx
+    from sendlib.quality.suites import _project_config
+
+    gx = import_gx()
+    context = gx.get_context(mode="ephemeral", project_config=_project_config(None, in_memory=True))
+    ds = context.data_sources.add_or_update_pandas(name="sen2")
+    # a return without a reference date: no date is "after" it
+    params = {"reference_date": reference_date if reference_date is not None else pd.Timestamp.max}
+    out: dict[str, list[dict]] = {}
+    for frame, suite in suites.items():
+        bd = ds.add_dataframe_asset(name=frame).add_batch_definition_whole_dataframe(name=f"{frame}_whole")
+        vd = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"sen2_{frame}", data=bd, suite=context.suites.add(suite))
+        )
+        res = vd.run(
+            batch_parameters={"dataframe": frames[frame]}, expectation_parameters=params, result_format=RESULT_FORMAT
+        )
+        out[frame] = [r.to_json_dict() for r in res.results]
+    return out
+
+
+def _unexpected_rows(result: dict) -> list[int]:
+    from sendlib.quality.gate import _rows_of
+
+    exc = result.get("exception_info") or {}
+    if exc.get("raised_exception"):
+        meta = (result.get("expectation_config") or {}).get("meta") or {}
+        raise RuntimeError(f"SEN2 rule {meta.get('rule_id')} could not run: {str(exc.get('exception_message'))[:300]}")
+    return _rows_of((result.get("result") or {}).get("unexpected_index_list"))
+
+
+def run_rules(ret: Sen2Return, rules: tuple[Rule, ...] | None = None) -> list[Finding]:
+    """Every rule's findings (from the GX validation results), in rule order then file order."""
+    rules = all_rules() if rules is None else rules
+    frames = derive_frames(ret.tables, ret.reference_date)
+    results = validate_frames(frames, ret.reference_date, sen2_suites(rules))
+    rows: dict[str, set[int]] = {r.id: set() for r in rules}
+    for frame_results in results.values():
+        for res in frame_results:
+            if not res.get("success"):
+                rule_id = ((res.get("expectation_config") or {}).get("meta") or {}).get("rule_id")
+                rows[rule_id].update(_unexpected_rows(res))
+            else:
+                _unexpected_rows(res)  # an expectation that could not run is never a pass
     found: list[Finding] = []
     for rule in rules:
-        bad = rule.check(ret.tables, ret)
+        if not rows[rule.id]:
+            continue
+        df = frames[rule.frame]
         module = MODULE_LABEL[rule.frame]
-        for _, row in bad.iterrows():
+        for _, row in df.iloc[sorted(rows[rule.id])].iterrows():
             record = _record(row)
             line = None if pd.isna(row.get("line")) else int(row["line"])
             found.append(
