@@ -274,13 +274,39 @@ def test_end_to_end_on_the_shipped_data(tmp_path):
 PICKLE_MAGIC = b"\x80"
 
 
+def _id_finder(ids: set[str]):
+    """``find(blob) -> ids in blob`` for any byte string, found anywhere (not only as whole
+    words): ids of the form letters + digits (``P000123``) by one overlapping regex per shape,
+    any others by plain search."""
+    shapes: dict[tuple[str, int], set[bytes]] = {}
+    others = []
+    for i in ids:
+        m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", i)
+        if m:
+            shapes.setdefault((m.group(1), len(m.group(2))), set()).add(i.encode())
+        else:
+            others.append(i.encode())
+    patterns = [
+        (re.compile(b"(?=(" + re.escape(prefix.encode()) + b"[0-9]{%d}))" % n), wanted)
+        for (prefix, n), wanted in shapes.items()
+    ]
+
+    def find(blob: bytes) -> set[bytes]:
+        hits = {o for o in others if o in blob}
+        for pattern, wanted in patterns:
+            hits |= {m.group(1) for m in pattern.finditer(blob)} & wanted
+        return hits
+
+    return find
+
+
 def _files_with_ids(folder: Path, ids: set[str]) -> dict[str, int]:
     """``{file: distinct ids found}`` for EVERY file under ``folder`` (hidden folders and binary
     files included), read as bytes; zip-based files (xlsx, the cache format) member by member too,
     since their members are compressed."""
     import zipfile
 
-    needles = [i.encode("utf-8") for i in ids]
+    find = _id_finder(ids)
     found: dict[str, int] = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file():
@@ -289,7 +315,7 @@ def _files_with_ids(folder: Path, ids: set[str]) -> dict[str, int]:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 blobs += [zf.read(name) for name in zf.namelist()]
-        hits = {n for n in needles for blob in blobs if n in blob}
+        hits = set().union(*(find(blob) for blob in blobs))
         if hits:
             found[path.relative_to(folder).as_posix()] = len(hits)
     return found
@@ -313,11 +339,13 @@ def test_the_id_and_path_probes_can_fail(tmp_path):
     import zipfile
 
     (tmp_path / ".hidden").mkdir()
-    (tmp_path / ".hidden" / "blob.bin").write_bytes(b"\x00\x01P000123\xff")
+    (tmp_path / ".hidden" / "blob.bin").write_bytes(b"\x00\x01xP000123P0004567\xff")
     with zipfile.ZipFile(tmp_path / "book.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/sharedStrings.xml", "<t>P000456</t>" * 50)
-    (tmp_path / "clean.csv").write_text("a,b\n1,2\n")
-    assert _files_with_ids(tmp_path, {"P000123", "P000456"}) == {".hidden/blob.bin": 1, "book.xlsx": 1}
+    (tmp_path / "clean.csv").write_text("a,b\nP000124,P00012\n")
+    (tmp_path / "other.txt").write_text("id-7 here")
+    ids = {"P000123", "P000456", "id-7"}
+    assert _files_with_ids(tmp_path, ids) == {".hidden/blob.bin": 2, "book.xlsx": 1, "other.txt": 1}
     assert _absolute_strings({"a": ["x/y", "/tmp/q"], "C:\\data": 1, "b": "../data"}) == ["/tmp/q", "C:\\data"]
 
 
