@@ -103,7 +103,9 @@ def private_dir(path: str | Path) -> Path:
     """
     folder = Path(path)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix" and stat.S_IMODE(folder.stat().st_mode) != 0o700:
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if os.name == "posix" and mode != 0o700:
+        LOG.warning("the cache folder (sendlib cache info) was mode %o; made it owner-only (700)", mode)
         folder.chmod(0o700)
     return folder
 

@@ -263,7 +263,10 @@ def run_report(
         Where the notebooks are (default: ``config.notebooks_dir``).
     validator : callable, optional
         ``validator(config, tables)`` raising :class:`ValidationFailed` on failure (default:
-        :func:`sendlib.quality.gate.assert_valid`); its return value is summarised in the manifest.
+        :func:`sendlib.quality.gate.assert_valid`); its return value is summarised in the manifest
+        and shared with the notebooks through the run cache, so it must be a value
+        :mod:`sendlib.report.safe_store` can store (JSON-like values, frames, arrays, the
+        allow-listed dataclasses such as the gate's ``ValidationReport``).
     tables : mapping, optional
         Canonical tables already loaded (default: load every table with :mod:`sendlib.data.loaders`).
         Used to resolve ``latest``, for the quality gate and for the identifier scan.
@@ -304,6 +307,10 @@ def run_report(
     n_jobs = max(1, int(jobs)) if jobs else _default_jobs(config)
     if timeout is None:
         timeout = config.report.cell_timeout_seconds
+
+    # Earlier versions kept person-level pickles in <output_dir>/.cache: delete them first, even
+    # if this run fails (logged in run.log below).
+    legacy = runcache.remove_legacy_cache(config.output_dir)
 
     # Kernels start now and import what the notebooks import while this process loads and
     # validates the data; nothing is submitted to them unless the gate passes.
@@ -371,7 +378,6 @@ def run_report(
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet)
                 try:
-                    legacy = runcache.remove_legacy_cache(out_root)
                     if legacy is not None:
                         LOG.warning(
                             "deleted %s/%s: earlier versions kept person-level cached results there; "
