@@ -82,8 +82,23 @@ def default_cache_dir() -> Path:
 
 def cache_dir_of(config: Config) -> Path:
     """Where the reuse store is for ``config``: ``paths.cache_dir`` (resolved from the config
-    file's folder), else :func:`default_cache_dir`. Whether reuse is on is :func:`reuse_store`."""
-    return Path(config.cache_dir) if config.cache_dir is not None else default_cache_dir()
+    file's folder), else :func:`default_cache_dir`. Whether reuse is on is :func:`reuse_store`.
+
+    Raises :class:`~sendlib.core.errors.ConfigError` (exit 2) when that folder is the output
+    folder or inside it: the store holds person-level data, and the output folder is published.
+    """
+    from sendlib.core.errors import ConfigError
+
+    store = Path(config.cache_dir) if config.cache_dir is not None else default_cache_dir()
+    out = Path(config.output_dir)
+    if store.resolve().is_relative_to(out.resolve()):
+        what = "paths.cache_dir (or --cache-dir)" if config.cache_dir is not None else "the user's cache folder"
+        raise ConfigError(
+            f"config file {Path(config.path).name}: {what} is inside paths.output_dir (or --output-dir); "
+            "the cache holds person-level data and must never be under the published output folder: "
+            "choose a private folder outside it, or leave paths.cache_dir out (the user's cache folder)"
+        )
+    return store
 
 
 def reuse_store(config: Config) -> Path | None:

@@ -42,6 +42,17 @@ def test_cache_dir_resolves_from_the_config_folder_else_the_user_cache(tmp_path,
     assert runcache.reuse_store(off) is None
 
 
+def test_a_cache_dir_under_the_output_folder_is_refused(tmp_path):
+    from sendlib.core.errors import ConfigError
+
+    inside = load_config(_config(tmp_path, ", cache_dir: ../outputs/.private"))
+    with pytest.raises(ConfigError, match=r"paths.cache_dir \(or --cache-dir\) is inside paths.output_dir"):
+        runcache.reuse_store(inside)
+    with pytest.raises(ConfigError):
+        runcache.cache_dir_of(inside.with_cache_dir(None).with_output_dir(tmp_path).with_cache_dir(tmp_path / "c"))
+    assert main(["cache", "info", "--config", str(inside.path)]) == 2
+
+
 def test_the_real_default_is_the_users_cache_folder(monkeypatch):
     import platformdirs
 
