@@ -311,6 +311,7 @@ def run_report(
     # Earlier versions kept person-level pickles in <output_dir>/.cache: delete them first, even
     # if this run fails (logged in run.log below).
     legacy = runcache.remove_legacy_cache(config.output_dir)
+    store = reuse_store(config)  # a cache folder inside the output folder stops the run here (exit 2)
 
     # Kernels start now and import what the notebooks import while this process loads and
     # validates the data; nothing is submitted to them unless the gate passes.
@@ -328,7 +329,6 @@ def run_report(
             timings["hash_inputs"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            store = reuse_store(config)
             tables_key = _tables_key(config, inputs_before) if store is not None and tables is None else None
             kept_tables = runcache.lookup(store, "tables", tables_key) if tables_key and not fresh else None
             if tables is not None:
