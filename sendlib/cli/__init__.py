@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "scenarios": "high needs block and DSG deficit scenarios",
     "sen2": "check (validate) or import a DfE SEN2 person-level XML return",
     "report": "run the quarterly report pack (validate, notebooks, HTML, tables, manifest)",
+    "cache": "show or clear the report's private reuse store (results of identical inputs)",
 }
 
 

@@ -114,6 +114,9 @@ class PathSettings(SettingsModel):
     expectations_dir: str = "../expectations"
     notebooks_dir: str = "../notebooks"
     scenarios_dir: str = "scenarios"
+    #: the report's reuse store (results of identical inputs, person-level: kept private, never
+    #: under output_dir); None = the user's cache folder (platformdirs.user_cache_dir("sendlib"))
+    cache_dir: str | None = None
 
 
 class TableSourceSettings(SettingsModel):
@@ -144,7 +147,8 @@ class ReportSettings(SettingsModel):
 
     #: notebooks run at once; None = the number of cores
     jobs: int | None = Field(None, ge=1)
-    #: reuse results of identical inputs from ``<output_dir>/.cache`` (gate result, tables, projection)
+    #: reuse results of identical inputs kept in the cache folder (``paths.cache_dir``): gate
+    #: result, tables, projection
     reuse: bool = True
     #: financial years after the base year that the forecast, sufficiency and finance sections cover
     horizon_years: int = Field(5, ge=1, le=30)
@@ -227,6 +231,8 @@ class Config:
     sen2: Sen2Settings = field(default_factory=Sen2Settings)
     #: ``authority.comparator_code``: a different, real authority benchmarked instead of this one
     comparator_code: str | None = None
+    #: ``paths.cache_dir`` resolved; None = the user's cache folder (sendlib.report.runcache)
+    cache_dir: Path | None = None
 
     @property
     def benchmark_code(self) -> str:
@@ -269,6 +275,12 @@ class Config:
         if output_dir is None:
             return self
         return replace(self, output_dir=Path(output_dir).expanduser().resolve())
+
+    def with_cache_dir(self, cache_dir: str | Path | None) -> Config:
+        """A copy keeping the report's reuse store in ``cache_dir`` (for --cache-dir)."""
+        if cache_dir is None:
+            return self
+        return replace(self, cache_dir=Path(cache_dir).expanduser().resolve())
 
     def resolve(self, value: str | Path) -> Path:
         """Resolve a path written in the config (or a scenario key) from the config's folder."""
@@ -337,7 +349,8 @@ def load_config(path: str | Path | None = None) -> Config:
         p = Path(value).expanduser()
         return p if p.is_absolute() else (base / p).resolve()
 
-    folders = {key: resolve(value) for key, value in settings.paths.model_dump().items()}
+    folders = {key: resolve(value) for key, value in settings.paths.model_dump().items() if key != "cache_dir"}
+    cache_dir = resolve(settings.paths.cache_dir) if settings.paths.cache_dir else None
     tables: dict[str, TableSource] = {}
     for name, spec in settings.tables.items():
         if spec.format == "sql":
@@ -358,5 +371,6 @@ def load_config(path: str | Path | None = None) -> Config:
         min_denominator=settings.suppression.min_denominator,
         report=settings.report,
         sen2=settings.sen2,
+        cache_dir=cache_dir,
         **folders,
     )

@@ -1,9 +1,15 @@
 """Provenance for the manifest: hashes of inputs and outputs, git commit, package versions,
-and a summary of the validation result with no data values in it."""
+and a summary of the validation result with no data values in it.
+
+The manifest never records an absolute path: :func:`config_relative` writes every path relative
+to the configuration file's folder with ``/`` separators, so manifests compare across machines
+and operating systems and say nothing of the machine that wrote them.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -55,6 +61,31 @@ def hash_folder(folder: str | Path | None) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     }
+
+
+def config_relative(path: str | Path, config: Config) -> str:
+    """``path`` relative to the folder of ``config``'s file, with ``/`` separators
+    (``../data/raw``; ``default.yaml`` for the config itself).
+
+    A path that has no relative form (another drive on Windows) is recorded as
+    ``<elsewhere>/<its name>``: never absolute.
+    """
+    p = Path(path)
+    base = Path(config.path).parent
+    try:
+        rel = os.path.relpath(p, base)
+    except ValueError:  # Windows: another drive
+        return f"<elsewhere>/{p.name}"
+    return Path(rel).as_posix()
+
+
+def relative_input_hashes(hashes: Mapping[str, Mapping[str, str]], config: Config) -> dict[str, dict[str, str]]:
+    """:func:`input_files` as the manifest records it: the ``other`` files (configured tables
+    outside the data folder, keyed by their path) keyed relative to the config's folder."""
+    out = {group: dict(files) for group, files in hashes.items()}
+    if "other" in out:
+        out["other"] = {config_relative(name, config): h for name, h in out["other"].items()}
+    return out
 
 
 def git_commit(repo: str | Path = PROJECT_ROOT) -> str | None:

@@ -12,13 +12,16 @@ One call, :func:`run_report`, does what ``sendlib report`` promises a scheduler:
    runs several notebooks in turn), with the common parameters ``quarter``, ``config_path``,
    ``data_dir``, ``tables_dir``, ``validated=True`` and ``run_cache`` (the run's private cache:
    the validated tables, the gate's result, results shared between sections, see
-   :mod:`sendlib.report.runcache`); one failing notebook does not stop the others;
+   :mod:`sendlib.report.runcache`; results of identical inputs are kept between runs in the
+   private reuse store, ``paths.cache_dir`` or the user's cache folder, never under
+   ``output_dir``); one failing notebook does not stop the others;
 5. export each executed notebook to HTML without code, prompts, stderr or warnings, with a
    table of contents and the house stylesheet (``assets/report.css``);
 6. check the outputs: no person identifier or birth month from the input data anywhere
    (``identifier scan``), no unsuppressed count of 1-4 in a count column of a published table
    (``small-count scan``), inputs unchanged by the run;
-7. write ``index.html`` and ``manifest.json``, then move the whole folder into place
+7. write ``index.html`` and ``manifest.json`` (paths in it relative to the config file's folder),
+   then move the whole folder into place
    atomically. A failed run leaves the previous good output untouched and keeps its partial
    output in ``<output_dir>/failed-<quarter>-<timestamp>/``; it raises
    :class:`~sendlib.core.errors.ReportFailed` (exit 4).
@@ -75,17 +78,17 @@ from sendlib.report.logs import Progress, attach_log, flush_log, log_kernel_stde
 from sendlib.report.outputs import quarter_lock, replace_atomically, stamp
 from sendlib.report.provenance import (
     changed_inputs,
+    config_relative,
     git_commit,
     input_files,
     package_versions,
+    relative_input_hashes,
     sha256_file,
     summarise_validation,
 )
+from sendlib.report.runcache import reuse_store
 
 LOG = logging.getLogger("sendlib.report")
-
-#: Folder under the output folder for results reused between runs (validation of identical inputs).
-CACHE_DIR = ".cache"
 
 
 @dataclass
@@ -178,14 +181,6 @@ class _Run:
         }
 
 
-def reuse_store(config: Config) -> Path | None:
-    """Where results are kept for later runs with identical inputs (``<output_dir>/.cache``), or
-    None when the config's ``report.reuse`` is false."""
-    if not config.report.reuse:
-        return None
-    return Path(config.output_dir) / CACHE_DIR
-
-
 def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     """What identifies the loaded tables completely: byte-identical data files (sha256), the same
     table sources and loader code. None when a table comes from SQL (contents not hashed)."""
@@ -272,7 +267,10 @@ def run_report(
         Where the notebooks are (default: ``config.notebooks_dir``).
     validator : callable, optional
         ``validator(config, tables)`` raising :class:`ValidationFailed` on failure (default:
-        :func:`sendlib.quality.gate.assert_valid`); its return value is summarised in the manifest.
+        :func:`sendlib.quality.gate.assert_valid`); its return value is summarised in the manifest
+        and shared with the notebooks through the run cache, so it must be a value
+        :mod:`sendlib.report.safe_store` can store (JSON-like values, frames, arrays, the
+        allow-listed dataclasses such as the gate's ``ValidationReport``).
     tables : mapping, optional
         Canonical tables already loaded (default: load every table with :mod:`sendlib.data.loaders`).
         Used to resolve ``latest``, for the quality gate and for the identifier scan.
@@ -284,7 +282,8 @@ def run_report(
         Log only to ``run.log``, not to stderr.
     fresh : bool
         Compute everything again: run the quality gate and the simulations even when an earlier
-        run stored results for identical inputs, code and settings (``<output_dir>/.cache``).
+        run stored results for identical inputs, code and settings (the reuse store,
+        :func:`sendlib.report.runcache.reuse_store`); the new results are kept.
 
     Returns
     -------
@@ -313,6 +312,11 @@ def run_report(
     if timeout is None:
         timeout = config.report.cell_timeout_seconds
 
+    # Earlier versions kept person-level pickles in <output_dir>/.cache: delete them first, even
+    # if this run fails (logged in run.log below).
+    legacy = runcache.remove_legacy_cache(config.output_dir)
+    store = reuse_store(config)  # a cache folder inside the output folder stops the run here (exit 2)
+
     # Kernels start now and import what the notebooks import while this process loads and
     # validates the data; nothing is submitted to them unless the gate passes.
     cache = runcache.new_run_cache()
@@ -329,7 +333,6 @@ def run_report(
             timings["hash_inputs"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            store = reuse_store(config)
             tables_key = _tables_key(config, inputs_before) if store is not None and tables is None else None
             kept_tables = runcache.lookup(store, "tables", tables_key) if tables_key and not fresh else None
             if tables is not None:
@@ -380,6 +383,13 @@ def run_report(
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet)
                 try:
+                    if legacy is not None:
+                        LOG.warning(
+                            "deleted %s/%s: earlier versions kept person-level cached results there; "
+                            "results are now kept in the private cache folder (sendlib cache info)",
+                            config_relative(out_root, config),
+                            legacy.name,
+                        )
                     results = _execute_and_export(run, pool, bar)
                     return _finish(run, results)
                 except BaseException:
@@ -408,7 +418,7 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
         run.label,
         len(run.notebooks),
         run.jobs,
-        run.final,
+        config_relative(run.final, run.config),
     )
     reused = getattr(run.validation, "reused_key", None)
     LOG.info(
@@ -477,7 +487,7 @@ def _check_outputs(run: _Run) -> tuple[list[Finding], list[Finding], list[str]]:
         findings.append(
             Finding(
                 "inputs unchanged",
-                str(run.config.data_dir),
+                config_relative(run.config.data_dir, run.config),
                 f"input files changed while the report ran ({shown}); "
                 "the pack may mix two versions of the data: run it again",
             )
@@ -498,7 +508,12 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     manifest = _write_manifest_and_index(run, ordered, status, findings, small, small_mode, changed)
 
     if status == "ok":
-        LOG.info("report for %s complete in %.1fs: %s", run.label, run.timings["total"], run.final)
+        LOG.info(
+            "report for %s complete in %.1fs: %s",
+            run.label,
+            run.timings["total"],
+            config_relative(run.final, run.config),
+        )
         flush_log()
         replace_atomically(run.tmp, run.final)
         return ReportResult(run.label, "ok", run.final, ordered, findings + small, manifest)
@@ -506,7 +521,9 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     failed_dir = run.out_root / f"failed-{run.label}-{stamp()}"
     reasons = [f"notebook {r.stem} failed: {r.error}" for r in failed_nbs] + [str(f) for f in failing]
     LOG.error(
-        "report for %s FAILED; previous output (if any) left untouched; partial output in %s", run.label, failed_dir
+        "report for %s FAILED; previous output (if any) left untouched; partial output in %s",
+        run.label,
+        config_relative(failed_dir, run.config),
     )
     flush_log()
     os.replace(run.tmp, failed_dir)
@@ -538,15 +555,16 @@ def _write_manifest_and_index(
         "started": run.started,
         "finished": _now(),
         "parameters": _manifest_parameters(config, run.label),
-        "config": {"path": str(config.path), "sha256": sha256_file(config.path)},
-        "notebooks_dir": str(run.notebooks_dir),
+        # every path relative to the config file's folder, with / separators (never absolute)
+        "config": {"path": config_relative(config.path, config), "sha256": sha256_file(config.path)},
+        "notebooks_dir": config_relative(run.notebooks_dir, config),
         "notebook_sources": {p.name: sha256_file(p) for p in run.notebooks},
         "git_commit": git_commit(),
         "inputs": {
-            "data_dir": str(config.data_dir),
-            "reference_dir": str(config.reference_dir),
-            "scenarios_dir": str(config.scenarios_dir),
-            "sha256": run.inputs_before,
+            "data_dir": config_relative(config.data_dir, config),
+            "reference_dir": config_relative(config.reference_dir, config),
+            "scenarios_dir": config_relative(config.scenarios_dir, config),
+            "sha256": relative_input_hashes(run.inputs_before, config),
         },
         "packages": package_versions(),
         "validation": summarise_validation(run.validation),
@@ -630,10 +648,12 @@ def _summary_html(run: _Run, ordered: list[NotebookResult]) -> str:
 
 
 def _manifest_parameters(config: Config, qs: str) -> dict[str, Any]:
+    """The notebooks' common parameters as the manifest records them (paths relative to the
+    config file's folder)."""
     return {
         "quarter": qs,
-        "config_path": str(config.path),
-        "data_dir": str(config.data_dir),
+        "config_path": config_relative(config.path, config),
+        "data_dir": config_relative(config.data_dir, config),
         "tables_dir": "tables",
         "validated": True,
     }

@@ -86,13 +86,15 @@ def test_report_writes_a_complete_pack_and_reruns_identically(project):
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["quarter"] == "2025-26Q2" and manifest["status"] == "ok"
-    assert manifest["parameters"] == {
+    assert manifest["parameters"] == {  # paths relative to the config file's folder, never absolute
         "quarter": "2025-26Q2",
-        "config_path": str(project.path),
-        "data_dir": str(project.data_dir),
+        "config_path": "config.yaml",
+        "data_dir": "data",
         "tables_dir": "tables",
         "validated": True,
     }
+    assert (manifest["config"]["path"], manifest["notebooks_dir"]) == ("config.yaml", "notebooks")
+    assert (manifest["inputs"]["data_dir"], manifest["inputs"]["reference_dir"]) == ("data", "reference")
     data_files = {p.name for p in project.data_dir.iterdir()}
     assert set(manifest["inputs"]["sha256"]["data"]) == data_files == {"metadata.yaml", "ehcp_plans.csv"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in manifest["inputs"]["sha256"]["data"].values())
@@ -299,3 +301,196 @@ def _assert_931_only_as_the_comparator(out: Path, notebooks: list[str]) -> None:
         text = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)
         assert not re.search(rf"{county}\W{{0,3}}(DfE code )?931", text), stem
     assert "compared with Oxfordshire (931), a real authority" in pages["07_benchmarking"]
+
+
+# ----- nothing person-level under the output folder; the private cache --------------------------
+
+#: how every pickle protocol from 2 on starts (protocols 0 and 1 start with an opcode such as "(")
+PICKLE_MAGIC = b"\x80"
+
+
+def _id_finder(ids: set[str]):
+    """``find(blob) -> ids in blob`` for any byte string, found anywhere (not only as whole
+    words): ids of the form letters + digits (``P000123``) by one overlapping regex per shape,
+    any others by plain search."""
+    shapes: dict[tuple[str, int], set[bytes]] = {}
+    others = []
+    for i in ids:
+        m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", i)
+        if m:
+            shapes.setdefault((m.group(1), len(m.group(2))), set()).add(i.encode())
+        else:
+            others.append(i.encode())
+    patterns = [
+        (re.compile(b"(?=(" + re.escape(prefix.encode()) + b"[0-9]{%d}))" % n), wanted)
+        for (prefix, n), wanted in shapes.items()
+    ]
+
+    def find(blob: bytes) -> set[bytes]:
+        hits = {o for o in others if o in blob}
+        for pattern, wanted in patterns:
+            hits |= {m.group(1) for m in pattern.finditer(blob)} & wanted
+        return hits
+
+    return find
+
+
+def _files_with_ids(folder: Path, ids: set[str]) -> dict[str, int]:
+    """``{file: distinct ids found}`` for EVERY file under ``folder`` (hidden folders and binary
+    files included), read as bytes; zip-based files (xlsx, the cache format) member by member too,
+    since their members are compressed."""
+    import zipfile
+
+    find = _id_finder(ids)
+    found: dict[str, int] = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        blobs = [path.read_bytes()]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                blobs += [zf.read(name) for name in zf.namelist()]
+        hits = set().union(*(find(blob) for blob in blobs))
+        if hits:
+            found[path.relative_to(folder).as_posix()] = len(hits)
+    return found
+
+
+def _absolute_strings(value) -> list[str]:
+    """Every string in a JSON value (keys too) that is an absolute path, POSIX or Windows."""
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _absolute_strings(k) + _absolute_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            out += _absolute_strings(v)
+    elif isinstance(value, str) and (value.startswith(("/", "\\\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", value)):
+        out.append(value)
+    return out
+
+
+def test_the_id_and_path_probes_can_fail(tmp_path):
+    import zipfile
+
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "blob.bin").write_bytes(b"\x00\x01xP000123P0004567\xff")
+    with zipfile.ZipFile(tmp_path / "book.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/sharedStrings.xml", "<t>P000456</t>" * 50)
+    (tmp_path / "clean.csv").write_text("a,b\nP000124,P00012\n")
+    (tmp_path / "other.txt").write_text("id-7 here")
+    ids = {"P000123", "P000456", "id-7"}
+    assert _files_with_ids(tmp_path, ids) == {".hidden/blob.bin": 2, "book.xlsx": 1, "other.txt": 1}
+    assert _absolute_strings({"a": ["x/y", "/tmp/q"], "C:\\data": 1, "b": "../data"}) == ["/tmp/q", "C:\\data"]
+
+
+@pytest.mark.slow
+def test_the_run_cache_and_reuse_store_stay_private_and_a_legacy_cache_is_deleted(tmp_path):
+    """The tiny project with a notebook that keeps a person-level result for later runs."""
+    import stat
+
+    import nbformat
+    import yaml
+
+    project = build_project(tmp_path)
+    raw = yaml.safe_load(project.path.read_text(encoding="utf-8"))
+    raw["paths"]["cache_dir"] = "private-cache"
+    project.path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    from sendlib.core.config import load_config
+
+    config = load_config(project.path)
+    nb_path = project.notebooks_dir / "03_gamma.ipynb"
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "from sendlib.report import runcache\n"
+            "import pandas as pd\n"
+            "kept = runcache.cached(run_cache, 'probe', {'k': 1},\n"
+            "    lambda: pd.DataFrame({'person_id': ['P000' + n for n in ('123', '456')]}), reusable=lambda: {'t': 1})\n"
+            "print(len(kept), 'people')"
+        )
+    )
+    nbformat.write(nb, str(nb_path))
+    legacy = config.output_dir / ".cache"
+    legacy.mkdir(parents=True)
+    (legacy / "tables-0123456789abcdef01234567.pkl").write_bytes(PICKLE_MAGIC + b"P000123")
+
+    run(config)
+    out = config.output_dir / "2025-26Q2"
+    assert not legacy.exists()
+    assert "deleted outputs/.cache" in (out / "run.log").read_text(encoding="utf-8")
+    assert _files_with_ids(config.output_dir, {"P000123", "P000456"}) == {}
+    store = tmp_path / "private-cache"
+    entries = sorted(p.name for p in store.iterdir())
+    assert len(entries) == 1 and entries[0].startswith("probe-") and entries[0].endswith(".zip")
+    if os.name == "posix":
+        assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    assert not [p for p in store.rglob("*") if p.is_file() and p.read_bytes().startswith(PICKLE_MAGIC)]
+    manifest = (out / "manifest.json").read_text(encoding="utf-8")
+    assert str(tmp_path) not in manifest and not _absolute_strings(json.loads(manifest))
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    """The repository's config, data, notebooks and expectations in ``tmp_path`` (same layout),
+    with the cache folder inside it: the config to run."""
+    import shutil
+
+    import yaml
+
+    for folder in ("config", "data/raw", "data/reference", "notebooks", "expectations"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    cfg = tmp_path / "config" / "default.yaml"
+    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    raw["paths"]["cache_dir"] = "../private-cache"
+    cfg.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_real_pack_available() is not None, reason=str(_real_pack_available()))
+def test_no_person_id_under_the_output_folder_and_the_cache_is_private(tmp_path):
+    """Issue 20 "done when": after `sendlib report` on the shipped county no file anywhere under the
+    output folder holds a person id; the cache folder is owner-only and holds no pickle; the
+    manifest records no absolute path."""
+    import stat
+
+    import pandas as pd
+
+    from sendlib.cli import main
+    from sendlib.report import safe_store
+
+    cfg = _copy_project(tmp_path)
+    outputs = tmp_path / "outputs"
+    (outputs / ".cache").mkdir(parents=True)  # what earlier versions left: person-level pickles
+    (outputs / ".cache" / "tables-0123456789abcdef01234567.pkl").write_bytes(PICKLE_MAGIC + b"\x04...")
+
+    code = main(["report", "--config", str(cfg), "--quarter", "latest", "--quiet"])
+    packs = [p for p in outputs.iterdir() if not p.name.startswith(".")]
+    assert code == 0, f"report failed: {[p.name for p in packs]}; see run.log in the failed- folder"
+    assert not (outputs / ".cache").exists()
+
+    data = tmp_path / "data" / "raw"
+    ids = set(pd.read_csv(data / "ehcp_plans.csv", usecols=["person_id"], dtype=str)["person_id"].dropna())
+    for table in data.glob("*.csv"):
+        header = table.read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+        if "person_id" in header:
+            ids |= set(pd.read_csv(table, usecols=["person_id"], dtype=str)["person_id"].dropna())
+    assert len(ids) > 1000
+    assert _files_with_ids(outputs, ids) == {}
+
+    store = tmp_path / "private-cache"
+    kept = sorted(p.name.split("-")[0] for p in store.iterdir() if p.suffix == ".zip")
+    assert {"tables", "validation", "projection", "overflow"} <= set(kept), kept
+    if os.name == "posix":
+        assert stat.S_IMODE(store.stat().st_mode) == 0o700
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in store.iterdir())
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert not [p.name for p in files if p.read_bytes()[:1] == PICKLE_MAGIC]
+    assert all(safe_store.is_store_file(p) for p in files)
+
+    (pack,) = packs
+    text = (pack / "manifest.json").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and str(REPO) not in text
+    manifest = json.loads(text)
+    assert not _absolute_strings(manifest)
+    assert manifest["config"]["path"] == "default.yaml" and manifest["inputs"]["data_dir"] == "../data/raw"

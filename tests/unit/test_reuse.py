@@ -55,14 +55,26 @@ def test_fresh_validates_again_and_keeps_the_new_result(tmp_path, counted):
     assert len(counted) == 2
 
 
-def test_a_failed_validation_is_never_stored(tmp_path, counted):
+def test_a_failed_validation_is_never_stored(tmp_path, counted, _private_user_cache):
     cfg = load_config().with_output_dir(tmp_path)
     bad = {"t": pd.DataFrame({"x": [-1]})}
     for _ in range(2):
         with pytest.raises(ValidationFailed):
             default_validator(cfg, bad)
     assert len(counted) == 2
-    assert not list(tmp_path.rglob("validation-*.pkl"))
+    assert not list(_private_user_cache.parent.rglob("validation-*")) and not list(tmp_path.rglob("*"))
+
+
+def test_a_passing_validation_is_kept_in_the_private_cache_not_under_the_output_folder(
+    tmp_path, counted, _private_user_cache
+):
+    cfg = load_config().with_output_dir(tmp_path / "outputs")
+    default_validator(cfg, {"t": pd.DataFrame({"x": [1]})})
+    (kept,) = _private_user_cache.glob("validation-*.zip")
+    assert kept.read_bytes()[:2] == b"PK" and not (tmp_path / "outputs").exists()
+    other = cfg.with_cache_dir(tmp_path / "elsewhere")
+    default_validator(other, {"t": pd.DataFrame({"x": [1]})})
+    assert len(list((tmp_path / "elsewhere").glob("validation-*.zip"))) == 1 and len(counted) == 2
 
 
 def test_validation_key_depends_on_the_extract_date_and_the_rules(tmp_path, monkeypatch):
@@ -79,7 +91,7 @@ def test_reused_keeps_a_few_results_per_kind_and_computes_when_there_is_no_store
     for i in range(runcache.KEEP_PER_NAME + 2):
         assert runcache.reused(tmp_path, "x", {"a": i}, lambda i=i: i) == (i, None)
     assert runcache.reused(tmp_path, "x", {"a": 4}, lambda: -1) == (4, runcache.cache_key({"a": 4}))
-    assert len(list(tmp_path.glob("x-*.pkl"))) == runcache.KEEP_PER_NAME
+    assert len(list(tmp_path.glob("x-*.zip"))) == runcache.KEEP_PER_NAME
 
 
 def test_notebooks_start_longest_first_by_the_previous_pack(tmp_path):

@@ -104,7 +104,7 @@ def test_every_section_gets_the_same_projection_through_the_years_it_asks_for(co
     full = ctx.projection(sims=40)
     assert full.years[-1] == chain.run_through_year(q, cfg.report.horizon_years) == census_years_needed(q, 5)[-1]
     np.testing.assert_array_equal(full.draws[:, :3, :], forecast.draws)
-    assert len(list(tmp_path.glob("projection-*.pkl"))) == 1  # computed once for both
+    assert len(list(tmp_path.glob("projection-*.zip"))) == 1  # computed once for both
     # without a run cache the model computes the same numbers directly
     scenario = load_scenario(cfg.scenario_file("", "forecast"))
     direct = chain.quarter_projection(tables, q, scenario, horizon_years=cfg.report.horizon_years, years=3, sims=40)
@@ -113,7 +113,7 @@ def test_every_section_gets_the_same_projection_through_the_years_it_asks_for(co
     priced = ctx.projection(through_year=census_years_needed(q, 5)[-1], sims=40, overflow=True)
     assert priced.years == full.years
     np.testing.assert_allclose(priced.draws.sum(axis=2), full.draws.sum(axis=2), rtol=1e-5)
-    assert len(list(tmp_path.glob("overflow-*.pkl"))) == 1
+    assert len(list(tmp_path.glob("overflow-*.zip"))) == 1
 
 
 def test_results_kept_by_one_run_are_taken_by_the_next_unless_fresh(tmp_path):

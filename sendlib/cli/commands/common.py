@@ -29,11 +29,23 @@ def add_format(parser: argparse.ArgumentParser, default: str = "table") -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The run's config, with --data-dir and --output-dir applied when the command has them."""
+    """The run's config, with --data-dir, --output-dir and --cache-dir applied when the command
+    has them."""
     cfg = load_config(getattr(args, "config", None))
     cfg = cfg.with_data_dir(getattr(args, "data_dir", None))
     cfg = cfg.with_output_dir(getattr(args, "output_dir", None))
+    cfg = cfg.with_cache_dir(getattr(args, "cache_dir", None))
     return cfg
+
+
+def add_cache_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="keep the report's reuse store in DIR instead of the config's paths.cache_dir "
+        "(default: the user's cache folder)",
+    )
 
 
 def print_frame(df: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from sendlib.cli.commands.common import add_data_dir, config_from_args
+from sendlib.cli.commands.common import add_cache_dir, add_data_dir, config_from_args
 from sendlib.core.errors import UsageError
 
 
@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir", metavar="DIR", default=None, help="write <DIR>/<quarter>/ instead of the config's output_dir"
     )
+    add_cache_dir(parser)
     parser.add_argument(
         "--notebooks-dir",
         metavar="DIR",
@@ -58,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compute everything again: run the quality gate and the simulations even when an "
         "earlier run kept results for identical inputs, code and settings "
-        "(the new results are kept for later runs)",
+        "(the new results are kept for later runs; `sendlib cache clear` deletes them)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="log only to run.log; print just the result line")
 
