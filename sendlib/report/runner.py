@@ -64,11 +64,15 @@ from sendlib.report.checks import (
 from sendlib.report.export import (
     RESOURCES,
     STYLESHEET,
+    describe_unmet,
     discover_notebooks,
     export_html,
     make_exporter,
+    notebook_needs,
     notebook_title,
     render_index,
+    skipped_notebook,
+    unmet_needs,
 )
 from sendlib.report.kernel_pool import KERNEL_ENV, Job, KernelPool, last_line, notebook_imports
 from sendlib.report.logs import Progress, attach_log, flush_log, log_kernel_stderr
@@ -95,7 +99,7 @@ class NotebookResult:
     name: str  # file name, e.g. "02_kpi_dashboard.ipynb"
     stem: str  # "02_kpi_dashboard"
     title: str = ""  # first markdown heading, else a readable stem
-    status: str = "pending"  # ok | failed
+    status: str = "pending"  # ok | failed | skipped (an input it needs is not in the data)
     seconds: float = 0.0  # execution wall time
     started: float = 0.0  # when it started, seconds after the run began
     kernel: int = 0  # which of the run's kernels ran it
@@ -140,6 +144,8 @@ class _Run:
     t0: float
     timings: dict[str, float]
     version: str
+    #: notebook name -> the inputs it needs that the data do not hold (it is not run)
+    unmet: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -185,8 +191,8 @@ def reuse_store(config: Config) -> Path | None:
 def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     """What identifies the loaded tables completely: byte-identical data files (sha256), the same
     table sources and loader code. None when a table comes from SQL (contents not hashed)."""
-    if any(src.format == "sql" for src in config.tables.values()):
-        return None
+    if any(src.format in ("sql", "sen2_xml") for src in config.tables.values()):
+        return None  # SQL contents are not hashed; a return's tables depend on the pseudonym key too
     return {
         "files": {k: inputs.get(k) for k in ("data", "other")},
         "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
@@ -341,6 +347,7 @@ def run_report(
             if tables_key and kept_tables is None:  # kept only once the gate has passed
                 runcache.keep(store, "tables", tables_key, tables)
             identifiers = collect_identifiers(tables)
+            unmet = {p.name: u for p in notebooks if (u := unmet_needs(notebook_needs(p), tables))}
             t = time.perf_counter()
             runcache.save_tables(cache, tables)
             runcache.save_validation(cache, validation)
@@ -371,6 +378,7 @@ def run_report(
                     t0,
                     timings,
                     __version__,
+                    unmet,
                 )
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet)
@@ -418,9 +426,13 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
     t = time.perf_counter()
     export_total = 0.0
     pool_offset = pool.started_at - run.t0
-    for p in longest_first(run.notebooks, run.final / "manifest.json"):
+    for p in run.notebooks:
+        if p.name in run.unmet:
+            _skip(run, results[p.name], p, exporter, context)
+            bar.done(results[p.name])
+    for p in longest_first([p for p in run.notebooks if p.name not in run.unmet], run.final / "manifest.json"):
         pool.submit(Job(p, run.tmp / "notebooks" / p.name, parameters, run.timeout))
-    LOG.info("started %d notebook(s) on %d kernel(s)", len(run.notebooks), pool.size)
+    LOG.info("started %d notebook(s) on %d kernel(s)", len(run.notebooks) - len(run.unmet), pool.size)
     for job, outcome in pool.results():
         p = job.notebook
         res = results[p.name]
@@ -460,6 +472,23 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
     return [results[p.name] for p in run.notebooks]
 
 
+def _skip(run: _Run, res: NotebookResult, source: Path, exporter: Any, context: Mapping[str, Any]) -> None:
+    """A section whose inputs are not in the data: not run; its page says which inputs it needs."""
+    import nbformat
+
+    res.status, res.error = "skipped", describe_unmet(run.unmet[source.name])
+    stub = run.cache / f"{source.stem}.skipped.ipynb"
+    nbformat.write(skipped_notebook(source, run.unmet[source.name]), str(stub))
+    res.title = export_html(
+        stub,
+        run.tmp / f"{source.stem}.html",
+        exporter=exporter,
+        context={**context, "status": "skipped", "error": res.error},
+    )
+    res.html = f"{source.stem}.html"
+    LOG.warning("%s: not run: %s", source.stem, res.error)
+
+
 def _check_outputs(run: _Run) -> tuple[list[Finding], list[Finding], list[str]]:
     """Identifier scan, small-count scan and inputs-unchanged check on everything written so far
     (the manifest and index are written after, from safe data): ``(findings, small, changed)``."""
@@ -488,7 +517,7 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     for f in findings + small:
         (LOG.warning if (f in small and small_mode == "warn") else LOG.error)("%s", f)
     failing = findings + (small if small_mode != "warn" else [])
-    failed_nbs = [r for r in ordered if r.status != "ok"]
+    failed_nbs = [r for r in ordered if r.status not in ("ok", "skipped")]
     status = "ok" if not failed_nbs and not failing else "failed"
     manifest = _write_manifest_and_index(run, ordered, status, findings, small, small_mode, changed)
 

@@ -64,7 +64,7 @@ def _export(args: argparse.Namespace) -> int:
     from sendlib.data.sen2.exporter import export_return
 
     cfg = config_from_args(args)
-    tables = load_tables(cfg, ["ehcp_requests", "ehcp_plans", "placements"])
+    tables = load_tables(cfg, ["ehcp_requests", "ehcp_plans", "placements", "annual_reviews"])
     counts = export_return(tables, args.year, args.out, la_code=cfg.dfe_code)
     print(f"SEN2 return {args.year} written to {args.out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
