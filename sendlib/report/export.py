@@ -122,9 +122,9 @@ def describe_unmet(unmet: Sequence[str]) -> str:
     return "This section could not run: it needs " + "; and ".join(parts) + "."
 
 
-def skipped_notebook(source: str | Path, unmet: Sequence[str]) -> Any:
-    """A stand-in for a section that could not run (:func:`unmet_needs`): its title and why, for
-    :func:`export_html` to render as the section's page."""
+def skipped_notebook(source: str | Path, reason: str) -> Any:
+    """A stand-in for a section that could not run (:func:`unmet_needs`, or too little data): its
+    title and ``reason``, for :func:`export_html` to render as the section's page."""
     import nbformat
 
     try:
@@ -133,9 +133,8 @@ def skipped_notebook(source: str | Path, unmet: Sequence[str]) -> Any:
     except (OSError, ValueError):
         title = notebook_title({}, Path(source).stem)
     text = (
-        f"# {title}\n\n{describe_unmet(unmet)}\n\nAdd the missing inputs to the configuration's data "
-        "(the `tables:` section or the data folder) and run the report again; the other sections ran "
-        "without them."
+        f"# {title}\n\n{reason}\n\nAdd the missing inputs to the configuration's data (the `tables:` "
+        "section or the data folder) and run the report again; the other sections ran without them."
     )
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
 

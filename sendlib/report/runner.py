@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from sendlib.core.config import Config
-from sendlib.core.errors import EXIT_OK, EXIT_REPORT, ReportFailed
+from sendlib.core.errors import EXIT_OK, EXIT_REPORT, InsufficientData, ReportFailed
 from sendlib.core.fingerprint import code_fingerprint
 from sendlib.report import runcache
 from sendlib.report.checks import (
@@ -440,7 +440,18 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
         res.started, res.kernel = round(outcome.started + pool_offset, 2), outcome.kernel
         res.error = redact(outcome.error, run.identifiers) if outcome.error else None
         executed = run.tmp / "notebooks" / p.name
-        if executed.is_file():
+        too_little = f"{InsufficientData.__name__}: "
+        if res.status == "failed" and (res.error or "").startswith(too_little):
+            _skip(
+                run,
+                res,
+                p,
+                exporter,
+                context,
+                f"This section could not run: {res.error[len(too_little) :].rstrip('.')}.",
+            )
+            res.executed = f"notebooks/{p.name}" if executed.is_file() else None
+        elif executed.is_file():
             res.executed = f"notebooks/{p.name}"
             te = time.perf_counter()
             try:
@@ -460,7 +471,7 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
             res.title = notebook_title({}, p.stem)
         if res.status == "ok":
             LOG.info("%s: ok in %.1fs", p.stem, res.seconds)
-        else:
+        elif res.status != "skipped":  # a skipped section was logged by _skip
             LOG.error("%s: FAILED after %.1fs: %s", p.stem, res.seconds, res.error)
         bar.done(res)
     run.timings["notebooks"] = time.perf_counter() - t
@@ -472,13 +483,16 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
     return [results[p.name] for p in run.notebooks]
 
 
-def _skip(run: _Run, res: NotebookResult, source: Path, exporter: Any, context: Mapping[str, Any]) -> None:
-    """A section whose inputs are not in the data: not run; its page says which inputs it needs."""
+def _skip(
+    run: _Run, res: NotebookResult, source: Path, exporter: Any, context: Mapping[str, Any], reason: str = ""
+) -> None:
+    """A section whose inputs are not in the data (or hold too little, ``reason``): not run; its
+    page says what it needs."""
     import nbformat
 
-    res.status, res.error = "skipped", describe_unmet(run.unmet[source.name])
+    res.status, res.error = "skipped", reason or describe_unmet(run.unmet[source.name])
     stub = run.cache / f"{source.stem}.skipped.ipynb"
-    nbformat.write(skipped_notebook(source, run.unmet[source.name]), str(stub))
+    nbformat.write(skipped_notebook(source, res.error), str(stub))
     res.title = export_html(
         stub,
         run.tmp / f"{source.stem}.html",
