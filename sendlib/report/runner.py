@@ -12,7 +12,10 @@ One call, :func:`run_report`, does what ``sendlib report`` promises a scheduler:
    runs several notebooks in turn), with the common parameters ``quarter``, ``config_path``,
    ``data_dir``, ``tables_dir``, ``validated=True`` and ``run_cache`` (the run's private cache:
    the validated tables, the gate's result, results shared between sections, see
-   :mod:`sendlib.report.runcache`); one failing notebook does not stop the others;
+   :mod:`sendlib.report.runcache`); one failing notebook does not stop the others; a notebook whose
+   declared inputs (metadata ``"sendlib": {"needs": [...]}``) the data lack, or that stops with
+   :class:`~sendlib.core.errors.InsufficientData`, is ``skipped``: not a failure, and its page and
+   the index say what it needs;
 5. export each executed notebook to HTML without code, prompts, stderr or warnings, with a
    table of contents and the house stylesheet (``assets/report.css``);
 6. check the outputs: no person identifier or birth month from the input data anywhere

@@ -174,3 +174,32 @@ def test_report_from_the_return_without_finance_or_capacity(county, tmp_path, mo
     assert "This section could not run" in page and "hnb_budget" in page and "capacity" in page
     # sendlib validate says the same, and passes on what is there
     assert main(["validate", "--config", str(cfg), "--no-docs"]) == 0
+
+
+@pytest.mark.slow
+def test_a_section_whose_inputs_are_missing_is_shown_as_not_run(tmp_path):
+    """The runner on the tiny project: 02_beta declares a table the data lack and a column that is
+    empty; it is not run, the run still succeeds, and index and page say what it needs."""
+    import nbformat
+    from report_factory import TABLES, build_project
+
+    from sendlib.report import runner
+
+    config = build_project(tmp_path)
+    path = config.notebooks_dir / "02_beta.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata["sendlib"] = {"needs": ["capacity", "ehcp_plans.birth_month", "ehcp_plans.plan_end_date"]}
+    nbformat.write(nb, str(path))
+    result = runner.run_report(
+        config, "latest", tables=TABLES, validator=lambda c, t: {"success": True}, jobs=2, quiet=True
+    )
+    status = {n.stem: (n.status, n.error) for n in result.notebooks}
+    assert result.status == "ok" and status["01_alpha"][0] == "ok" and status["03_gamma"][0] == "ok"
+    assert status["02_beta"][0] == "skipped"
+    assert "capacity" in status["02_beta"][1] and "ehcp_plans.plan_end_date" in status["02_beta"][1]
+    assert "birth_month" not in status["02_beta"][1]  # a known column is met
+    out = result.output_dir
+    assert "Not run: input missing" in (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "02_beta.html").read_text(encoding="utf-8")
+    assert "This section could not run" in page and "capacity" in page
+    assert not (out / "notebooks" / "02_beta.ipynb").exists()

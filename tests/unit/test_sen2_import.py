@@ -205,7 +205,8 @@ def test_sen2_source_gives_the_same_tables_as_the_import(tmp_path, monkeypatch, 
     assert cfg.table_source("capacity").format == "csv"
     in_memory = loaders.load_tables(cfg, SEN2_TABLES)
     importer.import_return(county_return, tmp_path / "csv", cfg)
-    from_csv = loaders.load_tables(cfg.with_data_dir(tmp_path / "csv"), SEN2_TABLES)
+    (tmp_path / "plain").mkdir()
+    from_csv = loaders.load_tables(load_config(write_config(tmp_path / "plain", tmp_path / "csv")), SEN2_TABLES)
     for name in SEN2_TABLES:
         pd.testing.assert_frame_equal(in_memory[name], from_csv[name], check_dtype=True)
     assert list(data.iterdir()) == [], "the in-memory route writes no person-level file"
