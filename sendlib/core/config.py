@@ -52,7 +52,14 @@ def display_path(path: str | Path, base_dir: str | Path | None) -> str:
 
 
 #: file extension of each file-based table format, for the default ``<table>.<ext>`` name
-TABLE_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "excel": "xlsx"}
+TABLE_EXTENSIONS = {"csv": "csv", "parquet": "parquet", "excel": "xlsx", "sen2_xml": "xml"}
+
+#: ``tables.sen2: {format: sen2_xml, path: ...}``: a DfE SEN2 XML return, read in memory
+SEN2_SOURCE = "sen2"
+#: the canonical tables a SEN2 return provides (unless the config gives one its own source)
+SEN2_RETURN_TABLES = ("ehcp_requests", "ehcp_plans", "placements", "annual_reviews")
+#: tables every run needs: the quarter is resolved from them, so they can never be absent
+CORE_TABLES = ("ehcp_requests", "ehcp_plans")
 
 
 class KpiTarget(SettingsModel):
@@ -122,7 +129,7 @@ class PathSettings(SettingsModel):
 class TableSourceSettings(SettingsModel):
     """``tables.<name>:``: where one canonical table is read from (default ``<data_dir>/<name>.csv``)."""
 
-    format: Literal["csv", "parquet", "excel", "sql"] = "csv"
+    format: Literal["csv", "parquet", "excel", "sql", "sen2_xml"] = "csv"
     path: str | None = None
     sheet: str | int | None = None
     url_env: str | None = None
@@ -167,6 +174,9 @@ class Sen2Settings(SettingsModel):
 
     #: environment variable holding the key of the pseudonymous person ids (never the key itself)
     pseudonym_key_env: str = "SENDLIB_PSEUDONYM_KEY"
+    #: locality code written for every request and plan (SEN2 holds only the postcode, never
+    #: read); list it in ``authority.localities`` so the gate's locality rule accepts it
+    unknown_locality: str = "unknown"
 
 
 class ConfigFile(SettingsModel):
@@ -179,6 +189,10 @@ class ConfigFile(SettingsModel):
     suppression: SuppressionSettings = Field(default_factory=SuppressionSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     sen2: Sen2Settings = Field(default_factory=Sen2Settings)
+    #: a table whose file is not there: ``error`` (default) stops the run; ``skip`` leaves it out
+    #: (``sendlib validate`` lists it, ``sendlib report`` runs the sections that do not need it and
+    #: says which could not run). ``ehcp_requests`` and ``ehcp_plans`` are always needed.
+    missing_tables: Literal["error", "skip"] = "error"
 
     @field_validator("tables", "kpi_targets", "report", "suppression", "paths", "sen2", mode="before")
     @classmethod
@@ -190,9 +204,19 @@ class ConfigFile(SettingsModel):
     def _canonical_tables_only(cls, value: dict[str, TableSourceSettings]) -> dict[str, TableSourceSettings]:
         from sendlib.core.schema import TABLES
 
-        unknown = sorted(set(value) - set(TABLES))
+        unknown = sorted(set(value) - set(TABLES) - {SEN2_SOURCE})
         if unknown:
-            raise ValueError(f"{unknown} not canonical table(s); expected some of {sorted(TABLES)}")
+            raise ValueError(
+                f"{unknown} not canonical table(s); expected some of {sorted(TABLES)} or {SEN2_SOURCE} (a SEN2 return)"
+            )
+        for name, spec in value.items():
+            if (name == SEN2_SOURCE) != (spec.format == "sen2_xml"):
+                raise ValueError(
+                    f"tables.{name}: format sen2_xml is the form of the '{SEN2_SOURCE}' entry only "
+                    f"({SEN2_SOURCE}: {{format: sen2_xml, path: return.xml}}), which provides {', '.join(SEN2_RETURN_TABLES)}"
+                )
+            if spec.format == "sen2_xml" and not spec.path:
+                raise ValueError(f"tables.{name}: a sen2_xml source needs path (the return's XML file)")
         return value
 
 
@@ -233,6 +257,7 @@ class Config:
     comparator_code: str | None = None
     #: ``paths.cache_dir`` resolved; None = the user's cache folder (sendlib.report.runcache)
     cache_dir: Path | None = None
+    missing_tables: str = "error"
 
     @property
     def benchmark_code(self) -> str:
@@ -249,8 +274,11 @@ class Config:
         return self.comparator_code is not None and self.comparator_code != self.dfe_code
 
     def table_source(self, table: str) -> TableSource:
-        """Source of ``table``: configured, or ``<data_dir>/<table>.csv``."""
+        """Source of ``table``: configured, else the SEN2 return (``tables.sen2``) for the tables
+        it provides (:data:`SEN2_RETURN_TABLES`), else ``<data_dir>/<table>.csv``."""
         src = self.tables.get(table)
+        if src is None and table in SEN2_RETURN_TABLES and SEN2_SOURCE in self.tables:
+            return self.tables[SEN2_SOURCE]
         if src is None:
             return TableSource(format="csv", path=self.data_dir / f"{table}.csv")
         return src
@@ -372,5 +400,6 @@ def load_config(path: str | Path | None = None) -> Config:
         report=settings.report,
         sen2=settings.sen2,
         cache_dir=cache_dir,
+        missing_tables=settings.missing_tables,
         **folders,
     )

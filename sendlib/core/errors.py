@@ -79,6 +79,14 @@ class DataError(SendlibError):
         return self.message
 
 
+class InsufficientData(SendlibError, ValueError):
+    """The inputs are valid but hold too little for a calculation (one SEN2 return holds one January
+    census; the person-level forecast needs two). A report section raising it is shown as not run,
+    with this message, instead of failing the run."""
+
+    exit_code = EXIT_DATA
+
+
 class ValidationFailed(SendlibError):
     """The data-quality gate found failures; nothing downstream may run."""
 

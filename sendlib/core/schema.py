@@ -212,6 +212,11 @@ class Column:
     #: plausible range for numbers (inclusive); ``None`` = unbounded on that side
     min_value: float | None = None
     max_value: float | None = None
+    #: SEN2 does not hold it: the loaders accept an empty value, meaning "not known", but the gate
+    #: requires a value unless the data declare the column not known (the table comes from a SEN2
+    #: return, or the data folder's ``metadata.yaml`` lists it under ``not_known``, as
+    #: ``sendlib sen2 import`` writes). Always ``nullable``.
+    not_in_sen2: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,11 @@ class TableSchema:
     @property
     def identifying_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.identifying]
+
+    @property
+    def not_in_sen2_columns(self) -> list[str]:
+        """Columns a SEN2 return does not hold (:attr:`Column.not_in_sen2`)."""
+        return [c.name for c in self.columns if c.not_in_sen2]
 
 
 def _c(name: str, kind: str, description: str, **kw: object) -> Column:
@@ -328,7 +338,14 @@ TABLES: dict[str, TableSchema] = {
             (
                 _c("placement_id", "str", "Placement spell identifier", identifying=True),
                 _c("person_id", "str", "Child or young person identifier", identifying=True),
-                _c("setting_type", "code", "Where the child is educated", codes=SETTING_TYPE),
+                _c(
+                    "setting_type",
+                    "code",
+                    "Where the child is educated; empty = not known (a SEN2 placement named by URN or UKPRN)",
+                    codes=SETTING_TYPE,
+                    nullable=True,
+                    not_in_sen2=True,
+                ),
                 _c("phase", "code", "Phase of education during the spell", codes=PHASE),
                 _c(
                     "provider_id",
@@ -340,11 +357,20 @@ TABLES: dict[str, TableSchema] = {
                 _c(
                     "annual_cost",
                     "float",
-                    "Annual cost to the high needs block in pounds (place funding plus top-up, or fees)",
+                    "Annual cost to the high needs block in pounds (place funding plus top-up, or fees); "
+                    "empty = not known (SEN2 does not hold it)",
                     min_value=0,
                     max_value=MAX_ANNUAL_COST_GBP,
+                    nullable=True,
+                    not_in_sen2=True,
                 ),
-                _c("out_of_county", "bool", "Provider is outside the authority's area"),
+                _c(
+                    "out_of_county",
+                    "bool",
+                    "Provider is outside the authority's area; empty = not known (SEN2 does not hold it)",
+                    nullable=True,
+                    not_in_sen2=True,
+                ),
             ),
             key=("placement_id",),
             event_date="start_date",
@@ -569,7 +595,10 @@ def data_model_markdown() -> str:
                 desc += f". Range {c.min_value if c.min_value is not None else ''}..{c.max_value if c.max_value is not None else ''}"
             if c.identifying:
                 desc += ". **Identifying: never published**"
-            lines.append(f"| `{c.name}` | {c.kind} | {'no' if c.nullable else 'yes'} | {desc} |")
+            required = "no" if c.nullable and not c.not_in_sen2 else "yes"
+            if c.not_in_sen2:
+                required += " (unless not known: SEN2)"
+            lines.append(f"| `{c.name}` | {c.kind} | {required} | {desc} |")
         lines.append("")
     lines += ["## Code lists", ""]
     for title, codes in [

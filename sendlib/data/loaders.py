@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sendlib.core.config import Config, TableSource, load_config
+from sendlib.core.config import CORE_TABLES, Config, TableSource, load_config
 from sendlib.core.errors import DataError
 from sendlib.core.schema import TABLES, Column, TableSchema
 
@@ -88,14 +88,46 @@ def load_table(name: str, config: Config | None = None, *, source: TableSource |
     cfg = config or load_config()
     src = source or cfg.table_source(name)
     raw = read_raw(name, src, cfg)
+    if src.format == "sen2_xml" and len(raw) == 0:
+        # a return may hold no rows of a table (no annual review recorded): an empty table, typed
+        return coerce(pd.DataFrame([dict.fromkeys(TABLES[name].column_names, "")]), _all_nullable(TABLES[name])).iloc[
+            0:0
+        ]
     return coerce(raw, TABLES[name], file=_describe(src))
 
 
+def _all_nullable(schema: TableSchema) -> TableSchema:
+    from dataclasses import replace
+
+    return replace(schema, columns=tuple(replace(c, nullable=True) for c in schema.columns))
+
+
 def load_tables(config: Config | None = None, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Load every canonical table (or ``names``), in schema order."""
+    """Load every canonical table (or ``names``), in schema order.
+
+    With the config's ``missing_tables: skip``, a table whose file is not there
+    (:func:`absent_tables`) is left out of the result instead of raising; ``ehcp_requests`` and
+    ``ehcp_plans`` (:data:`~sendlib.core.config.CORE_TABLES`) are always needed.
+    """
     cfg = config or load_config()
     wanted = list(names) if names is not None else list(TABLES)
-    return {name: load_table(name, cfg) for name in wanted}
+    skip = set(absent_tables(cfg, wanted)) if cfg.missing_tables == "skip" else set()
+    return {name: load_table(name, cfg) for name in wanted if name not in skip}
+
+
+def absent_tables(config: Config, names: Iterable[str] | None = None) -> list[str]:
+    """Tables (of ``names``, default all) whose file is not there, in schema order; never a core
+    table (:data:`~sendlib.core.config.CORE_TABLES`) nor one read by SQL. Only the config's
+    ``missing_tables: skip`` lets a run go on without them."""
+    wanted = list(names) if names is not None else list(TABLES)
+    out = []
+    for name in wanted:
+        src = config.table_source(name)
+        if name in CORE_TABLES or src.format == "sql" or src.path is None:
+            continue
+        if not Path(src.path).is_file():
+            out.append(name)
+    return out
 
 
 def _describe(src: TableSource) -> str:
@@ -108,6 +140,8 @@ def read_raw(name: str, src: TableSource, config: Config) -> pd.DataFrame:
     """Read a table's raw cells (all as text where the format allows) from its source."""
     if src.format == "sql":
         return _read_sql(name, src, config)
+    if src.format == "sen2_xml":
+        return _read_sen2(name, src, config)
     path = Path(src.path) if src.path is not None else None
     if path is None or not path.is_file():
         raise DataError(
@@ -157,6 +191,22 @@ def _read_csv(name: str, path: Path) -> pd.DataFrame:
         ) from exc
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _read_sen2(name: str, src: TableSource, config: Config) -> pd.DataFrame:
+    """A canonical table built in memory from a SEN2 XML return (no person-level file written):
+    :func:`sendlib.data.sen2.importer.tables_from_return`, parsed once for all its tables."""
+    from sendlib.data.sen2.importer import tables_from_return
+
+    path = Path(src.path) if src.path is not None else None
+    if path is None or not path.is_file():
+        raise DataError(
+            name, "file not found", file=str(path), detail="the SEN2 return named by the config's tables.sen2 path"
+        )
+    frames = tables_from_return(path, config)
+    if name not in frames:
+        raise DataError(name, "is not a table a SEN2 return provides", file=str(path))
+    return _objects_to_text(frames[name])
 
 
 def _read_sql(name: str, src: TableSource, config: Config) -> pd.DataFrame:

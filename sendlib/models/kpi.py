@@ -453,10 +453,15 @@ def review_backlog_table(tables: Tables, quarter: Quarter, by: str = "age_group"
 
 
 def _k6(t: Tables, q: Quarter) -> list[dict]:
-    status = review_status(t["annual_reviews"][["due_date", "meeting_date", "decision_date"]], q)
+    reviews = t["annual_reviews"]
+    status = review_status(reviews[["due_date", "meeting_date", "decision_date"]], q)
     n_due = len(status)
     n_on, n_pending = int((status == "on_time").sum()), int((status == "pending").sum())
     d = n_due - n_pending
+    if len(reviews) and reviews["decision_date"].isna().all():
+        # no decision date recorded anywhere (a SEN2 return does not hold it): a review decided on
+        # time cannot be told from a late one, so K6 and pending are not known (never 0 instead)
+        n_on = n_pending = math.nan
     rows = [
         _row(
             "K6",

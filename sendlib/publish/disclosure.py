@@ -131,8 +131,8 @@ def small_counts(df: pd.DataFrame, counts: Sequence[str], threshold: int = 5) ->
 def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int = 10) -> pd.DataFrame:
     """A KPI table (:func:`sendlib.models.kpi.compute_kpis`) made safe to publish.
 
-    Rules by kind of row: counts (``unit == "count"``): value, numerator and previous value are
-    counts (1 to threshold-1 shown as ``<5``); fractions, rates, medians and averages: numerator and
+    Rules by kind of row: counts (``unit == "count"``): value, numerator, denominator and previous
+    value are counts (1 to threshold-1 shown as ``<5``); fractions, rates, medians and averages: numerator and
     denominator are counts and the value (and previous value) is not shown on a denominator below
     ``min_denominator`` or a suppressed numerator; budget variances (``K10_variance_*``) are money
     and left alone. ``change`` is blanked wherever either of its values is not shown. The frame the
@@ -152,7 +152,8 @@ def suppress_kpis(frame: pd.DataFrame, threshold: int = 5, min_denominator: int 
         elif k == "count":
             safe = suppress_table(
                 sub,
-                counts=["value", "numerator", "previous_value"],
+                # a count row may carry its base as denominator (K6_pending: reviews due), a count too
+                counts=["value", "numerator", "denominator", "previous_value"],
                 threshold=threshold,
                 min_denominator=min_denominator,
             )

@@ -14,7 +14,7 @@ import pandas as pd
 from sendlib.core.config import Config
 from sendlib.core.errors import ValidationFailed
 from sendlib.core.schema import TABLES
-from sendlib.quality.rules import derive_frames, import_gx, resolve_extract_date
+from sendlib.quality.rules import derive_frames, import_gx, not_known_columns, resolve_extract_date
 from sendlib.quality.settings import ROW, SCHEMA, SUMMARY_FRAMES, VOLUME, QualitySettings, load_settings, quality_path
 from sendlib.quality.suites import _project_config, _register, _suites_from_committed, build_suites
 
@@ -424,6 +424,7 @@ def validation_key(config: Config, tables: Mapping[str, pd.DataFrame], settings:
 
     add("tables", tables_fingerprint(tables).encode())
     add("extract", str(extract.date()).encode())
+    add("not_known", ",".join(sorted(not_known_columns(config))).encode())  # metadata.yaml, sen2 sources
     add("quality", quality_path(config).read_bytes())
     add("config", Path(config.path).read_bytes())
     exp = Path(config.expectations_dir)

@@ -105,6 +105,20 @@ def declare_rules(settings: QualitySettings | None = None) -> dict[str, list[Rul
                         {"column": col.name},
                     )
                 )
+            elif col.not_in_sen2:
+                chk = _check(name, f"known__{col.name}")
+                add(
+                    Rule(
+                        name,
+                        "not_null",
+                        (col.name,),
+                        f"{col.name} is never empty, unless the data declare it not known "
+                        "(a SEN2 return does not hold it: metadata.yaml not_known, or a sen2_xml source)",
+                        "ExpectColumnValuesToBeInSet",
+                        {"column": chk, "value_set": [True]},
+                        chk,
+                    )
+                )
             if col.codes is not None:
                 add(
                     Rule(
@@ -317,6 +331,24 @@ def resolve_extract_date(config: Config, settings: QualitySettings) -> tuple[pd.
     return pd.Timestamp.today().normalize(), "today (no metadata.yaml extract_date)"
 
 
+def not_known_columns(config: Config) -> set[str]:
+    """``table.column`` names the data declare not known, so the gate lets them be empty: every
+    :attr:`~sendlib.core.schema.Column.not_in_sen2` column of a table read from a SEN2 return
+    (``format: sen2_xml``), and those the data folder's ``metadata.yaml`` lists under
+    ``not_known`` (written by ``sendlib sen2 import``). Only ``not_in_sen2`` columns can be
+    declared so; other names are ignored."""
+    from sendlib.data.loaders import read_metadata
+
+    allowed = {f"{t.name}.{c}" for t in TABLES.values() for c in t.not_in_sen2_columns}
+    raw = read_metadata(config.data_dir).raw or {}
+    declared = raw.get("not_known") or []
+    out = {str(x) for x in declared} if isinstance(declared, list) else set()
+    for t in TABLES.values():
+        if t.not_in_sen2_columns and config.table_source(t.name).format == "sen2_xml":
+            out |= {f"{t.name}.{c}" for c in t.not_in_sen2_columns}
+    return out & allowed
+
+
 def _not_after(s: pd.Series, extract: pd.Timestamp) -> pd.Series:
     return (s.isna() | (s <= extract)).astype(bool)
 
@@ -330,10 +362,13 @@ def derive_frames(
     """The frames GX validates: each table with ``_row`` and its computed ``chk__*`` columns,
     plus the ``volume`` frame. Cross-table rules pass when the other table was not loaded."""
     rules = declare_rules(settings)
+    unknown = not_known_columns(config)
     out: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         f = with_row_numbers(df)
         schema = TABLES[name]
+        for col in schema.not_in_sen2_columns:
+            f[_check(name, f"known__{col}")] = (f[col].notna() | (f"{name}.{col}" in unknown)).astype(bool)
         for col in _future_checked_columns(schema, settings):
             f[_check(name, f"not_after_extract__{col}")] = _not_after(f[col], extract)
         if name in LOCALITY_TABLES:

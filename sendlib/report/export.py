@@ -79,6 +79,66 @@ def in_board_pack(path: str | Path) -> bool:
     )
 
 
+def _sendlib_metadata(path: str | Path) -> dict:
+    import json
+
+    try:
+        meta = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    own = meta.get("sendlib") if isinstance(meta, dict) else None
+    return own if isinstance(own, dict) else {}
+
+
+def notebook_needs(path: str | Path) -> list[str]:
+    """The inputs a section cannot run without, from its metadata ``"sendlib": {"needs": [...]}``:
+    a table name (``capacity``), or ``table.column`` when the column must be known in at least one
+    row (``placements.annual_cost``: a SEN2 return does not hold costs). Empty when not declared."""
+    needs = _sendlib_metadata(path).get("needs") or []
+    return [str(n) for n in needs] if isinstance(needs, list) else []
+
+
+def unmet_needs(needs: Sequence[str], tables: Mapping[str, Any]) -> list[str]:
+    """The needs (:func:`notebook_needs`) the loaded ``tables`` do not meet: a table not loaded, or
+    a ``table.column`` not loaded or empty in every row."""
+    unmet = []
+    for need in needs:
+        table, _, column = need.partition(".")
+        df = tables.get(table)
+        if df is None or (column and (column not in df.columns or not df[column].notna().any())):
+            unmet.append(need)
+    return unmet
+
+
+def describe_unmet(unmet: Sequence[str]) -> str:
+    """The sentence a skipped section shows: which inputs it needs that the data do not hold."""
+    tables = [n for n in unmet if "." not in n]
+    columns = [n for n in unmet if "." in n]
+    parts = []
+    if tables:
+        parts.append(f"the table{'s' if len(tables) > 1 else ''} {', '.join(tables)}, not in the data")
+    if columns:
+        parts.append(f"known values of {', '.join(columns)} (empty: a SEN2 return does not hold them)")
+    return "This section could not run: it needs " + "; and ".join(parts) + "."
+
+
+def skipped_notebook(source: str | Path, reason: str) -> Any:
+    """A stand-in for a section that could not run (:func:`unmet_needs`, or too little data): its
+    title and ``reason``, for :func:`export_html` to render as the section's page."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(source), as_version=4)
+        title = notebook_title(nb, Path(source).stem)
+    except (OSError, ValueError):
+        title = notebook_title({}, Path(source).stem)
+    text = (
+        f"# {title}\n\n{reason}\n\nAdd the missing inputs to the configuration's data (the `tables:` "
+        "section or the data folder) and run the report again; the other sections ran without them."
+    )
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+
+
 def short_name(stem: str) -> str:
     """``02_kpi_dashboard`` -> ``kpi_dashboard``; stems without an ``NN_`` prefix unchanged."""
     m = _NOTEBOOK_NAME.match(stem)

@@ -14,7 +14,10 @@ One call, :func:`run_report`, does what ``sendlib report`` promises a scheduler:
    the validated tables, the gate's result, results shared between sections, see
    :mod:`sendlib.report.runcache`; results of identical inputs are kept between runs in the
    private reuse store, ``paths.cache_dir`` or the user's cache folder, never under
-   ``output_dir``); one failing notebook does not stop the others;
+   ``output_dir``); one failing notebook does not stop the others; a notebook whose
+   declared inputs (metadata ``"sendlib": {"needs": [...]}``) the data lack, or that stops with
+   :class:`~sendlib.core.errors.InsufficientData`, is ``skipped``: not a failure, and its page and
+   the index say what it needs;
 5. export each executed notebook to HTML without code, prompts, stderr or warnings, with a
    table of contents and the house stylesheet (``assets/report.css``);
 6. check the outputs: no person identifier or birth month from the input data anywhere
@@ -53,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from sendlib.core.config import Config
-from sendlib.core.errors import EXIT_OK, EXIT_REPORT, ReportFailed
+from sendlib.core.errors import EXIT_OK, EXIT_REPORT, InsufficientData, ReportFailed
 from sendlib.core.fingerprint import code_fingerprint
 from sendlib.report import runcache
 from sendlib.report.checks import (
@@ -67,11 +70,15 @@ from sendlib.report.checks import (
 from sendlib.report.export import (
     RESOURCES,
     STYLESHEET,
+    describe_unmet,
     discover_notebooks,
     export_html,
     make_exporter,
+    notebook_needs,
     notebook_title,
     render_index,
+    skipped_notebook,
+    unmet_needs,
 )
 from sendlib.report.kernel_pool import KERNEL_ENV, Job, KernelPool, last_line, notebook_imports
 from sendlib.report.logs import Progress, attach_log, flush_log, log_kernel_stderr
@@ -98,7 +105,7 @@ class NotebookResult:
     name: str  # file name, e.g. "02_kpi_dashboard.ipynb"
     stem: str  # "02_kpi_dashboard"
     title: str = ""  # first markdown heading, else a readable stem
-    status: str = "pending"  # ok | failed
+    status: str = "pending"  # ok | failed | skipped (an input it needs is not in the data)
     seconds: float = 0.0  # execution wall time
     started: float = 0.0  # when it started, seconds after the run began
     kernel: int = 0  # which of the run's kernels ran it
@@ -144,6 +151,8 @@ class _Run:
     timings: dict[str, float]
     version: str
     synthetic: bool = False  # the data folder's metadata.yaml says synthetic: true (banner on every page)
+    #: notebook name -> the inputs it needs that the data do not hold (it is not run)
+    unmet: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -184,8 +193,8 @@ class _Run:
 def _tables_key(config: Config, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     """What identifies the loaded tables completely: byte-identical data files (sha256), the same
     table sources and loader code. None when a table comes from SQL (contents not hashed)."""
-    if any(src.format == "sql" for src in config.tables.values()):
-        return None
+    if any(src.format in ("sql", "sen2_xml") for src in config.tables.values()):
+        return None  # SQL contents are not hashed; a return's tables depend on the pseudonym key too
     return {
         "files": {k: inputs.get(k) for k in ("data", "other")},
         "sources": {name: repr(src) for name, src in sorted(config.tables.items())},
@@ -348,6 +357,7 @@ def run_report(
             if tables_key and kept_tables is None:  # kept only once the gate has passed
                 runcache.keep(store, "tables", tables_key, tables)
             identifiers = collect_identifiers(tables)
+            unmet = {p.name: u for p in notebooks if (u := unmet_needs(notebook_needs(p), tables))}
             t = time.perf_counter()
             runcache.save_tables(cache, tables)
             runcache.save_validation(cache, validation)
@@ -378,6 +388,7 @@ def run_report(
                     t0,
                     timings,
                     __version__,
+                    unmet=unmet,
                     synthetic=read_metadata(config.data_dir).synthetic,
                 )
                 bar = Progress(len(notebooks), progress)
@@ -433,9 +444,13 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
     t = time.perf_counter()
     export_total = 0.0
     pool_offset = pool.started_at - run.t0
-    for p in longest_first(run.notebooks, run.final / "manifest.json"):
+    for p in run.notebooks:
+        if p.name in run.unmet:
+            _skip(run, results[p.name], p, exporter, context)
+            bar.done(results[p.name])
+    for p in longest_first([p for p in run.notebooks if p.name not in run.unmet], run.final / "manifest.json"):
         pool.submit(Job(p, run.tmp / "notebooks" / p.name, parameters, run.timeout))
-    LOG.info("started %d notebook(s) on %d kernel(s)", len(run.notebooks), pool.size)
+    LOG.info("started %d notebook(s) on %d kernel(s)", len(run.notebooks) - len(run.unmet), pool.size)
     for job, outcome in pool.results():
         p = job.notebook
         res = results[p.name]
@@ -443,7 +458,18 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
         res.started, res.kernel = round(outcome.started + pool_offset, 2), outcome.kernel
         res.error = redact(outcome.error, run.identifiers) if outcome.error else None
         executed = run.tmp / "notebooks" / p.name
-        if executed.is_file():
+        too_little = f"{InsufficientData.__name__}: "
+        if res.status == "failed" and (res.error or "").startswith(too_little):
+            _skip(
+                run,
+                res,
+                p,
+                exporter,
+                context,
+                f"This section could not run: {res.error[len(too_little) :].rstrip('.')}.",
+            )
+            res.executed = f"notebooks/{p.name}" if executed.is_file() else None
+        elif executed.is_file():
             res.executed = f"notebooks/{p.name}"
             te = time.perf_counter()
             try:
@@ -463,7 +489,7 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
             res.title = notebook_title({}, p.stem)
         if res.status == "ok":
             LOG.info("%s: ok in %.1fs", p.stem, res.seconds)
-        else:
+        elif res.status != "skipped":  # a skipped section was logged by _skip
             LOG.error("%s: FAILED after %.1fs: %s", p.stem, res.seconds, res.error)
         bar.done(res)
     run.timings["notebooks"] = time.perf_counter() - t
@@ -473,6 +499,26 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
     for path in pool.stderr_files():
         log_kernel_stderr(path, run.identifiers)
     return [results[p.name] for p in run.notebooks]
+
+
+def _skip(
+    run: _Run, res: NotebookResult, source: Path, exporter: Any, context: Mapping[str, Any], reason: str = ""
+) -> None:
+    """A section whose inputs are not in the data (or hold too little, ``reason``): not run; its
+    page says what it needs."""
+    import nbformat
+
+    res.status, res.error = "skipped", reason or describe_unmet(run.unmet[source.name])
+    stub = run.cache / f"{source.stem}.skipped.ipynb"
+    nbformat.write(skipped_notebook(source, res.error), str(stub))
+    res.title = export_html(
+        stub,
+        run.tmp / f"{source.stem}.html",
+        exporter=exporter,
+        context={**context, "status": "skipped", "error": res.error},
+    )
+    res.html = f"{source.stem}.html"
+    LOG.warning("%s: not run: %s", source.stem, res.error)
 
 
 def _check_outputs(run: _Run) -> tuple[list[Finding], list[Finding], list[str]]:
@@ -503,7 +549,7 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     for f in findings + small:
         (LOG.warning if (f in small and small_mode == "warn") else LOG.error)("%s", f)
     failing = findings + (small if small_mode != "warn" else [])
-    failed_nbs = [r for r in ordered if r.status != "ok"]
+    failed_nbs = [r for r in ordered if r.status not in ("ok", "skipped")]
     status = "ok" if not failed_nbs and not failing else "failed"
     manifest = _write_manifest_and_index(run, ordered, status, findings, small, small_mode, changed)
 

@@ -121,8 +121,16 @@ def test_not_a_boolean(tmp_path, cfg):
 
 
 def test_required_value_empty(tmp_path, cfg):
-    err = _error(tmp_path, cfg, PLACEMENTS_CSV.replace("PL2,P2,inmss", "PL2,P2,"))
-    assert err.column == "setting_type" and "empty" in str(err)
+    err = _error(tmp_path, cfg, PLACEMENTS_CSV.replace("PL2,P2,inmss,secondary", "PL2,P2,inmss,"))
+    assert err.column == "phase" and "empty" in str(err)
+
+
+def test_column_sen2_does_not_hold_loads_empty(tmp_path, cfg):
+    """setting_type, annual_cost, out_of_county may be empty ("not known") for the loader: the
+    gate requires them unless the data declare them not known (tests/unit/test_sen2_import.py)."""
+    _write(tmp_path, "placements", PLACEMENTS_CSV.replace("PL2,P2,inmss", "PL2,P2,"))
+    df = load_table("placements", cfg)
+    assert df["setting_type"].isna().sum() == 1
 
 
 def test_wrong_encoding(tmp_path, cfg):

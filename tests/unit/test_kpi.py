@@ -377,6 +377,20 @@ def test_k6_a_meeting_on_the_last_day_with_no_decision_yet_is_pending(cfg):
     assert share["value"] == pytest.approx(40.0)
 
 
+def test_k6_is_not_known_when_no_decision_date_is_recorded(cfg):
+    """A SEN2 import holds review meetings but no decision dates: K6 is not known, not 0%."""
+    ar = frame(
+        "annual_reviews",
+        [
+            dict(person_id="a", due_date="2025-07-10", meeting_date="2025-07-10"),
+            dict(person_id="b", due_date="2025-08-01", meeting_date="2025-07-20"),
+        ],
+    )
+    out = kpi.k6_annual_reviews(tables(annual_reviews=ar), Q, cfg)
+    k6, pending = one(out, "K6"), one(out, "K6_pending")
+    assert math.isnan(k6["value"]) and math.isnan(pending["value"]) and k6["denominator"] == 2
+
+
 def test_k6_pending_is_judged_at_the_extract_when_the_data_run_later(cfg):
     # a decision recorded on 20 October 2025 shows the data run to then: review "a" (meeting 30 Sep,
     # window open to 28 Oct) is still pending; review "b" (meeting 5 Sep, window closed 3 Oct,
@@ -874,6 +888,28 @@ def test_suppress_kpis_hides_small_numbers_but_not_money():
     )
     assert safe.loc["K2", "rag"] is None  # no RAG for a value not shown
     assert "previous_denominator" not in safe.columns and "previous_numerator" not in safe.columns
+
+
+def test_suppress_kpis_hides_a_count_rows_small_denominator():
+    """K6_pending is a count whose denominator (reviews due) is a count too: 1-4 is not shown."""
+    f = pd.DataFrame(
+        [
+            dict(
+                kpi="K6_pending",
+                unit="count",
+                rag=None,
+                numerator=0,
+                denominator=3,
+                value=0,
+                previous_value=0,
+                change=0,
+                previous_numerator=0,
+                previous_denominator=3,
+            )
+        ]
+    )
+    safe = suppress_kpis(f).set_index("kpi")
+    assert safe.loc["K6_pending", "denominator"] == "<5" and safe.loc["K6_pending", "value"] == 0
 
 
 # ----- the command on the shipped synthetic county ---------------------------------------------

@@ -1,7 +1,8 @@
 """``sendlib validate``: run the data-quality gate (Great Expectations) on every input table.
 
 Loads every canonical table (a file that cannot be read stops the run with exit 3 and writes
-nothing), validates them against the committed suites in ``expectations/``, prints one line per
+nothing; with the config's ``missing_tables: skip`` a table whose file is not there is listed, with
+the report sections that need it, instead), validates them against the committed suites in ``expectations/``, prints one line per
 table (rows, rules, passed, failed) and each failure (table, column, rule, rows, example row
 numbers; never a value of an identifying column), writes the Data Docs site to
 ``<output_dir>/data-docs/`` (``<output_dir>/<quarter>/data-docs/`` with ``--quarter``) with a
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     # 1. read everything first: a DataError here exits 3 before anything is written
     frames = load_tables(cfg, names)
+    absent = [n for n in (names or TABLES) if n not in frames]  # only with missing_tables: skip
     out_dir = cfg.output_dir
     if args.quarter:
         out_dir = out_dir / str(resolve_quarter(args.quarter, cfg, frames if names is None else None))
@@ -99,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
         )
     print_frame(frame, args.format)
     if args.format == "table":
+        if absent:
+            print(f"\nNot in the data (config missing_tables: skip), so not validated: {', '.join(absent)}")
+            for line in _sections_without(cfg, absent):
+                print(f"  - {line}")
         if report.failures:
             print(f"\n{len(report.failures)} failure(s):")
             for f in report.failures:
@@ -114,3 +120,22 @@ def run(args: argparse.Namespace) -> int:
             + (" ..." if len(report.failures) > 3 else "")
         )
     return 0
+
+
+def _sections_without(cfg, absent: list[str]) -> list[str]:
+    """For each board-pack section that needs one of the ``absent`` tables: its name and what it lacks."""
+    from sendlib.core.errors import UsageError
+    from sendlib.report.export import discover_notebooks, notebook_needs
+
+    try:
+        notebooks = discover_notebooks(cfg.notebooks_dir)
+    except UsageError:
+        return []
+    out = []
+    for p in notebooks:
+        lacking = [n for n in notebook_needs(p) if n.partition(".")[0] in absent]
+        if lacking:
+            out.append(
+                f"section {p.stem} cannot run without: {', '.join(dict.fromkeys(n.partition('.')[0] for n in lacking))}"
+            )
+    return out

@@ -2,7 +2,8 @@
 
 For year ``Y`` the reference date is the third Thursday of January ``Y``; the return holds the
 requests received in calendar year ``Y-1`` (and earlier ones still open on 1 January ``Y-1``) and the
-plans in force at the reference date, each plan's current placements and primary need. What the
+plans in force at the reference date, each plan's current placements, primary need and latest annual
+review meeting (``annual_reviews``, when given). What the
 canonical tables do not hold is written as SEN2 allows or as a documented stand-in: the person's
 date of birth is the first day of the birth month; the names are ``SENDLIB`` and the person id (a
 pseudonym already), there is no UPN (``UPNunknown`` UN1), and no postcode. A plan without a linked
@@ -74,6 +75,12 @@ def export_return(tables: dict[str, pd.DataFrame], year: int, out: str | Path, l
     plans["in_force"] = in_force[plans.index]
     plc = plc[(plc["start_date"] <= ref) & (plc["end_date"].isna() | (plc["end_date"] >= ref))]
     plc_by_person = dict(list(plc.groupby("person_id")))
+    # 5.4a ReviewMeeting: the person's latest annual review meeting on or before the reference date
+    last_meeting: dict = {}
+    if tables.get("annual_reviews") is not None:
+        rv = tables["annual_reviews"]
+        held = pd.to_datetime(rv["meeting_date"])
+        last_meeting = held[held <= ref].groupby(rv.loc[held <= ref, "person_id"]).max().to_dict()
     all_plans = tables["ehcp_plans"]
     birth = all_plans.drop_duplicates("person_id").set_index("person_id")
     plan_by_request = {r: g.iloc[0] for r, g in plans[plans["request_id"].notna()].groupby("request_id")}
@@ -97,6 +104,9 @@ def export_return(tables: dict[str, pd.DataFrame], year: int, out: str | Path, l
             )
         need = plan["primary_need"] if plan["primary_need"] != "NSA" else "OTH"
         parts.append(f"<SENneed><SENtype>{need}</SENtype><SENtypeRank>1</SENtypeRank></SENneed>")
+        meeting = last_meeting.get(plan["person_id"])
+        if meeting is not None and meeting >= plan["plan_start_date"]:
+            parts.append(_el("ReviewMeeting", _d(meeting)))
         return "<ActivePlans>" + "".join(parts) + "</ActivePlans>"
 
     def named(plan) -> str:

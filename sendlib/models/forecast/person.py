@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sendlib.core.errors import InsufficientData
 from sendlib.core.quarters import third_thursday_of_january
 from sendlib.core.schema import PRIMARY_NEED, SETTING_TYPE
 from sendlib.models.forecast.scenario import PersonSettings, RateSpec
@@ -213,7 +214,9 @@ def estimate_rates(
         snaps = snapshots(plans, placements, years)
     years = sorted(snaps["year"].unique().tolist())
     if len(years) < 2:
-        raise ValueError("at least two January censuses of plans are needed to estimate rates")
+        raise InsufficientData(
+            "at least two January censuses of plans are needed to estimate rates (one SEN2 return holds one census)"
+        )
     K, S = len(NEEDS), len(SETTINGS)
     need_ix = {k: i for i, k in enumerate(NEEDS)}
     set_ix = {k: i for i, k in enumerate(SETTINGS)}
