@@ -13,10 +13,11 @@ import pandas as pd
 
 from sendlib.core.config import Config
 from sendlib.core.errors import ValidationFailed
+from sendlib.core.gx import import_gx, project_config, rows_of
 from sendlib.core.schema import TABLES
-from sendlib.quality.rules import derive_frames, import_gx, not_known_columns, resolve_extract_date
+from sendlib.quality.rules import derive_frames, not_known_columns, resolve_extract_date
 from sendlib.quality.settings import ROW, SCHEMA, SUMMARY_FRAMES, VOLUME, QualitySettings, load_settings, quality_path
-from sendlib.quality.suites import _project_config, _register, _suites_from_committed, build_suites
+from sendlib.quality.suites import _register, _suites_from_committed, build_suites
 
 
 @dataclass(frozen=True)
@@ -200,17 +201,6 @@ def scrub_result(result: dict, table: str) -> dict:
     return result
 
 
-def _rows_of(index_list: Any) -> list[int]:
-    """Row numbers from a GX unexpected-index list: ``[{"_row": 3}, ...]`` or, with
-    ``exclude_unexpected_values``, ``[{"_row": [3, 7, ...]}]``."""
-    rows: list[int] = []
-    for x in index_list or []:
-        if isinstance(x, dict) and ROW in x:
-            v = x[ROW]
-            rows.extend(int(r) for r in (v if isinstance(v, (list, tuple)) else [v]))
-    return rows
-
-
 def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failure]:
     cfg = r.get("expectation_config") or {}
     meta = cfg.get("meta") or {}
@@ -222,7 +212,7 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
     detail = ""
     if exc.get("raised_exception"):
         detail = f"the rule could not run: {str(exc.get('exception_message'))[:200]}"
-    rows = _rows_of(res.get("partial_unexpected_index_list"))
+    rows = rows_of(res.get("partial_unexpected_index_list"))
     n = res.get("unexpected_count")
     if rule == "columns_present":
         missing = (res.get("details") or {}).get("mismatched", {}).get("missing") or []
@@ -241,7 +231,7 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
         if vals:
             detail = detail or "found " + ", ".join(sorted({repr(v) for v in vals})[:5])
     if table == SCHEMA and frame is not None:
-        sub = frame[frame[ROW].isin(_rows_of(res.get("partial_unexpected_index_list")))]
+        sub = frame[frame[ROW].isin(rows_of(res.get("partial_unexpected_index_list")))]
         out = [
             Failure(str(t), str(c), rule, desc, None, (), f"expected {e}, found {o}")
             for t, c, e, o in zip(sub["table"], sub["column"], sub["expected"], sub["observed"])
@@ -249,7 +239,7 @@ def _failure_from(table: str, r: dict, frame: pd.DataFrame | None) -> list[Failu
         return out or [Failure(SCHEMA, "", rule, desc, n, (), detail)]
     if table == VOLUME and frame is not None:
         # attribute each volume row to its own table and quarter (no person data in this frame)
-        idx = _rows_of(res.get("unexpected_index_list") or res.get("partial_unexpected_index_list"))
+        idx = rows_of(res.get("unexpected_index_list") or res.get("partial_unexpected_index_list"))
         sub = frame[frame[ROW].isin(idx)]
         out = []
         for tname, g in sub.groupby("table", sort=False):
@@ -322,7 +312,7 @@ def validate_tables(
     timings["import"] = time.perf_counter() - t0
     docs_path = Path(docs_dir).resolve() if docs_dir else None
     t0 = time.perf_counter()
-    context = gx.get_context(mode="ephemeral", project_config=_project_config(docs_path, in_memory=True))
+    context = gx.get_context(mode="ephemeral", project_config=project_config(docs_path, in_memory=True))
     checkpoints = _register(context, gx_suites)
     results: dict[str, dict] = {}
     timings["context"] = time.perf_counter() - t0

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sendlib.core.config import Config
+from sendlib.core.gx import import_gx
 from sendlib.core.schema import TABLES, TRANSFER_DEADLINE, TableSchema
 from sendlib.quality.settings import (
     CHECK,
@@ -25,22 +24,6 @@ from sendlib.quality.settings import (
     QualitySettings,
     load_settings,
 )
-
-
-def import_gx() -> Any:
-    """Import Great Expectations quietly (no analytics) and faster.
-
-    Before the first import, :func:`sendlib.skip_slow_optional_imports` keeps jsonschema's
-    optional IRI-format helper out (~2 s of CPU that neither GX nor sendlib needs).
-    """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    if "great_expectations" not in sys.modules:
-        from sendlib import skip_slow_optional_imports
-
-        skip_slow_optional_imports()
-    import great_expectations as gx
-
-    return gx
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_
 
 from sendlib.core.config import PROJECT_ROOT, Config
 from sendlib.core.errors import ConfigError
+from sendlib.core.gx import ROW
 from sendlib.core.schema import TABLES
 from sendlib.core.settings import SettingsModel, load_settings_file
 
@@ -23,7 +24,6 @@ DEFAULT_QUALITY_PATH = PROJECT_ROOT / "config" / QUALITY_FILE
 
 
 #: the synthetic row-number column GX reports unexpected rows by (1-based data rows)
-ROW = "_row"
 
 
 #: prefix of computed rule columns

@@ -15,8 +15,9 @@ from typing import Any
 
 from sendlib.core.config import PROJECT_ROOT
 from sendlib.core.errors import ConfigError
+from sendlib.core.gx import import_gx, project_config
 from sendlib.core.schema import TABLES
-from sendlib.quality.rules import declare_rules, import_gx
+from sendlib.quality.rules import declare_rules
 from sendlib.quality.settings import CHECKPOINT, DATASOURCE, RESULT_FORMAT, SCHEMA, VOLUME, QualitySettings
 
 
@@ -41,34 +42,6 @@ def build_suites(settings: QualitySettings | None = None) -> dict[str, Any]:
             name=suite_name(table), expectations=[r.to_gx() for r in rules], meta={"table": table, "notes": desc}
         )
     return suites
-
-
-def _project_config(docs_dir: Path | None, in_memory: bool) -> Any:
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    sites = {}
-    if docs_dir is not None:
-        sites["local_site"] = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            # validation pages only: each lists its suite's expectations, so suite pages would
-            # repeat them (and double the build time)
-            "site_section_builders": {"expectations": "0", "profiling": "0"},
-        }
-    kwargs: dict[str, Any] = {
-        "analytics_enabled": False,
-        "progress_bars": ProgressBarsConfig(globally=False, metric_calculations=False),
-        "data_docs_sites": sites,
-    }
-    if in_memory:
-        kwargs["store_backend_defaults"] = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
-    return DataContextConfig(**kwargs)
 
 
 def _register(context: Any, suites: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,7 +81,7 @@ def build_project(expectations_dir: str | Path | None = None, settings: QualityS
     with tempfile.TemporaryDirectory() as tmp:
         context = gx.get_context(mode="file", project_root_dir=tmp)
         root = Path(tmp) / "gx"
-        context.variables.progress_bars = _project_config(None, in_memory=False).progress_bars
+        context.variables.progress_bars = project_config(None, in_memory=False).progress_bars
         context.variables.analytics_enabled = False
         context.variables.save()
         _register(context, suites)

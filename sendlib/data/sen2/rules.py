@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from sendlib.core.gx import ROW, import_gx, project_config, rows_of
 from sendlib.data.sen2.reader import MODULE_LABEL, Sen2Return, StructureError
 
 ERROR = "error"
@@ -41,7 +42,6 @@ _UPN = re.compile(r"[A-Z]\d{11}[0-9A-Z]")
 _ULN = re.compile(r"\d{10}")
 
 #: the row-number column GX reports unexpected rows by (0-based position in the module frame)
-ROW = "_row"
 #: the suite parameter holding the return's reference date
 REFERENCE = {"$PARAMETER": "reference_date"}
 
@@ -366,7 +366,6 @@ RESULT_FORMAT: dict[str, Any] = {
 def sen2_suites(rules: tuple[Rule, ...] | None = None) -> dict[str, Any]:
     """One GX ``ExpectationSuite`` per module frame (``sen2_<frame>``), from the rules; each
     expectation's ``meta``: rule id, severity, module, item."""
-    from sendlib.quality.rules import import_gx
 
     gx = import_gx()
     rules = all_rules() if rules is None else rules
@@ -388,11 +387,9 @@ def validate_frames(
     frames: Mapping[str, pd.DataFrame], reference_date: pd.Timestamp | None, suites: Mapping[str, Any]
 ) -> dict[str, list[dict]]:
     """Run each frame's suite in one in-memory GX context: {frame: expectation results (JSON dicts)}."""
-    from sendlib.quality.rules import import_gx
-    from sendlib.quality.suites import _project_config
 
     gx = import_gx()
-    context = gx.get_context(mode="ephemeral", project_config=_project_config(None, in_memory=True))
+    context = gx.get_context(mode="ephemeral", project_config=project_config(None, in_memory=True))
     ds = context.data_sources.add_or_update_pandas(name="sen2")
     # a return without a reference date: no date is "after" it
     params = {"reference_date": reference_date if reference_date is not None else pd.Timestamp.max}
@@ -410,13 +407,11 @@ def validate_frames(
 
 
 def _unexpected_rows(result: dict) -> list[int]:
-    from sendlib.quality.gate import _rows_of
-
     exc = result.get("exception_info") or {}
     if exc.get("raised_exception"):
         meta = (result.get("expectation_config") or {}).get("meta") or {}
         raise RuntimeError(f"SEN2 rule {meta.get('rule_id')} could not run: {str(exc.get('exception_message'))[:300]}")
-    return _rows_of((result.get("result") or {}).get("unexpected_index_list"))
+    return rows_of((result.get("result") or {}).get("unexpected_index_list"))
 
 
 def run_rules(ret: Sen2Return, rules: tuple[Rule, ...] | None = None) -> list[Finding]:
