@@ -97,11 +97,20 @@ class _Err:
     kind: str
 
 
-@pytest.mark.parametrize(("kind", "refused"), [("nesting", True), ("value", False)])
-def test_structure_error_kind_decides(tmp_path, monkeypatch, kind, refused):
-    """With the reader's ``StructureError.kind``, only ``nesting`` refuses the import."""
+@pytest.mark.parametrize(
+    ("kind", "reason", "refused"),
+    [
+        ("nesting", "Unexpected child with tag 'Assessment' at position 3.", True),
+        ("nesting", "The content of element 'Requests' is not complete. Tag 'ActivePlans' expected.", True),
+        # an item out of place inside its own module (the mock return's LastReview) is read where it is
+        ("nesting", "Unexpected child with tag 'LastReview' at position 7.", False),
+        ("value", "value doesn't match any pattern", False),
+    ],
+)
+def test_structure_error_kind_decides(tmp_path, monkeypatch, kind, reason, refused):
+    """Only a content-model error naming a module element refuses the import."""
     monkeypatch.setenv(KEY_ENV, "k")
-    err = _Err("/Message/Persons/Person[1]/Requests[1]", 20, 1, "something", kind)
+    err = _Err("/Message/Persons/Person[1]/Requests[1]", 20, 1, reason, kind)
     monkeypatch.setattr(importer, "check_structure", lambda ret: ([err], 2025))
     path = _write(tmp_path, VALID)
     if refused:

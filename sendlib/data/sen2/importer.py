@@ -84,6 +84,16 @@ RULE_EFFECT: dict[str, str] = {
     "SEN2-PL02": "kept both dates as read; the gate reports the date order",
     "SEN2-PL03": "kept as read; the gate refuses a date after the extract date",
     "SEN2-N04": "kept as read; the gate refuses a date after the extract date",
+    "SEN2-P07": "kept: the person id is the keyed hash of the UPN or ULN given; UPNunknown is not imported",
+    "SEN2-R04": "kept: the request is open at the census (its later outcome dates emptied)",
+    "SEN2-R05": "left out as a request (no received date); its plan is kept without a linked request",
+    "SEN2-R06": "kept: both requests, as read",
+    "SEN2-A03": "kept: the request is open at the census (its later outcome dates emptied)",
+    "SEN2-N05": "kept: the plan's end date, with no end reason",
+    "SEN2-N06": "kept: the plan in force (no end date), its cease reason as read",
+    "SEN2-N07": "kept: named placements are not imported",
+    "SEN2-AP03": "left out: the review meeting after the census",
+    "SEN2-SN01": "kept: the plan's primary need is the rank-1 need; other needs are not imported",
 }
 
 
@@ -137,19 +147,25 @@ class ImportResult:
 
 
 def is_nesting_error(err: object) -> bool:
-    """An XSD error about element nesting (a module where it does not belong, so the flattened
-    modules could not be tied together), not about a value: the reader's ``StructureError.kind ==
-    "nesting"``. For a reader without ``kind``: the validator found an unexpected child that is a
-    module element (``Person``, ``Requests``, ``Assessment``, ... :data:`MODULE_TAGS`) or a module
-    missing its required children. An item in another order inside its own module is not nesting."""
-    kind = getattr(err, "kind", None)
-    if kind is not None:
-        return kind == "nesting"
+    """An XSD error about module nesting (a module where it does not belong, or a module missing,
+    so the flattened modules could not be tied together), not about a value or an item.
+
+    The reader classes each error (``StructureError.kind``: ``"value"`` for a simple type or
+    facet, ``"nesting"`` for the content model). Of the content-model errors, only those that name
+    a module element (``Person``, ``Requests``, ``Assessment``, ... :data:`MODULE_TAGS`) as
+    unexpected or expected, or the message root, stop an import: an item in another order or place
+    inside its own module (the mock return's ``LastReview``) is reported by the validator and the
+    item is read where it is.
+    """
+    if getattr(err, "kind", None) == "value":
+        return False
     reason = str(getattr(err, "reason", ""))
-    m = re.search(r"[Uu]nexpected child with tag '([^']+)'", reason)
-    if m:
-        return m.group(1).rsplit("}", 1)[-1] in MODULE_TAGS
-    return False
+    # the tags the validator names as unexpected ("Unexpected child with tag 'X'") or as expected
+    # ("Tag 'X' expected"), never the parent whose content is wrong
+    named = {t.rsplit("}", 1)[-1] for t in re.findall(r"[Tt]ags? '([^']+)'", reason)}
+    if named & MODULE_TAGS:
+        return True
+    return bool(re.search(r"root|is not an element of the schema", reason))
 
 
 def _refuse_nesting(path: Path, errors: list) -> None:
