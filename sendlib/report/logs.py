@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sendlib.report.checks import Identifiers, redact
+from sendlib.report.notebook_tools import replace_machine_paths
 
 if TYPE_CHECKING:
     from sendlib.report.runner import NotebookResult
@@ -47,10 +49,27 @@ class _TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
-def attach_log(log_file: Path, tty: bool, quiet: bool) -> list[logging.Handler]:
+class _NoMachinePaths(logging.Formatter):
+    """A formatter that writes each machine folder as its stand-in (``<sendlib>``, ``~``...):
+    ``run.log`` is part of the pack, which must name no machine path."""
+
+    def __init__(self, fmt: str, datefmt: str, stand_ins: Mapping[str, str]) -> None:
+        super().__init__(fmt, datefmt)
+        self.stand_ins = dict(stand_ins)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return replace_machine_paths(super().format(record), self.stand_ins)
+
+
+def attach_log(
+    log_file: Path, tty: bool, quiet: bool, stand_ins: Mapping[str, str] | None = None
+) -> list[logging.Handler]:
+    """Log to ``log_file`` (everything, machine folders written as ``stand_ins``) and, unless
+    ``quiet``, steps and failures to the console."""
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
     file_handler = logging.FileHandler(log_file, encoding="utf-8")
     file_handler.setLevel(logging.DEBUG)  # run.log also holds the kernels' stderr
+    file_fmt = _NoMachinePaths("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z", stand_ins or {})
     handlers: list[logging.Handler] = [file_handler]
     if not quiet:
         console = _TqdmHandler() if tty else logging.StreamHandler(sys.stderr)
@@ -60,7 +79,7 @@ def attach_log(log_file: Path, tty: bool, quiet: bool) -> list[logging.Handler]:
         console.addFilter(lambda r: not (r.name.endswith(".nbconvert") and r.levelno < logging.ERROR))
         handlers.append(console)
     for h in handlers:
-        h.setFormatter(fmt)
+        h.setFormatter(file_fmt if h is file_handler else fmt)
         LOG.addHandler(h)
     LOG.setLevel(logging.DEBUG)
     LOG.propagate = False

@@ -174,3 +174,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def replace_machine_paths(text: str, replacements: Mapping[str, str]) -> str:
+    """``text`` with each absolute path of ``replacements`` (longest first) put as its stand-in.
+
+    Each path is replaced as written and as JSON writes it (backslashes doubled, for Windows
+    paths in a notebook's JSON); ``/`` and ``\\`` after a replaced folder are left as they are.
+    """
+    out = text
+    for path in sorted((p for p in replacements if p), key=len, reverse=True):
+        stand_in = replacements[path]
+        out = out.replace(path, stand_in)
+        escaped = json.dumps(path)[1:-1]
+        if escaped != path:
+            out = out.replace(escaped, json.dumps(stand_in)[1:-1])
+    return out
+
+
+def relativise_notebook(path: str | Path, replacements: Mapping[str, str]) -> bool:
+    """Rewrite an executed notebook so it shows no machine path (papermill's injected parameters,
+    its metadata, printed paths, tracebacks): :func:`replace_machine_paths` on its JSON text.
+    Returns True when the file changed."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    new = replace_machine_paths(text, replacements)
+    if new != text:
+        json.loads(new)  # still a notebook
+        p.write_text(new, encoding="utf-8")
+    return new != text

@@ -82,6 +82,7 @@ from sendlib.report.export import (
 )
 from sendlib.report.kernel_pool import KERNEL_ENV, Job, KernelPool, last_line, notebook_imports
 from sendlib.report.logs import Progress, attach_log, flush_log, log_kernel_stderr
+from sendlib.report.notebook_tools import relativise_notebook
 from sendlib.report.outputs import quarter_lock, replace_atomically, stamp
 from sendlib.report.provenance import (
     changed_inputs,
@@ -392,7 +393,7 @@ def run_report(
                     synthetic=read_metadata(config.data_dir).synthetic,
                 )
                 bar = Progress(len(notebooks), progress)
-                handlers = attach_log(tmp / "run.log", bar.tty, quiet)
+                handlers = attach_log(tmp / "run.log", bar.tty, quiet, machine_path_stand_ins(run))
                 try:
                     if legacy is not None:
                         LOG.warning(
@@ -494,11 +495,38 @@ def _execute_and_export(run: _Run, pool: KernelPool, bar: Progress) -> list[Note
         bar.done(res)
     run.timings["notebooks"] = time.perf_counter() - t
     pool.release()  # the kernels shut down in the background while the checks run
+    stand_ins = machine_path_stand_ins(run)
+    for executed in sorted((run.tmp / "notebooks").glob("*.ipynb")):
+        relativise_notebook(executed, stand_ins)
     run.timings["export_html"] = export_total
     run.timings["kernel_warmup_max"] = max(pool.boot_seconds, default=0.0)
     for path in pool.stderr_files():
         log_kernel_stderr(path, run.identifiers)
     return [results[p.name] for p in run.notebooks]
+
+
+def machine_path_stand_ins(run: _Run) -> dict[str, str]:
+    """What an executed notebook shows instead of each machine folder the run used: the pack's
+    temporary folder, the run cache, the data and config folders (relative to the config's
+    folder, as the manifest records them), the package, the Python environment and the home
+    folder."""
+    import sys
+
+    from sendlib.core.config import PROJECT_ROOT
+
+    config_dir = run.config.path.parent
+    out = {
+        str(run.tmp): "<pack>",
+        str(run.cache): "<run cache>",
+        str(run.config.path): config_relative(run.config.path, run.config),
+        str(run.config.data_dir): config_relative(run.config.data_dir, run.config),
+        str(run.notebooks_dir): config_relative(run.notebooks_dir, run.config),
+        str(config_dir): ".",
+        str(PROJECT_ROOT): "<sendlib>",
+        sys.prefix: "<python>",
+        str(Path.home()): "~",
+    }
+    return {k: v for k, v in out.items() if len(k) > 1}
 
 
 def _skip(

@@ -494,3 +494,20 @@ def test_no_person_id_under_the_output_folder_and_the_cache_is_private(tmp_path)
     manifest = json.loads(text)
     assert not _absolute_strings(manifest)
     assert manifest["config"]["path"] == "default.yaml" and manifest["inputs"]["data_dir"] == "../data/raw"
+
+    # no file of the pack (pages, tables, workbook, executed notebooks, log) names a machine folder:
+    # the project's, the repository's, the Python environment's or the home folder
+    import sys
+    import zipfile
+
+    machine = [str(tmp_path), str(REPO), sys.prefix, str(Path.home())]
+    leaks = {}
+    for path in (p for p in pack.rglob("*") if p.is_file()):
+        blobs = [path.read_bytes()]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                blobs = [zf.read(n) for n in zf.namelist()]
+        found = [m for m in machine for b in blobs if m.encode() in b or json.dumps(m)[1:-1].encode() in b]
+        if found:
+            leaks[path.relative_to(pack).as_posix()] = sorted(set(found))
+    assert leaks == {}
