@@ -175,3 +175,26 @@ def test_no_page_holds_an_absolute_path(pack):
     assert leaks == []
     dsg = (folder / "06_high_needs_dsg.html").read_text(encoding="utf-8")
     assert "scenarios/dsg.yaml" in dsg  # shown relative to the config file's folder
+
+
+def test_no_workbook_cell_starts_a_formula_and_money_stays_numeric(pack):
+    """The finance workbook of the same run: no text cell a spreadsheet would run (every text cell
+    goes through sendlib.publish.sanitise), no formula cell at all, and the balances are numbers."""
+    from openpyxl import load_workbook
+
+    _, folder = pack
+    (path,) = list(folder.glob("*.xlsx"))
+    wb = load_workbook(path)
+    assert wb.active.title == "Summary"
+    bad, negative_money = [], 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                v = cell.value
+                if cell.data_type == "f" or (isinstance(v, str) and v.startswith(FORMULA_STARTS)):
+                    if not (isinstance(v, str) and PLAIN_NUMBER.fullmatch(v)):
+                        bad.append(f"{ws.title}!{cell.coordinate}: {str(v)[:40]!r}")
+                if isinstance(v, (int, float)) and v < 0 and cell.data_type == "n":
+                    negative_money += 1
+    assert bad == []
+    assert negative_money > 0, "no negative number in the workbook: the deficit should be one"
