@@ -201,7 +201,8 @@ def write_pack_pdf(
     :class:`PdfError` when Chromium fails, times out (``timeout`` seconds) or writes no PDF.
     """
     target = Path(target)
-    with tempfile.TemporaryDirectory(prefix="sendlib-pdf-") as tmp:
+    # a browser process still closing may hold its profile open (Windows): cleanup errors ignored
+    with tempfile.TemporaryDirectory(prefix="sendlib-pdf-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         source = work / "pack.html"
         source.write_text(print_document(pack, pages), encoding="utf-8")
@@ -244,6 +245,8 @@ def try_write_pack_pdf(
     path: Path | None = None
     if not enabled:
         reason = "PDF switched off (--no-pdf or report.pdf: false)"
+    elif not pages:
+        reason = "no page to print"
     else:
         chromium = find_chromium(configured)
         if chromium is None:
@@ -259,7 +262,7 @@ def try_write_pack_pdf(
                 reason = str(exc)
     seconds = time.perf_counter() - t
     if path is not None:
-        LOG.info("wrote %s (%d pages of the pack) in %.1fs", PDF_NAME, len(pages), seconds)
+        LOG.info("wrote %s (%s and %d more page(s)) in %.1fs", PDF_NAME, pages[0], len(pages) - 1, seconds)
     else:
         (LOG.info if not enabled else LOG.warning)("no %s written: %s", PDF_NAME, reason)
     return PdfOutcome(path, reason, seconds)
