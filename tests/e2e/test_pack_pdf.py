@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 from chromium import CHROMIUM
+from devtools import headless_chromium
 from report_factory import build_project
 from test_report import _real_pack_available, run
+
+from sendlib.report.pdf import print_document
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,6 +64,28 @@ def test_the_real_report_writes_pack_pdf(shipped_report):
     assert manifest["outputs"]["pdf"] == {"pack.pdf": hashlib.sha256(data).hexdigest()}
     assert manifest["timings_seconds"]["pdf"] > 0
     assert "wrote pack.pdf" in (pack / "run.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(_real_pack_available() is not None, reason=str(_real_pack_available()))
+def test_nothing_in_the_real_pack_is_cut_off_on_paper(shipped_report, tmp_path):
+    """Printed (print media, A4's width inside the stylesheet's margins: 186 mm = 703 px), no
+    table, chart or text block reaches past the page's right edge, where the PDF would cut it."""
+    code, out = shipped_report
+    assert code == 0
+    (pack,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    pages = ["index.html", *sorted(p.name for p in pack.glob("*.html") if p.name != "index.html")]
+    doc = tmp_path / "print.html"
+    doc.write_text(print_document(pack, pages), encoding="utf-8")
+    with headless_chromium(tmp_path / "profile", 703, 1000) as dt:
+        dt.open(doc.as_uri())
+        dt.send("Emulation.setEmulatedMedia", media="print")
+        wide = dt.js(
+            "(() => { const right = document.body.getBoundingClientRect().right + 1; "
+            "return [...document.querySelectorAll('table, img, pre, p, li, .jp-OutputArea-output')]"
+            ".filter(e => e.getBoundingClientRect().right > right)"
+            ".map(e => e.closest('.print-page').id + ' ' + e.tagName + ' ' + Math.round(e.getBoundingClientRect().right)); })()"
+        )
+    assert wide == [], wide
 
 
 def test_a_small_pack_prints_index_first_and_no_pdf_turns_it_off(tmp_path):
