@@ -167,6 +167,13 @@ class ReportSettings(SettingsModel):
     cell_timeout_seconds: float | None = Field(None, gt=0)
     #: a small count found in a published table fails the run, or only warns
     small_count_check: Literal["fail", "warn"] = "fail"
+    #: write ``pack.pdf`` (the whole pack printed by Chromium) when a Chromium-family browser is found
+    pdf: bool = True
+    #: the browser that prints ``pack.pdf`` (a path or a command name); None = chromium, chrome or
+    #: msedge on PATH, then their usual install folders (sendlib.report.pdf.find_chromium)
+    chromium: str | None = None
+    #: longest printing ``pack.pdf`` may take, seconds (then the report carries on without it)
+    pdf_timeout_seconds: float = Field(120, gt=0)
 
 
 class Sen2Settings(SettingsModel):

@@ -24,7 +24,8 @@ One call, :func:`run_report`, does what ``sendlib report`` promises a scheduler:
    (``identifier scan``), no unsuppressed count of 1-4 in a count column of a published table
    (``small-count scan``), inputs unchanged by the run;
 7. write ``index.html`` and ``manifest.json`` (paths in it relative to the config file's folder),
-   then move the whole folder into place
+   and ``pack.pdf`` (the whole pack printed by headless Chromium, :mod:`sendlib.report.pdf`)
+   when a browser is found and the run passed, then move the whole folder into place
    atomically. A failed run leaves the previous good output untouched and keeps its partial
    output in ``<output_dir>/failed-<quarter>-<timestamp>/``; it raises
    :class:`~sendlib.core.errors.ReportFailed` (exit 4).
@@ -38,6 +39,7 @@ Layout of ``<output_dir>/<quarter>/``::
     *.xlsx                workbooks the notebooks wrote (finance scenarios)
     notebooks/*.ipynb     the executed notebooks
     manifest.json         provenance: parameters, hashes, versions, validation, timings
+    pack.pdf              index and sections in one PDF (when Chromium is present)
     run.log               the run's log
 """
 
@@ -84,6 +86,7 @@ from sendlib.report.kernel_pool import KERNEL_ENV, Job, KernelPool, last_line, n
 from sendlib.report.logs import Progress, attach_log, flush_log, log_kernel_stderr
 from sendlib.report.notebook_tools import relativise_notebook
 from sendlib.report.outputs import quarter_lock, replace_atomically, stamp
+from sendlib.report.pdf import try_write_pack_pdf
 from sendlib.report.provenance import (
     changed_inputs,
     config_relative,
@@ -154,6 +157,7 @@ class _Run:
     synthetic: bool = False  # the data folder's metadata.yaml says synthetic: true (banner on every page)
     #: notebook name -> the inputs it needs that the data do not hold (it is not run)
     unmet: dict[str, list[str]] = field(default_factory=dict)
+    pdf: bool = True  # print pack.pdf (also needs report.pdf and a browser)
 
     @property
     def label(self) -> str:
@@ -260,6 +264,7 @@ def run_report(
     progress: bool | None = None,
     quiet: bool = False,
     fresh: bool = False,
+    pdf: bool = True,
 ) -> ReportResult:
     """Run the quarterly report pack into ``<config.output_dir>/<quarter>/``.
 
@@ -294,6 +299,10 @@ def run_report(
         Compute everything again: run the quality gate and the simulations even when an earlier
         run stored results for identical inputs, code and settings (the reuse store,
         :func:`sendlib.report.runcache.reuse_store`); the new results are kept.
+    pdf : bool
+        Print ``pack.pdf`` when the run passes, ``report.pdf`` is true and a Chromium-family
+        browser is found (``report.chromium``); False (``--no-pdf``) skips it. A missing
+        browser or a failed print only logs why; the report still succeeds.
 
     Returns
     -------
@@ -391,6 +400,7 @@ def run_report(
                     __version__,
                     unmet=unmet,
                     synthetic=read_metadata(config.data_dir).synthetic,
+                    pdf=pdf,
                 )
                 bar = Progress(len(notebooks), progress)
                 handlers = attach_log(tmp / "run.log", bar.tty, quiet, machine_path_stand_ins(run))
@@ -582,6 +592,7 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     manifest = _write_manifest_and_index(run, ordered, status, findings, small, small_mode, changed)
 
     if status == "ok":
+        _write_pdf(run, ordered, manifest)
         LOG.info(
             "report for %s complete in %.1fs: %s",
             run.label,
@@ -605,6 +616,25 @@ def _finish(run: _Run, ordered: list[NotebookResult]) -> ReportResult:
     raise ReportFailed(
         f"report for {run.label} failed: {'; '.join(reasons[:3])}{more}. Partial output and run.log in {failed_dir}"
     )
+
+
+def _write_pdf(run: _Run, ordered: list[NotebookResult], manifest: dict[str, Any]) -> None:
+    """``pack.pdf`` (index, then the sections in order) when it can be printed; recorded in the
+    manifest's outputs with its time. A missing browser or a failed print logs one line only."""
+    settings = run.config.report
+    pages = ["index.html", *(r.html for r in ordered if r.html)]
+    outcome = try_write_pack_pdf(
+        run.tmp,
+        pages,
+        enabled=run.pdf and settings.pdf,
+        configured=settings.chromium,
+        timeout=settings.pdf_timeout_seconds,
+    )
+    run.timings["pdf"] = outcome.seconds
+    run.timings["total"] = time.perf_counter() - run.t0
+    manifest["timings_seconds"] = {k: round(v, 2) for k, v in run.timings.items()}
+    manifest["outputs"]["pdf"] = {outcome.path.name: sha256_file(outcome.path)} if outcome.path else {}
+    (run.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def _write_manifest_and_index(

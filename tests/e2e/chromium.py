@@ -1,33 +1,18 @@
-"""Debian's ``chromium`` for the browser tests: where it is, and the headless flags CI uses.
+"""Chromium for the browser tests: where it is, and the headless flags CI uses.
 
 Browser builds cannot be downloaded on these machines (no ``playwright install``), so the tests
-drive the system package; they are skipped only when it is absent.
+drive the system package (Debian's ``chromium``), found the way ``sendlib report`` finds the
+browser that prints ``pack.pdf`` (:func:`sendlib.report.pdf.find_chromium`); they are skipped
+only when there is none.
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from sendlib.report.pdf import HEADLESS_FLAGS as REPORT_FLAGS
+from sendlib.report.pdf import find_chromium
 
 #: The Chromium executable, or None when it is not installed.
-CHROMIUM: str | None = next(
-    (
-        p
-        for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-        if p and Path(p).is_file()
-    ),
-    None,
-)
+CHROMIUM: str | None = find_chromium()
 
-#: Flags for a quiet, offline headless run.
-HEADLESS_FLAGS: list[str] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
+#: Flags for a quiet, offline headless run (the report's, without the sandbox: CI runs as root).
+HEADLESS_FLAGS: list[str] = [*REPORT_FLAGS, "--no-sandbox"]

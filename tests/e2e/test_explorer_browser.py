@@ -13,10 +13,8 @@ Skipped only when Chromium is not installed (CI installs it; locally: ``apt-get 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
-import json
 import os
 import shutil
 import socket
@@ -28,7 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from chromium import CHROMIUM, HEADLESS_FLAGS
+from chromium import CHROMIUM
+from devtools import DevTools, headless_chromium, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "08_dsg_scenario_explorer.ipynb"
@@ -43,63 +42,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, every: float = 0.25):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
-
-
-class DevTools:
-    """A minimal synchronous DevTools protocol client on one page (tornado's websocket client)."""
-
-    def __init__(self, ws_url: str) -> None:
-        from tornado.websocket import websocket_connect
-
-        async def connect():
-            return await websocket_connect(ws_url, max_message_size=200 * 2**20)
-
-        self.loop = asyncio.new_event_loop()
-        self.ws = self.loop.run_until_complete(connect())
-        self.next_id = 0
-
-    def send(self, method: str, **params):
-        self.next_id += 1
-        me = self.next_id
-
-        async def call():
-            await self.ws.write_message(json.dumps({"id": me, "method": method, "params": params}))
-            while True:
-                msg = await asyncio.wait_for(self.ws.read_message(), 120)
-                if msg is None:
-                    raise AssertionError("DevTools connection closed")
-                data = json.loads(msg)
-                if data.get("id") == me:
-                    if "error" in data:
-                        raise AssertionError(f"{method}: {data['error']}")
-                    return data.get("result", {})
-
-        return self.loop.run_until_complete(call())
-
-    def js(self, expression: str):
-        res = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise AssertionError(f"{expression[:80]}: {res['exceptionDetails']}")
-        return res.get("result", {}).get("value")
-
-    def key(self, key: str, code: int) -> None:
-        for kind in ("keyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=code)
-
-    def close(self) -> None:
-        self.ws.close()
-        self.loop.close()
 
 
 @pytest.fixture
@@ -162,44 +104,8 @@ def lab(tmp_path):
 @pytest.fixture
 def browser(tmp_path):
     """Headless Chromium with remote debugging; yields a :class:`DevTools` on its page."""
-    profile = tmp_path / "profile"
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            *HEADLESS_FLAGS,
-            "--remote-debugging-port=0",
-            "--remote-allow-origins=*",
-            "--window-size=1600,1000",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        wait_for(lambda: port_file.is_file() and port_file.read_text().strip(), 30, "Chromium's DevTools port")
-        port = int(port_file.read_text().split()[0])
-
-        def page():
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
-                pages = [t for t in json.load(r) if t.get("type") == "page"]
-            return pages[0]["webSocketDebuggerUrl"] if pages else None
-
-        dt = DevTools(wait_for(page, 30, "a Chromium page"))
-        try:
-            dt.send("Page.enable")
-            dt.send("Runtime.enable")
-            dt.send("Emulation.setDeviceMetricsOverride", width=1600, height=1000, deviceScaleFactor=1, mobile=False)
-            yield dt
-        finally:
-            dt.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with headless_chromium(tmp_path / "profile", 1600, 1000) as dt:
+        yield dt
 
 
 def year5_on_page(dt: DevTools):

@@ -241,10 +241,8 @@ def _real_pack_available() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(_real_pack_available() is not None, reason=str(_real_pack_available()))
-def test_end_to_end_on_the_shipped_data(tmp_path):
-    from sendlib.cli import main
-
-    code = main(["report", "--quarter", "latest", "--output-dir", str(tmp_path), "--quiet"])
+def test_end_to_end_on_the_shipped_data(shipped_report):
+    code, tmp_path = shipped_report  # one real report, shared with the PDF and accessibility tests
     packs = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert code == 0, f"report failed: {[p.name for p in packs]}; see run.log in the failed- folder"
     (out,) = packs

@@ -1,9 +1,10 @@
 """``sendlib report``: run the quarterly board pack into ``<output_dir>/<quarter>/``.
 
 Validates the inputs, executes every notebook with the quarter's parameters, exports HTML without
-code, and writes tables, workbooks, the executed notebooks, ``index.html``, ``manifest.json`` and
-``run.log``. Exit codes: 0 ok, 2 usage error, 3 input data / quality gate failed (nothing
-written), 4 a notebook or an output check failed (previous output untouched; partial output in
+code, and writes tables, workbooks, the executed notebooks, ``index.html``, ``manifest.json``,
+``run.log`` and ``pack.pdf`` (when a Chromium-family browser is found; ``--no-pdf`` skips it).
+Exit codes: 0 ok, 2 usage error, 3 input data / quality gate failed (nothing written), 4 a
+notebook or an output check failed (previous output untouched; partial output in
 ``<output_dir>/failed-<quarter>-<timestamp>/``). See docs/report.md.
 """
 
@@ -61,6 +62,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "earlier run kept results for identical inputs, code and settings "
         "(the new results are kept for later runs; `sendlib cache clear` deletes them)",
     )
+    parser.add_argument(
+        "--no-pdf",
+        dest="pdf",
+        action="store_false",
+        help="do not print pack.pdf (by default it is written when Chromium, Chrome or Edge is found)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="log only to run.log; print just the result line")
 
 
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         quiet=args.quiet,
         fresh=args.fresh,
+        pdf=args.pdf,
     )
     print(
         f"sendlib report: {result.quarter}: {len(result.notebooks)} section(s) ok; "
