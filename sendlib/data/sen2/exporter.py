@@ -3,8 +3,9 @@
 For year ``Y`` the reference date is the third Thursday of January ``Y``; the return holds the
 requests received in calendar year ``Y-1`` (and earlier ones still open on 1 January ``Y-1``) and the
 plans in force at the reference date, each plan's current placements, primary need and latest annual
-review meeting (``annual_reviews``, when given). What the
-canonical tables do not hold is written as SEN2 allows or as a documented stand-in: the person's
+review meeting (``annual_reviews``, when given), as known at the reference date: a request
+decision or outcome dated after it is written as ongoing (``A``), as a January return would hold
+it. What the canonical tables do not hold is written as SEN2 allows or as a documented stand-in: the person's
 date of birth is the first day of the birth month; the names are ``SENDLIB`` and the person id (a
 pseudonym already), there is no UPN (``UPNunknown`` UN1), and no postcode. A plan without a linked
 request in the period is a request with outcome H (historical).
@@ -132,14 +133,19 @@ def export_return(tables: dict[str, pd.DataFrame], year: int, out: str | Path, l
             sex = b["sex"] if b is not None else "M"
             body = []
             for _, r in req_by_person.get(pid, pd.DataFrame()).iterrows():
+                # as at the census: a decision or an outcome dated after the reference date is not yet known
+                decided = pd.notna(r["decision_date"]) and r["decision_date"] <= ref
+                ended = pd.notna(r["outcome_date"]) and r["outcome_date"] <= ref
                 ro = {"assess": "Y", "refuse": "N"}.get(r["decision"], "W" if r["outcome"] == "withdrawn" else "A")
+                if (ro in "YN" and not decided) or (ro == "W" and not ended):
+                    ro = "A"
                 x = ["<Requests>", _el("ReceivedDate", _d(r["request_date"])), "<RYA>0</RYA>"]
                 x += [
                     _el("RequestOutcomeDate", _d(r["decision_date"]) if ro in "YN" else None),
                     _el("RequestOutcome", ro),
                 ]
                 if ro == "Y":
-                    ao = {"plan_issued": "Y", "no_plan": "N", "withdrawn": "W"}.get(r["outcome"], "A")
+                    ao = {"plan_issued": "Y", "no_plan": "N", "withdrawn": "W"}.get(r["outcome"], "A") if ended else "A"
                     plan = plan_by_request.get(r["request_id"])
                     x += [
                         "<Assessment>",
