@@ -129,9 +129,14 @@ def headless_chromium(
         finally:
             dt.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(20)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, wait: float = 20) -> None:
+    """End a browser or server the test started: terminate, then kill if it does not exit."""
+    proc.terminate()
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(wait)

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from chromium import CHROMIUM
-from devtools import DevTools, headless_chromium, wait_for
+from devtools import DevTools, headless_chromium, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = "08_dsg_scenario_explorer.ipynb"
@@ -93,11 +93,7 @@ def lab(tmp_path):
         wait_for(up, 60, "JupyterLab to answer")
         yield base, work
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
